@@ -1,16 +1,191 @@
-"""Shared fixtures: where the shared design folder is, and fast access to the crypto test vectors."""
+"""Shared fixtures: backends (SQLite file, PostgreSQL database per test), a real HTTP server per test,
+SDK clients with their own local key storage, and the seed's example organisation."""
 
 from __future__ import annotations
 
+import copy
 import json
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
+import uvicorn
+
+from infrastructure.settings import Secrets, Settings
+from interfaces.bootstrap import Container, build
+from interfaces.client.keystore import LocalStore
+from interfaces.client.sdk import Client
+from interfaces.http.app import create_app
+from interfaces.http.resources import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgres"]
 
 
 @pytest.fixture(scope="session")
 def vectors() -> dict:
     return json.loads((SHARED / "vectors" / "crypto-v1.json").read_text())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """With REQUIRE_POSTGRES (CI), a skipped PostgreSQL test is a failure: the production store must be tested."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and os.environ.get("REQUIRE_POSTGRES") and "postgres" in item.name:
+        report.outcome = "failed"
+        report.longrepr = f"PostgreSQL test skipped although REQUIRE_POSTGRES is set: {item.nodeid}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh database per test on the server of TEST_DATABASE_URL, dropped afterwards."""
+    if not TEST_DATABASE_URL:
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
+        pytest.skip("TEST_DATABASE_URL not set")
+    name = f"sz_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = TEST_DATABASE_URL.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Clock:
+    """An injectable clock: tests move time instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+        self.real = True
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) if self.real else self.now
+
+    def set(self, when: datetime) -> None:
+        self.real, self.now = False, when
+
+    def advance(self, **delta: float) -> None:
+        if self.real:
+            self.set(datetime.now(UTC))
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    database_url = request.getfixturevalue("postgres_url") if backend == "postgres" else None
+    port = free_port()
+    return Settings(
+        data_dir=tmp_path / "var", database_url=database_url, keystore_url=database_url,
+        origins=(f"http://127.0.0.1:{port}",),
+        secrets=Secrets(os.urandom(32), os.urandom(32), os.urandom(32)),
+    )
+
+
+class LiveServer:
+    def __init__(self, settings: Settings, clock: Clock):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.settings = settings
+        self.url = settings.origins[0]
+        port = int(self.url.rsplit(":", 1)[1])
+        self.runtime = Runtime(lambda: build(settings, clock=clock))
+        self.app = create_app(runtime=self.runtime)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, lifespan="on",
+                                                    log_level="warning", ws="websockets-sansio"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    @property
+    def container(self) -> Container:
+        return self.runtime.container
+
+
+@pytest.fixture
+def server(settings: Settings, clock: Clock) -> Iterator[LiveServer]:
+    with LiveServer(settings, clock) as live:
+        yield live
+
+
+@pytest.fixture
+def new_client(server: LiveServer, tmp_path: Path) -> Iterator[Callable[[str], Client]]:
+    """A separate SDK install per name: its own device seeds and session."""
+    clients: list[Client] = []
+
+    def make(name: str = "device-a") -> Client:
+        client = Client(server.url, LocalStore(tmp_path / "clients" / name))
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def seed_form() -> dict[str, Any]:
+    return json.loads((FIXTURES / "praxis_winkler.json").read_text())
+
+
+def split_form(form: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    form = copy.deepcopy(form)
+    secrets = [form.pop(k) for k in ("password", "password_repeat", "master_password", "master_password_repeat")]
+    return form, secrets
+
+
+def register(client: Client, **changes: Any) -> dict[str, Any]:
+    form, secrets = split_form(seed_form())
+    for dotted, value in changes.items():
+        section, _, field = dotted.partition("__")
+        if field:
+            form[section][field] = value
+        else:
+            form[section] = value
+    return client.register(form, *secrets)
+
+
+PASSWORD = seed_form()["password"]
+MASTER_PASSWORD = seed_form()["master_password"]
+
+__all__ = ["PASSWORD", "Clock", "LiveServer", "register", "replace", "seed_form", "split_form"]

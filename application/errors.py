@@ -1,0 +1,27 @@
+"""Failures of use cases that the interfaces translate into HTTP statuses."""
+
+from __future__ import annotations
+
+from domain.base import Conflict, DomainError, NotPermitted
+
+__all__ = ["AuthFailed", "Conflict", "DomainError", "Invalid", "NotFound", "NotPermitted", "Throttled"]
+
+AUTH_FAILED_MESSAGE = "Anmeldung fehlgeschlagen. Bitte Praxiskennung, Benutzername und Passwort prüfen."
+
+
+class AuthFailed(Exception):
+    """The single authentication failure: never says which part was wrong (design/crypto.md §4.3)."""
+
+
+class Throttled(Exception):
+    def __init__(self, retry_after: int):
+        super().__init__(f"throttled for {retry_after} s")
+        self.retry_after = max(1, int(retry_after))
+
+
+class Invalid(DomainError):
+    """Input that passed the schema but not the rules (HTTP 400)."""
+
+
+class NotFound(DomainError):
+    pass

@@ -1,0 +1,40 @@
+"""The dependencies every use case receives explicitly; wired once in interfaces/bootstrap.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from application.eventstore import EventStore
+from application.ports import Clock, Crypto, Ephemeral, Keystore
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    events: EventStore
+    keystore: Keystore
+    ephemeral: Ephemeral
+    crypto: Crypto
+    pepper_code: bytes = field(repr=False)
+    fake_salt_key: bytes = field(repr=False)
+    origins: tuple[str, ...]
+    clock: Clock = utc_now
+    session_idle_seconds: int = 30 * 60
+    session_absolute_seconds: int = 12 * 3600
+    after_save: Callable[[int], None] = lambda position: None  # keeps read models current (embedded mode)
+
+    def save(self, *aggregates: Any) -> int:
+        """Saves atomically and returns the position of the last event, for read-your-writes."""
+        recordings = self.events.save(*aggregates)
+        position = recordings[-1].notification.id if recordings else self.events.position()
+        self.after_save(position)
+        return position
+
+    def now(self) -> float:
+        return self.clock().timestamp()

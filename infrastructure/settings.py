@@ -1,0 +1,93 @@
+"""Configuration from the environment. Every variable is listed in README.md."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infrastructure import crypto
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Server secrets of design/crypto.md §3 (class S): never in the event store, never logged."""
+
+    kek: bytes  # wraps every organisation's K_shred in the keystore
+    pepper_code: bytes  # keys the tags of access codes and invite codes
+    fake_salt_key: bytes  # deterministic fake salts for unknown accounts
+
+    def __repr__(self) -> str:  # keeps secrets out of tracebacks and logs
+        return "Secrets(<hidden>)"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str | None  # postgresql://… ; None selects the embedded SQLite store
+    keystore_url: str | None
+    origins: tuple[str, ...]  # web origins accepted inside signed transcripts
+    secrets: Secrets = field(repr=False)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    mail_from: str = "Sprechzimmer <noreply@sprechzimmer.localhost>"
+    session_idle_seconds: int = 30 * 60
+    session_absolute_seconds: int = 12 * 3600
+    creditor_id: str = "DE98ZZZ09999999999"
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+
+def _secret(name: str, stored: dict[str, str]) -> bytes:
+    value = os.environ.get(name) or stored.get(name)
+    if value is None:
+        value = crypto.random_bytes(32).hex()
+        stored[name] = value
+    key = bytes.fromhex(value)
+    if len(key) != 32:
+        raise ValueError(f"{name} must be 32 bytes, hex-encoded")
+    return key
+
+
+def load_secrets(data_dir: Path) -> Secrets:
+    """Secrets come from the environment; in a single-host set-up they are created once in a 0600 file."""
+    path = data_dir / "secrets.json"
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    before = dict(stored)
+    secrets = Secrets(
+        kek=_secret("SPRECHZIMMER_KEK", stored),
+        pepper_code=_secret("SPRECHZIMMER_PEPPER", stored),
+        fake_salt_key=_secret("SPRECHZIMMER_FAKE_SALT_KEY", stored),
+    )
+    if stored != before:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(stored, f)
+    return secrets
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("SPRECHZIMMER_DATA_DIR", "var")).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database_url = env.get("DATABASE_URL") or None
+    origins = tuple(
+        o.strip().rstrip("/")
+        for o in env.get("SPRECHZIMMER_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000").split(",")
+        if o.strip()
+    )
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        keystore_url=env.get("KEYSTORE_URL") or database_url,
+        origins=origins,
+        secrets=load_secrets(data_dir),
+        smtp_host=env.get("SMTP_HOST", "127.0.0.1"),
+        smtp_port=int(env.get("SMTP_PORT", "25")),
+        mail_from=env.get("MAIL_FROM", "Sprechzimmer <noreply@sprechzimmer.localhost>"),
+        creditor_id=env.get("SEPA_CREDITOR_ID", "DE98ZZZ09999999999"),
+    )

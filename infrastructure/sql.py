@@ -1,0 +1,107 @@
+"""A small SQL adapter over SQLite and PostgreSQL for the tables the event store does not own
+(keystore, sessions, throttles, read models). SQL is written once with %s placeholders."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    @property
+    def rowcount(self) -> int: ...
+
+
+class Database(Protocol):
+    dialect: str
+
+    def transaction(self) -> Any: ...  # context manager yielding a Cursor
+    def close(self) -> None: ...
+
+
+class _SqliteCursor:
+    def __init__(self, cursor: sqlite3.Cursor):
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _SqliteCursor:
+        self._cursor.execute(sql.replace("%s", "?"), tuple(params))
+        return self
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+
+class SqliteDatabase:
+    """One connection guarded by a lock: SQLite serialises writers anyway, and this keeps
+    transactions atomic across the threads that asyncio.to_thread uses."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: Path | str):
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA secure_delete=ON")  # erased rows are overwritten, not left in free pages
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SqliteCursor]:
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteCursor(cur)
+            except BaseException:
+                self._conn.rollback()
+                raise
+            else:
+                self._conn.commit()
+            finally:
+                cur.close()
+
+    def vacuum(self) -> None:
+        with self._lock:
+            self._conn.execute("VACUUM")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class PostgresDatabase:
+    dialect = "postgres"
+
+    def __init__(self, url: str, max_size: int = 4):
+        from psycopg_pool import ConnectionPool
+
+        self.url = url
+        self._pool = ConnectionPool(url, min_size=1, max_size=max_size, open=True, timeout=10,
+                                    kwargs={"autocommit": False})
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield cur
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def open_database(url: str | None, sqlite_path: Path) -> Database:
+    if url:
+        return PostgresDatabase(url)
+    sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteDatabase(sqlite_path)

@@ -1,0 +1,61 @@
+"""`sprechzimmer events`: an auditor's replay of the whole history in order, as JSON lines.
+
+Each line carries the envelope (position, stream, version, type), a digest of the stored bytes and a
+running hash chain over all of them, so two replays of the same history print the same chain head and
+any altered, reordered or inserted event changes it. Payloads are printed only on request."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, TextIO
+
+from infrastructure.event_cipher import EventKeyDestroyed, org_of_stored
+from interfaces.bootstrap import build
+
+PAGE = 1000
+
+
+def _payload(event: Any) -> dict[str, Any]:
+    return {k: (v if isinstance(v, str | int | float | bool | dict | list | type(None)) else str(v))
+            for k, v in vars(event).items() if k not in ("originator_id", "originator_version")}
+
+
+def replay(out: TextIO, with_payload: bool = False, progress: bool = False) -> int:
+    container = build(embedded_projections=False)
+    events = container.services.events
+    total = events.position()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="Ereignisse", leave=False)
+    chain = hashlib.sha256(b"sprechzimmer/audit/v1").hexdigest()
+    position = 0
+    try:
+        while page := events.recorder.select_notifications(start=position, limit=PAGE, inclusive_of_start=False):
+            for n in page:
+                digest = hashlib.sha256(n.state).hexdigest()
+                chain = hashlib.sha256(f"{chain}|{n.id}|{n.originator_id}|{n.originator_version}|{n.topic}|"
+                                       f"{digest}".encode()).hexdigest()
+                org_id = org_of_stored(n.state)
+                line: dict[str, Any] = {"position": n.id, "stream": str(n.originator_id),
+                                        "version": n.originator_version, "type": n.topic,
+                                        "organisation": str(org_id) if org_id else None,
+                                        "digest": digest, "chain": chain}
+                try:
+                    event: Any = events.mapper.to_domain_event(n)
+                    line["timestamp"] = event.timestamp.isoformat()
+                    if with_payload:
+                        line["payload"] = _payload(event)
+                except EventKeyDestroyed:
+                    line["shredded"] = True
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            position = page[-1].id
+            if bar is not None:
+                bar.update(len(page))
+    finally:
+        if bar is not None:
+            bar.close()
+        container.close()
+    return 0

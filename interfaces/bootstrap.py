@@ -1,0 +1,76 @@
+"""The single place that wires adapters to use cases, for the server, the CLI and the tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote, urlparse
+
+from application.eventstore import EventStore
+from application.services import Clock, Services, utc_now
+from infrastructure import crypto
+from infrastructure.ephemeral import SqlEphemeral
+from infrastructure.event_cipher import PerOrganisationCipherMapper
+from infrastructure.keystore import Keystore
+from infrastructure.settings import Settings, load_settings
+from infrastructure.sql import Database, open_database
+from projections.organisations import OrganisationDirectory
+from projections.runner import ProjectionRunner
+
+
+def event_store_env(settings: Settings) -> dict[str, str]:
+    """Persistence is always chosen explicitly: unset, the library would silently keep events in memory."""
+    if settings.database_url is None:
+        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(settings.data_dir / "events.sqlite"), "SQLITE_LOCK_TIMEOUT": "10"}
+    url = urlparse(settings.database_url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": url.path.lstrip("/"),
+        "POSTGRES_HOST": url.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": unquote(url.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(url.password or ""),
+        "POSTGRES_POOL_SIZE": "2",
+        "POSTGRES_MAX_OVERFLOW": "8",
+        "POSTGRES_LOCK_TIMEOUT": "5",
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+    }
+
+
+@dataclass
+class Container:
+    settings: Settings
+    services: Services
+    projections: ProjectionRunner
+    state_db: Database
+    keystore_db: Database
+
+    def close(self) -> None:
+        self.projections.stop()
+        self.services.events.close()
+        self.state_db.close()
+        if self.keystore_db is not self.state_db:
+            self.keystore_db.close()
+
+
+def build(settings: Settings | None = None, clock: Clock = utc_now, embedded_projections: bool = True) -> Container:
+    """Constructs everything; call it after gunicorn has forked, never before (connection pools)."""
+    settings = settings or load_settings()
+    state_db = open_database(settings.database_url, settings.data_dir / "state.sqlite")
+    if settings.keystore_url and settings.keystore_url == settings.database_url:
+        keystore_db = state_db
+    else:
+        keystore_db = open_database(settings.keystore_url, settings.data_dir / "keystore.sqlite")
+    keystore = Keystore(keystore_db, settings.secrets.kek)
+    events = EventStore(event_store_env(settings), lambda transcoder: PerOrganisationCipherMapper(transcoder, keystore))
+    runner = ProjectionRunner(events, state_db, [OrganisationDirectory()])
+    services = Services(
+        events=events, keystore=keystore, ephemeral=SqlEphemeral(state_db), crypto=crypto,
+        pepper_code=settings.secrets.pepper_code, fake_salt_key=settings.secrets.fake_salt_key,
+        origins=settings.origins, clock=clock,
+        session_idle_seconds=settings.session_idle_seconds,
+        session_absolute_seconds=settings.session_absolute_seconds,
+    )
+    if embedded_projections:
+        services.after_save = lambda position: runner.catch_up()
+    return Container(settings, services, runner, state_db, keystore_db)

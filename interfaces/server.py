@@ -1,0 +1,41 @@
+"""`sprechzimmer serve`: gunicorn with uvicorn workers. The application is constructed in each worker after
+the fork (lifespan startup), never in the master."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, options: dict[str, Any]):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from interfaces.http.app import create_app
+
+        return create_app()
+
+
+def serve(host: str, port: int, workers: int | None = None) -> None:
+    embedded = not os.environ.get("DATABASE_URL")
+    if embedded:
+        workers = 1  # the embedded SQLite store is kept by a single process
+    _Gunicorn({
+        "bind": f"{host}:{port}",
+        "workers": workers or 2,
+        "worker_class": "uvicorn_worker.UvicornWorker",
+        "preload_app": False,
+        "graceful_timeout": 10,
+        "timeout": 60,
+        "accesslog": "-",
+        # Never log query strings or headers: tokens and join tokens must not reach a log file.
+        "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
+    }).run()

@@ -1,0 +1,111 @@
+"""Read models kept by following the event store's notification log.
+
+One mechanism serves SQLite and PostgreSQL: a projection applies a batch of events and advances its
+tracking position in the same SQL transaction, holding a row lock on the position, so that several
+workers can run the same projection and each event is applied exactly once. Rebuilding = truncate the
+view, reset the position to zero, catch up."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Protocol
+
+from application.eventstore import EventStore
+from infrastructure.event_cipher import EventKeyDestroyed
+from infrastructure.sql import Cursor, Database
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+class Projection(Protocol):
+    name: str
+
+    def schema(self) -> list[str]: ...
+    def apply(self, event: Any, cur: Cursor) -> None: ...
+    def clear(self, cur: Cursor) -> None: ...
+
+
+class ProjectionRunner:
+    def __init__(self, events: EventStore, db: Database, projections: list[Projection]):
+        self.events = events
+        self.db = db
+        self.projections = projections
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        with db.transaction() as cur:
+            cur.execute("CREATE TABLE IF NOT EXISTS projection_tracking (name TEXT PRIMARY KEY, "
+                        "position BIGINT NOT NULL)")
+            for projection in projections:
+                for statement in projection.schema():
+                    cur.execute(statement)
+                if cur.execute("SELECT 1 FROM projection_tracking WHERE name = %s",
+                               (projection.name,)).fetchone() is None:
+                    cur.execute("INSERT INTO projection_tracking (name, position) VALUES (%s, 0)",
+                                (projection.name,))
+
+    def positions(self) -> dict[str, int]:
+        with self.db.transaction() as cur:
+            rows = cur.execute("SELECT name, position FROM projection_tracking").fetchall()
+        return {name: int(position) for name, position in rows}
+
+    def catch_up(self) -> None:
+        with self._lock:
+            for projection in self.projections:
+                while self._advance(projection):
+                    pass
+
+    def _advance(self, projection: Projection) -> bool:
+        lock = " FOR UPDATE" if self.db.dialect == "postgres" else ""
+        with self.db.transaction() as cur:
+            row = cur.execute("SELECT position FROM projection_tracking WHERE name = %s" + lock,
+                              (projection.name,)).fetchone()
+            position = int(row[0])
+            notifications = self.events.recorder.select_notifications(
+                start=position, limit=BATCH, inclusive_of_start=False)
+            if not notifications:
+                return False
+            for notification in notifications:
+                try:
+                    event = self.events.mapper.to_domain_event(notification)
+                except EventKeyDestroyed:
+                    continue  # an erased organisation: nothing of it belongs in any read model
+                projection.apply(event, cur)
+            cur.execute("UPDATE projection_tracking SET position = %s WHERE name = %s",
+                        (notifications[-1].id, projection.name))
+        return True
+
+    def rebuild(self) -> None:
+        with self._lock, self.db.transaction() as cur:
+            for projection in self.projections:
+                projection.clear(cur)
+                cur.execute("UPDATE projection_tracking SET position = 0 WHERE name = %s", (projection.name,))
+        self.catch_up()
+
+    def wait(self, position: int, timeout: float = 5.0) -> bool:
+        """Read-your-writes: returns once every projection has seen `position`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if min(self.positions().values(), default=position) >= position:
+                return True
+            self.catch_up()
+            if time.monotonic() > deadline:
+                return False
+
+    def run_forever(self, interval: float = 0.5) -> None:
+        while not self._stop.is_set():
+            try:
+                self.catch_up()
+            except Exception:  # a failing projection must not stop the others; it is retried next round
+                log.exception("projection catch-up failed")
+            self._stop.wait(interval)
+
+    def start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run_forever, name="projections", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,84 @@
+"""Registration and login of the seed's example organisation through the HTTP API with the SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from interfaces.client.sdk import ApiError, Client
+from tests.conftest import PASSWORD, LiveServer, register
+
+
+def test_seed_organisation_registers_and_logs_in(server: LiveServer, new_client: Callable[[str], Client]) -> None:
+    client = new_client("laptop-martin")
+    result = register(client)
+    assert result["org_short"] == "PWinkler" and result["user_short"] == "MartinW" and result["plan"] == "basis"
+
+    session = client.login("PWinkler", "MartinW", PASSWORD)
+    assert session.role == "admin"
+    assert session.keyring.version == 1 and 1 in session.keyring.data_keys  # the keyring opened on this device
+    assert client.whoami()["plan"] == "basis"
+
+    client.logout()
+    with pytest.raises(ApiError) as err:
+        client.whoami()
+    assert err.value.status == 401
+
+
+def test_short_names_are_matched_forgivingly_at_login(server: LiveServer, new_client: Callable[[str], Client]) -> None:
+    client = new_client("a")
+    register(client)
+    assert client.login(" pwinkler ", "martinw", PASSWORD).user_short == "MartinW"
+
+
+@pytest.mark.parametrize("variant", ["PWinkler", "pwinkler", "  PWINKLER  "])
+def test_duplicate_short_name_is_a_conflict(server: LiveServer, new_client: Callable[[str], Client],
+                                            variant: str) -> None:
+    register(new_client("first"))
+    with pytest.raises(ApiError) as err:
+        register(new_client("second"), credentials__org_short=variant)
+    assert err.value.status == 409
+    assert "credentials.org_short" in err.value.errors
+    status = httpx.get(server.url + "/api/v1/status").json()
+    assert status["organisations"] == {"basis": 1}  # never a second organisation
+
+
+def test_plus_registration_records_the_sepa_mandate(server: LiveServer, new_client: Callable[[str], Client]) -> None:
+    client = new_client("a")
+    result = register(client, plan="plus", billing={
+        "account_holder": "Dr. med. Martin Winkler", "iban": "DE89 3704 0044 0532 0130 00",
+        "bic": "COBADEFFXXX", "sepa_mandate": True})
+    assert result["plan"] == "plus" and result["mandate_reference"].startswith("SPZ-")
+    client.login("PWinkler", "MartinW", PASSWORD)
+    assert client.whoami()["plan"] == "plus"
+
+
+def test_client_refuses_weak_or_mismatched_secrets_before_sending(server: LiveServer,
+                                                                  new_client: Callable[[str], Client]) -> None:
+    from tests.conftest import seed_form, split_form
+
+    form, (pw, _, mp, _) = split_form(seed_form())
+    client = new_client("a")
+    with pytest.raises(ApiError) as err:
+        client.register(form, "kurz", "kurz", mp, mp)
+    assert err.value.errors["password"] == ["Das Passwort muss 8 bis 32 Zeichen lang sein."]
+    with pytest.raises(ApiError) as err:
+        client.register(form, pw, pw + "x", mp, mp)
+    assert "password_repeat" in err.value.errors
+    with pytest.raises(ApiError) as err:
+        client.register(form, pw, pw, "passwort1234", "passwort1234")
+    assert "master_password" in err.value.errors
+    with pytest.raises(ApiError) as err:
+        client.register(form, "ä" * 33, "ä" * 33, mp, mp)
+    assert err.value.errors["password"] == ["Das Passwort darf höchstens 32 Zeichen lang sein."]
+
+
+def test_password_longer_than_32_is_refused_at_the_form(server: LiveServer,
+                                                         new_client: Callable[[str], Client]) -> None:
+    client = new_client("a")
+    register(client)
+    with pytest.raises(ApiError) as err:
+        client.login("PWinkler", "MartinW", PASSWORD + "x" * 20)
+    assert err.value.status == 400 and "höchstens 32" in err.value.detail
