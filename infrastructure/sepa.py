@@ -142,8 +142,9 @@ def build_direct_debit_file(
     """One pain.008.001.02 file (UTF-8 XML bytes) collecting all `debits` on `collection_date`.
 
     `message_id` must be unique per file towards the bank, e.g. derived from the billing month
-    ('SPZ-2026-05'); `created_at` is the billing run's clock time. Both are parameters, not taken from the
-    system, so that the output is reproducible. Raises `SepaFileError` on any invalid input.
+    ('SPZ-2026-05'); `created_at` is the billing run's local (Europe/Berlin) clock time, written without offset
+    as German banks expect. Both are parameters, not taken from the system, so that the output is
+    reproducible. Raises `SepaFileError` on any invalid input.
     """
     if not debits:
         raise SepaFileError("Keine Lastschriften für die Datei")
