@@ -22,7 +22,7 @@ def _payload(event: Any) -> dict[str, Any]:
 
 
 def replay(out: TextIO, with_payload: bool = False, progress: bool = False) -> int:
-    container = build(embedded_projections=False)
+    container = build(catch_up_after_save=False)
     events = container.services.events
     total = events.position()
     bar = None

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
 from application.eventstore import EventStore
+from application.jobs import CORE_JOBS, Job
 from application.services import Clock, Services, utc_now
 from infrastructure import crypto
 from infrastructure.ephemeral import SqlEphemeral
 from infrastructure.event_cipher import PerOrganisationCipherMapper
 from infrastructure.keystore import Keystore
+from infrastructure.scheduler import Scheduler
 from infrastructure.settings import Settings, load_settings
 from infrastructure.sql import Database, open_database
 from projections.organisations import OrganisationDirectory
@@ -42,10 +44,12 @@ class Container:
     settings: Settings
     services: Services
     projections: ProjectionRunner
+    scheduler: Scheduler
     state_db: Database
     keystore_db: Database
 
     def close(self) -> None:
+        self.scheduler.stop()
         self.projections.stop()
         self.services.events.close()
         self.state_db.close()
@@ -53,7 +57,7 @@ class Container:
             self.keystore_db.close()
 
 
-def build(settings: Settings | None = None, clock: Clock = utc_now, embedded_projections: bool = True) -> Container:
+def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_after_save: bool = True) -> Container:
     """Constructs everything; call it after gunicorn has forked, never before (connection pools)."""
     settings = settings or load_settings()
     state_db = open_database(settings.database_url, settings.data_dir / "state.sqlite")
@@ -64,6 +68,7 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, embedded_pro
     keystore = Keystore(keystore_db, settings.secrets.kek)
     events = EventStore(event_store_env(settings), lambda transcoder: PerOrganisationCipherMapper(transcoder, keystore))
     runner = ProjectionRunner(events, state_db, [OrganisationDirectory()])
+    jobs: list[Job] = [*CORE_JOBS]
     services = Services(
         events=events, keystore=keystore, ephemeral=SqlEphemeral(state_db), crypto=crypto,
         pepper_code=settings.secrets.pepper_code, fake_salt_key=settings.secrets.fake_salt_key,
@@ -71,6 +76,6 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, embedded_pro
         session_idle_seconds=settings.session_idle_seconds,
         session_absolute_seconds=settings.session_absolute_seconds,
     )
-    if embedded_projections:
+    if catch_up_after_save:  # read-your-writes; safe with several processes (row lock on the position)
         services.after_save = lambda position: runner.catch_up()
-    return Container(settings, services, runner, state_db, keystore_db)
+    return Container(settings, services, runner, Scheduler(services, jobs), state_db, keystore_db)

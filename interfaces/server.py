@@ -39,3 +39,22 @@ def serve(host: str, port: int, workers: int | None = None) -> None:
         # Never log query strings or headers: tokens and join tokens must not reach a log file.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
     }).run()
+
+
+def work() -> None:
+    """PostgreSQL mode: read models and scheduled jobs run here, apart from the web workers."""
+    import signal
+    import threading
+
+    from interfaces.bootstrap import build
+
+    container = build()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    container.projections.start_thread()
+    container.scheduler.start()
+    try:
+        stop.wait()
+    finally:
+        container.close()

@@ -25,7 +25,7 @@ from interfaces.bootstrap import Container, build
 from interfaces.client.keystore import LocalStore
 from interfaces.client.sdk import Client
 from interfaces.http.app import create_app
-from interfaces.http.resources import Runtime
+from interfaces.http.common import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -119,7 +119,7 @@ class LiveServer:
         self.settings = settings
         self.url = settings.origins[0]
         port = int(self.url.rsplit(":", 1)[1])
-        self.runtime = Runtime(lambda: build(settings, clock=clock))
+        self.runtime = Runtime(lambda: build(settings, clock=clock), background=False)
         self.app = create_app(runtime=self.runtime)
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, lifespan="on",
                                                     log_level="warning", ws="websockets-sansio"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -10,14 +11,17 @@ import falcon
 import falcon.asgi
 
 from interfaces.bootstrap import Container, build
-from interfaces.http import problems, resources
-from interfaces.http.openapi import build_spec
+from interfaces.http import problems
+from interfaces.http.common import Runtime
+
+# Each context module offers add_routes(app, runtime) and add_openapi(spec).
+CONTEXTS = ("operations", "accounts")
 
 
 class Lifespan:
     """Builds the container once per worker process, after gunicorn's fork."""
 
-    def __init__(self, runtime: resources.Runtime):
+    def __init__(self, runtime: Runtime):
         self.runtime = runtime
 
     async def process_startup(self, scope: Any, event: Any) -> None:
@@ -34,29 +38,15 @@ class SecurityHeaders:
         resp.set_header("Referrer-Policy", "no-referrer")
 
 
-class OpenApi:
-    def __init__(self) -> None:
-        self.document = build_spec()
-
-    async def on_get(self, req: Any, resp: Any) -> None:
-        resp.media = self.document
-
-
 def create_app(factory: Callable[[], Container] = build,
-               runtime: resources.Runtime | None = None) -> falcon.asgi.App:
+               runtime: Runtime | None = None) -> falcon.asgi.App:
     """`runtime` may be passed in by tests and tools that need to reach the container."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    runtime = runtime or resources.Runtime(factory)
+    runtime = runtime or Runtime(factory)
     middleware: list[Any] = [Lifespan(runtime), SecurityHeaders()]
     app = falcon.asgi.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     problems.install(app)
-    app.add_route("/healthz", resources.Health())
-    app.add_route("/api/openapi.json", OpenApi())
-    app.add_route("/api/v1/status", resources.Status(runtime))
-    app.add_route("/api/v1/registrations", resources.Registrations(runtime))
-    app.add_route("/api/v1/auth/start", resources.AuthStart(runtime))
-    app.add_route("/api/v1/auth/finish", resources.AuthFinish(runtime))
-    app.add_route("/api/v1/auth/logout", resources.Logout(runtime))
-    app.add_route("/api/v1/session", resources.CurrentSession(runtime))
+    for name in CONTEXTS:
+        importlib.import_module(f"interfaces.http.{name}").add_routes(app, runtime)
     return app

@@ -1,0 +1,89 @@
+"""Registrierung, Anmeldung, Sitzung."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+import falcon.asgi
+from apispec import APISpec
+
+from application import access, registration
+from domain.contract import Contract
+from interfaces.http import schemas
+from interfaces.http.common import Resource, Runtime, client_ip, load
+from interfaces.http.openapi import operation
+
+
+class Registrations(Resource):
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        data = await load(req, schemas.RegistrationSchema())
+        result = await self.runtime.call(registration.register, self.services, data)
+        resp.status = falcon.HTTP_201
+        resp.media = schemas.RegistrationResultSchema().dump(result)
+
+
+class AuthStart(Resource):
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        data = await load(req, schemas.AuthStartSchema())
+        challenge = await self.runtime.call(access.start, self.services, data["org"], data["user"],
+                                            data["device_id"], data["origin"].rstrip("/"), client_ip(req))
+        resp.media = schemas.ChallengeSchema().dump(challenge)
+
+
+class AuthFinish(Resource):
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        data = await load(req, schemas.AuthFinishSchema())
+        result = await self.runtime.call(access.finish, self.services, data["challenge_id"],
+                                         bytes.fromhex(data["sig_pw"]), bytes.fromhex(data["sig_dev"]),
+                                         client_ip(req))
+        resp.media = schemas.LoginResultSchema().dump(result)
+
+
+class Logout(Resource):
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        session = await self.session(req)
+        await self.runtime.call(access.logout, self.services, session)
+        resp.status = falcon.HTTP_204
+
+
+class CurrentSession(Resource):
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        session = await self.session(req)
+
+        def describe() -> dict[str, Any]:
+            events = self.services.events
+            organisation = events.get(session.org_id)
+            user = organisation.user(session.user_key)
+            contract = events.get(Contract.id_for(session.org_id))
+            return {"org_id": session.org_id, "org_short": organisation.short_name, "user_short": user.short_name,
+                    "role": user.role, "device_id": session.device_id, "plan": contract.plan}
+
+        resp.media = schemas.SessionInfoSchema().dump(await self.runtime.call(describe))
+
+
+def add_routes(app: falcon.asgi.App, runtime: Runtime) -> None:
+    app.add_route("/api/v1/registrations", Registrations(runtime))
+    app.add_route("/api/v1/auth/start", AuthStart(runtime))
+    app.add_route("/api/v1/auth/finish", AuthFinish(runtime))
+    app.add_route("/api/v1/auth/logout", Logout(runtime))
+    app.add_route("/api/v1/session", CurrentSession(runtime))
+
+
+def add_openapi(spec: APISpec) -> None:
+    for name, schema in [
+        ("Registration", schemas.RegistrationSchema), ("RegistrationResult", schemas.RegistrationResultSchema),
+        ("AuthStart", schemas.AuthStartSchema), ("Challenge", schemas.ChallengeSchema),
+        ("AuthFinish", schemas.AuthFinishSchema), ("LoginResult", schemas.LoginResultSchema),
+        ("SessionInfo", schemas.SessionInfoSchema),
+    ]:
+        spec.components.schema(name, schema=schema)
+    spec.path("/api/v1/registrations", operations={"post": operation(
+        "Organisation registrieren", "Registration", (201, "RegistrationResult"), (400, 409, 413, 415, 503))})
+    spec.path("/api/v1/auth/start", operations={"post": operation(
+        "Anmeldung beginnen (Challenge)", "AuthStart", (200, "Challenge"), (400, 429))})
+    spec.path("/api/v1/auth/finish", operations={"post": operation(
+        "Anmeldung abschließen", "AuthFinish", (200, "LoginResult"), (400, 401, 429))})
+    spec.path("/api/v1/auth/logout", operations={"post": operation("Abmelden", None, (204, None), (401,), True)})
+    spec.path("/api/v1/session", operations={"get": operation(
+        "Aktuelle Sitzung", None, (200, "SessionInfo"), (401,), True)})

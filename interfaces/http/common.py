@@ -1,0 +1,87 @@
+"""What every HTTP resource shares: the runtime holding the container, body loading, authentication."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import falcon
+import falcon.asgi
+from marshmallow import Schema, ValidationError
+
+from application import access
+from application.access import Session
+from application.errors import AuthFailed
+from interfaces.bootstrap import Container
+
+MAX_BODY = 64 * 1024
+T = TypeVar("T")
+
+
+class Runtime:
+    """Holds the container, which is built in each worker after the fork (lifespan startup)."""
+
+    def __init__(self, factory: Callable[[], Container], background: bool = True):
+        self.factory = factory
+        self.background = background  # scheduler in-process (embedded mode); tests drive jobs themselves
+        self._container: Container | None = None
+
+    def start(self) -> None:
+        if self._container is None:
+            self._container = self.factory()
+            if self.background and self._container.settings.embedded:
+                self._container.scheduler.start()
+
+    def stop(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+    @property
+    def container(self) -> Container:
+        if self._container is None:
+            raise falcon.HTTPServiceUnavailable()
+        return self._container
+
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """The event-sourcing library is synchronous: run it in a thread, never on the event loop."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+async def load(req: falcon.asgi.Request, schema: Schema) -> dict[str, Any]:
+    if req.content_length is not None and req.content_length > MAX_BODY:
+        raise falcon.HTTPContentTooLarge(description="Die Anfrage ist zu groß (höchstens 64 KiB).")
+    if not (req.content_type or "").startswith("application/json"):
+        raise falcon.HTTPUnsupportedMediaType(description="Bitte JSON senden (Content-Type: application/json).")
+    body = await req.get_media()
+    if not isinstance(body, dict):
+        raise ValidationError({"_body": ["Ein JSON-Objekt wird erwartet."]})
+    data: dict[str, Any] = schema.load(body)
+    return data
+
+
+def client_ip(req: falcon.asgi.Request) -> str:
+    return req.remote_addr or "unknown"
+
+
+def bearer(req: falcon.asgi.Request) -> str:
+    header = req.get_header("Authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token or len(token) > 128:
+        raise AuthFailed()
+    return token.strip()
+
+
+class Resource:
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+
+    @property
+    def services(self) -> Any:
+        return self.runtime.container.services
+
+    async def session(self, req: falcon.asgi.Request) -> Session:
+        return await self.runtime.call(access.authenticate, self.services, bearer(req))
+
+
