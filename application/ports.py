@@ -60,3 +60,22 @@ class Crypto(Protocol):
     def device_cert_message(self, org_id: str, device_id: str, name: str, dev_sign_pk: bytes, dev_box_pk: bytes,
                             approved_at: str, approver: str) -> bytes: ...
     def grant_message(self, org_id: str, recipient: str, version: int, sealed: bytes) -> bytes: ...
+
+
+class Mailer(Protocol):
+    def send(self, to: str, subject: str, body: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class JoinGrant:
+    """What a valid join token (design/crypto.md §4.10a) entitles its holder to: one role in one appointment."""
+
+    org_id: UUID
+    appointment_id: UUID
+    role: str  # "practitioner" | "patient"
+    starts_at: datetime
+    ends_at: datetime
+
+
+class JoinResolver(Protocol):
+    def __call__(self, join_token: bytes) -> JoinGrant | None: ...

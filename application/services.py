@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from application.eventstore import EventStore
-from application.ports import Clock, Crypto, Ephemeral, Keystore
+from application.ports import Clock, Crypto, Ephemeral, Keystore, Mailer
 
 
 def utc_now() -> datetime:
@@ -24,6 +24,7 @@ class Services:
     pepper_code: bytes = field(repr=False)
     fake_salt_key: bytes = field(repr=False)
     origins: tuple[str, ...]
+    mailer: Mailer
     clock: Clock = utc_now
     session_idle_seconds: int = 30 * 60
     session_absolute_seconds: int = 12 * 3600

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -42,6 +43,10 @@ class Contract(OrgAggregate):
             raise DomainError("Im Tarif basis werden keine Rechnungsdaten gespeichert.", "billing")
         return cls._create(cls.Concluded, id=cls.id_for(org_id), org_id=org_id, plan=plan,
                            concluded_on=concluded_on, bank=bank)
+
+    def plan_on(self, day: date) -> str:
+        """The plan in force on `day` (a downgrade takes effect only at the end of the month)."""
+        return self.plan
 
     @staticmethod
     def mandate_reference(org_id: UUID) -> str:

@@ -12,6 +12,7 @@ from infrastructure import crypto
 from infrastructure.ephemeral import SqlEphemeral
 from infrastructure.event_cipher import PerOrganisationCipherMapper
 from infrastructure.keystore import Keystore
+from infrastructure.mail import SmtpMailer
 from infrastructure.scheduler import Scheduler
 from infrastructure.settings import Settings, load_settings
 from infrastructure.sql import Database, open_database
@@ -73,6 +74,7 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
         events=events, keystore=keystore, ephemeral=SqlEphemeral(state_db), crypto=crypto,
         pepper_code=settings.secrets.pepper_code, fake_salt_key=settings.secrets.fake_salt_key,
         origins=settings.origins, clock=clock,
+        mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from),
         session_idle_seconds=settings.session_idle_seconds,
         session_absolute_seconds=settings.session_absolute_seconds,
     )

@@ -97,19 +97,56 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class MailBox:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[Any] = []
+        self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    @property
+    def port(self) -> int:
+        return int(self.controller.port)
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[Any]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return list(self.messages)
+
+
+@pytest.fixture
+def mailbox() -> Iterator[MailBox]:
+    box = MailBox()
+    box.controller.start()
+    try:
+        yield box
+    finally:
+        box.controller.stop()
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture
-def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest, mailbox: MailBox) -> Settings:
     database_url = request.getfixturevalue("postgres_url") if backend == "postgres" else None
     port = free_port()
     return Settings(
         data_dir=tmp_path / "var", database_url=database_url, keystore_url=database_url,
         origins=(f"http://127.0.0.1:{port}",),
         secrets=Secrets(os.urandom(32), os.urandom(32), os.urandom(32)),
+        smtp_host="127.0.0.1", smtp_port=mailbox.port,
     )
 
 
