@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -79,3 +80,44 @@ class JoinGrant:
 
 class JoinResolver(Protocol):
     def __call__(self, join_token: bytes) -> JoinGrant | None: ...
+
+
+class ContractDirectory(Protocol):
+    """Queries over the contract context's read models (projections/contracts.py)."""
+
+    def organisations(self) -> list[UUID]: ...
+    def due_for_erasure(self, today: date) -> list[tuple[UUID, date]]: ...
+    def invoice_months(self, org_id: UUID) -> list[str]: ...
+    def usage(self, org_id: UUID, month: str, kind: str) -> int: ...
+
+
+class OrgDataPurger(Protocol):
+    """Deletes what an erased organisation left in storage (infrastructure/erasure_store.py). Every method is
+    idempotent: run twice, the second run finds nothing and returns zero counts."""
+
+    def count_events(self, org_id: UUID) -> int: ...
+    def delete_events(self, org_id: UUID) -> dict[str, int]: ...  # events (and snapshots, if any)
+    def forget(self, org_id: UUID, short_name: str | None, only: tuple[str, ...] | None = None,
+               skip: tuple[str, ...] = ()) -> dict[str, int]: ...  # read models and ephemeral state
+    def scrub(self) -> None: ...  # make deleted bytes unrecoverable from the database files
+    def prune_before(self, cutoff: datetime) -> dict[str, int]: ...  # metadata retention
+
+
+@dataclass(frozen=True)
+class BillingSetup:
+    """The operator as seller and SEPA creditor, and where the monthly files go (SPRECHZIMMER_DATA_DIR)."""
+
+    creditor_name: str
+    creditor_iban: str
+    creditor_bic: str
+    creditor_id: str
+    seller_address: tuple[str, ...]
+    seller_vat_id: str
+    out_dir: Path
+
+
+@dataclass
+class ContractPorts:
+    directory: ContractDirectory
+    purger: OrgDataPurger
+    billing: BillingSetup

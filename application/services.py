@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from application.eventstore import EventStore
-from application.ports import Clock, Crypto, Ephemeral, Keystore, Mailer
+from application.ports import Clock, ContractPorts, Crypto, Ephemeral, Keystore, Mailer
 
 
 def utc_now() -> datetime:
@@ -29,6 +29,7 @@ class Services:
     session_idle_seconds: int = 30 * 60
     session_absolute_seconds: int = 12 * 3600
     after_save: Callable[[int], None] = lambda position: None  # keeps read models current (embedded mode)
+    contracts: ContractPorts | None = None  # read-model queries, erasure storage, billing set-up (issue 5)
 
     def save(self, *aggregates: Any) -> int:
         """Saves atomically and returns the position of the last event, for read-your-writes."""

@@ -4,11 +4,12 @@ None of it is history, so none of it is an event; all of it expires."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from application.ports import SessionRecord
-from infrastructure.sql import Database
+from infrastructure.sql import Cursor, Database
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS challenges (id TEXT PRIMARY KEY, purpose TEXT NOT NULL, data TEXT NOT NULL, "
@@ -104,3 +105,24 @@ class SqlEphemeral:
         with self.db.transaction() as cur:
             cur.execute("DELETE FROM challenges WHERE expires < %s", (before,))
             cur.execute("DELETE FROM throttle_hits WHERE at < %s", (before - 86400,))
+
+    def forget(self, org_id: UUID, short_name: str | None, now: float, cur: Cursor) -> int:
+        """Erasure: sessions and failure counters of the organisation, login challenges naming it, and every
+        expired challenge (a challenge of an unknown name carries nothing of the organisation)."""
+        deleted = cur.execute("DELETE FROM sessions WHERE org_id = %s", (str(org_id),)).rowcount
+        deleted += cur.execute("DELETE FROM account_failures WHERE account LIKE %s", (f"{org_id}:%",)).rowcount
+        deleted += cur.execute("DELETE FROM challenges WHERE expires < %s", (now,)).rowcount
+        if short_name:  # the table only holds challenges of the last two minutes: small enough to read
+            key = short_name.strip().casefold()
+            for challenge_id, data in cur.execute("SELECT id, data FROM challenges").fetchall():
+                if str(json.loads(data).get("org", "")).strip().casefold() == key:
+                    deleted += cur.execute("DELETE FROM challenges WHERE id = %s", (challenge_id,)).rowcount
+        return int(deleted)
+
+    def prune_before(self, cutoff: datetime, cur: Cursor) -> int:
+        """Retention: throttle records (keyed by IP prefix) and failure counters older than the cutoff."""
+        before = cutoff.timestamp()
+        deleted = cur.execute("DELETE FROM throttle_hits WHERE at < %s", (before,)).rowcount
+        deleted += cur.execute("DELETE FROM account_failures WHERE last_at < %s", (before,)).rowcount
+        deleted += cur.execute("DELETE FROM challenges WHERE expires < %s", (before,)).rowcount
+        return int(deleted)

@@ -35,6 +35,12 @@ class Settings:
     session_idle_seconds: int = 30 * 60
     session_absolute_seconds: int = 12 * 3600
     creditor_id: str = "DE98ZZZ09999999999"
+    # The operator as seller and SEPA creditor (invoices, pain.008 files); see README.md.
+    creditor_name: str = "Sprechzimmer GmbH"
+    creditor_iban: str = "DE89370400440532013000"
+    creditor_bic: str = "COBADEFFXXX"
+    seller_address: tuple[str, ...] = ("Musterstraße 1", "10115 Berlin")
+    seller_vat_id: str = "DE000000000"
 
     @property
     def embedded(self) -> bool:
@@ -90,4 +96,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_port=int(env.get("SMTP_PORT", "25")),
         mail_from=env.get("MAIL_FROM", "Sprechzimmer <noreply@sprechzimmer.localhost>"),
         creditor_id=env.get("SEPA_CREDITOR_ID", "DE98ZZZ09999999999"),
+        creditor_name=env.get("SEPA_CREDITOR_NAME", "Sprechzimmer GmbH"),
+        creditor_iban=env.get("SEPA_CREDITOR_IBAN", "DE89370400440532013000"),
+        creditor_bic=env.get("SEPA_CREDITOR_BIC", "COBADEFFXXX"),
+        seller_address=tuple(line.strip() for line in env.get(
+            "SELLER_ADDRESS", "Musterstraße 1|10115 Berlin").split("|") if line.strip()),
+        seller_vat_id=env.get("SELLER_VAT_ID", "DE000000000"),
     )

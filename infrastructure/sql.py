@@ -105,3 +105,15 @@ def open_database(url: str | None, sqlite_path: Path) -> Database:
         return PostgresDatabase(url)
     sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteDatabase(sqlite_path)
+
+
+def scrub_sqlite_file(path: Path | str) -> None:
+    """Make deleted rows unrecoverable from a SQLite file: rebuild it (VACUUM writes only live rows) and empty
+    the write-ahead log, which still holds old copies of changed pages until it is checkpointed."""
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+    try:
+        conn.execute("PRAGMA secure_delete=ON")
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()

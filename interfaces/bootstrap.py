@@ -5,17 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
+from application import billing, contracts, erasure, retention
 from application.eventstore import EventStore
 from application.jobs import CORE_JOBS, Job
+from application.ports import BillingSetup, ContractPorts
 from application.services import Clock, Services, utc_now
 from infrastructure import crypto
 from infrastructure.ephemeral import SqlEphemeral
+from infrastructure.erasure_store import SqlOrgDataPurger
 from infrastructure.event_cipher import PerOrganisationCipherMapper
 from infrastructure.keystore import Keystore
 from infrastructure.mail import SmtpMailer
 from infrastructure.scheduler import Scheduler
 from infrastructure.settings import Settings, load_settings
 from infrastructure.sql import Database, open_database
+from projections.contracts import ContractSchedule, InvoiceIndex, SqlContractDirectory, UsageCounts
 from projections.organisations import OrganisationDirectory
 from projections.runner import ProjectionRunner
 
@@ -68,15 +72,27 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
         keystore_db = open_database(settings.keystore_url, settings.data_dir / "keystore.sqlite")
     keystore = Keystore(keystore_db, settings.secrets.kek)
     events = EventStore(event_store_env(settings), lambda transcoder: PerOrganisationCipherMapper(transcoder, keystore))
-    runner = ProjectionRunner(events, state_db, [OrganisationDirectory()])
-    jobs: list[Job] = [*CORE_JOBS]
+    runner = ProjectionRunner(events, state_db, [OrganisationDirectory(), ContractSchedule(), InvoiceIndex(),
+                                                 UsageCounts()])
+    jobs: list[Job] = [*CORE_JOBS, Job("billing", 3600, billing.monthly_job),
+                       Job("bank-data", 3600, contracts.retire_bank_data), Job("erasure", 3600, erasure.job),
+                       Job("retention", 86400, retention.prune_metadata)]
+    ephemeral = SqlEphemeral(state_db)
     services = Services(
-        events=events, keystore=keystore, ephemeral=SqlEphemeral(state_db), crypto=crypto,
+        events=events, keystore=keystore, ephemeral=ephemeral, crypto=crypto,
         pepper_code=settings.secrets.pepper_code, fake_salt_key=settings.secrets.fake_salt_key,
         origins=settings.origins, clock=clock,
         mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from),
         session_idle_seconds=settings.session_idle_seconds,
         session_absolute_seconds=settings.session_absolute_seconds,
+        contracts=ContractPorts(
+            directory=SqlContractDirectory(state_db),
+            purger=SqlOrgDataPurger(events, state_db, keystore_db, runner, ephemeral, settings.database_url,
+                                    settings.data_dir, clock),
+            billing=BillingSetup(settings.creditor_name, settings.creditor_iban, settings.creditor_bic,
+                                 settings.creditor_id, settings.seller_address, settings.seller_vat_id,
+                                 settings.data_dir / "billing"),
+        ),
     )
     if catch_up_after_save:  # read-your-writes; safe with several processes (row lock on the position)
         services.after_save = lambda position: runner.catch_up()

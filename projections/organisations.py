@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import singledispatchmethod
 from typing import Any
+from uuid import UUID
 
 from domain.contract import Contract
 from domain.organisation import Organisation
@@ -20,6 +21,9 @@ class OrganisationDirectory:
 
     def clear(self, cur: Cursor) -> None:
         cur.execute("DELETE FROM rm_organisations")
+
+    def forget(self, org_id: UUID, cur: Cursor) -> int:
+        return int(cur.execute("DELETE FROM rm_organisations WHERE org_id = %s", (str(org_id),)).rowcount)
 
     @singledispatchmethod
     def apply(self, event: Any, cur: Cursor) -> None:

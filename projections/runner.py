@@ -77,6 +77,28 @@ class ProjectionRunner:
                         (notifications[-1].id, projection.name))
         return True
 
+    def forget(self, org_id: Any, cur: Cursor, only: tuple[str, ...] | None = None,
+               skip: tuple[str, ...] = ()) -> dict[str, int]:
+        """Erasure: every projection with a `forget(org_id, cur)` hook drops the organisation's rows."""
+        counts: dict[str, int] = {}
+        with self._lock:
+            for projection in self.projections:
+                hook = getattr(projection, "forget", None)
+                if hook is None or projection.name in skip or (only is not None and projection.name not in only):
+                    continue
+                counts[projection.name] = int(hook(org_id, cur) or 0)
+        return counts
+
+    def prune_before(self, cutoff: Any, cur: Cursor) -> dict[str, int]:
+        """Retention: every projection holding metadata offers `prune_before(cutoff, cur)`."""
+        counts: dict[str, int] = {}
+        with self._lock:
+            for projection in self.projections:
+                hook = getattr(projection, "prune_before", None)
+                if hook is not None:
+                    counts[projection.name] = int(hook(cutoff, cur) or 0)
+        return counts
+
     def rebuild(self) -> None:
         with self._lock, self.db.transaction() as cur:
             for projection in self.projections:

@@ -1,0 +1,240 @@
+"""Monatsabrechnung for plus: one invoice per organisation and month, gap-free numbers, one SEPA direct-debit
+file (pain.008) for the month, and the record that the month is done.
+
+Idempotent and crash-safe by construction: an invoice has the deterministic id (organisation, month) and is
+saved in one transaction with its number, so a rerun after a crash issues only the missing invoices and never
+leaves a gap; the file is written atomically from the invoices (reproducible bytes); the `BillingRun` event
+is written last — once it exists, a further run for the month changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from eventsourcing.persistence import IntegrityError
+
+from application.contracts import _contract, load, today
+from application.errors import Invalid, NotFound, NotPermitted
+from application.services import Services
+from domain.billing import BillingRun, Invoice, InvoiceSequence
+from domain.invoice import InvoiceAmounts, InvoiceLine, billing_period, compute_invoice
+from domain.organisation import Organisation
+from domain.plans import PLANS, PLUS
+from domain.usage import SMS
+
+log = logging.getLogger("sprechzimmer.billing")
+BERLIN = ZoneInfo("Europe/Berlin")
+COLLECTION_DELAY_DAYS = 5  # SEPA Core: the debtor is told the amount before; collection a few days later
+
+
+@dataclass(frozen=True)
+class BillingResult:
+    month: str
+    invoices: list[str]
+    total_gross: Decimal
+    sepa_path: Path | None
+    already_done: bool
+
+
+def sms_count(services: Services, org_id: UUID, month: str) -> int:
+    """Billable SMS of an organisation in a month ('YYYY-MM'), counted by the usage read model from every
+    event registered with projections.contracts.count_usage (UsageRecorded(kind="sms") by default)."""
+    if services.contracts is None:
+        return 0
+    return services.contracts.directory.usage(org_id, month, SMS)
+
+
+def month_dir(services: Services, month: str) -> Path:
+    assert services.contracts is not None
+    return services.contracts.billing.out_dir / month
+
+
+def _amounts_data(amounts: InvoiceAmounts) -> dict[str, Any]:
+    return {"net": str(amounts.net), "vat_rate": str(amounts.vat_rate), "vat": str(amounts.vat),
+            "gross": str(amounts.gross),
+            "lines": [{"description": line.description, "quantity": line.quantity,
+                       "unit_price": str(line.unit_price), "amount": str(line.amount)} for line in amounts.lines]}
+
+
+def amounts_of(invoice: Invoice) -> InvoiceAmounts:
+    a = invoice.amounts
+    return InvoiceAmounts(
+        lines=tuple(InvoiceLine(line["description"], int(line["quantity"]), Decimal(line["unit_price"]),
+                                Decimal(line["amount"])) for line in a["lines"]),
+        net=Decimal(a["net"]), vat_rate=Decimal(a["vat_rate"]), vat=Decimal(a["vat"]), gross=Decimal(a["gross"]))
+
+
+def _recipient(organisation: Organisation) -> dict[str, Any]:
+    profile = organisation.profile
+    address = profile["address"]
+    street = f"{address['street']} {address['number']}"
+    lines = [street] + ([address["addition"]] if address.get("addition") else []) + \
+        [f"{address['postcode']} {address['city']}"]
+    return {"name": profile["organisation"]["name"], "address_lines": lines}
+
+
+def _issue_invoice(services: Services, org_id: UUID, month: str, issued_on: date) -> Invoice | None:
+    """Issues the month's invoice for a plus organisation unless it exists; None if nothing is owed."""
+    existing: Invoice | None = load(services, Invoice.id_for(org_id, month))
+    if existing is not None:
+        return existing
+    contract = _contract(services, org_id)
+    _, last_day = billing_period(month)
+    if contract is None or contract.plan_on(last_day) != PLUS or contract.bank is None:
+        return None
+    organisation: Organisation | None = load(services, org_id)
+    if organisation is None:
+        return None
+    users = sum(1 for user in organisation.users.values() if user.active)
+    sms = sms_count(services, org_id, month)
+    amounts = compute_invoice(users=users, sms=sms, plan=PLANS[PLUS])
+    bank = contract.bank
+    for _attempt in range(20):  # another run may take the next number first; then we take the one after
+        sequence = services.events.get(InvoiceSequence.id_for(issued_on.year)) or InvoiceSequence.open(issued_on.year)
+        number = sequence.issue(Invoice.id_for(org_id, month))
+        invoice = Invoice.issue(
+            org_id, number, month, issued_on.isoformat(), users, sms, _amounts_data(amounts),
+            _recipient(organisation),
+            {"holder": bank["holder"], "iban": bank["iban"], "bic": bank["bic"],
+             "mandate_reference": bank["mandate_reference"], "mandate_signed_on": bank["mandate_signed_on"]})
+        try:
+            services.save(sequence, invoice)
+            return invoice
+        except IntegrityError:
+            raced: Invoice | None = services.events.get(Invoice.id_for(org_id, month))
+            if raced is not None:
+                return raced
+    raise RuntimeError("could not take an invoice number")
+
+
+def _sepa_file(services: Services, month: str, invoices: list[Invoice], created_at: datetime,
+               collection: date) -> bytes:
+    from infrastructure.sepa import Creditor, Debit, build_direct_debit_file  # an adapter, used only here
+
+    assert services.contracts is not None
+    setup = services.contracts.billing
+    first, _ = billing_period(month)
+    debits = [Debit(
+        debtor_name=inv.debit["holder"], iban=inv.debit["iban"], bic=inv.debit["bic"],
+        amount=Decimal(inv.amounts["gross"]), mandate_reference=inv.debit["mandate_reference"],
+        mandate_signed_on=date.fromisoformat(inv.debit["mandate_signed_on"]),
+        description=f"Sprechzimmer Rechnung {inv.number} {first.strftime('%m/%Y')}", end_to_end_id=inv.number,
+    ) for inv in invoices]
+    return build_direct_debit_file(Creditor(setup.creditor_name, setup.creditor_iban, setup.creditor_bic,
+                                            setup.creditor_id), debits, collection, f"SPZ-{month}", created_at)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def run(services: Services, month: str) -> BillingResult:
+    """`sprechzimmer billing run --month YYYY-MM` and the monthly job."""
+    try:
+        _, last_day = billing_period(month)
+    except ValueError:
+        raise Invalid("Bitte den Monat als JJJJ-MM angeben.", "month") from None
+    assert services.contracts is not None
+    now = services.clock()
+    if now.date() <= last_day:
+        raise Invalid("Ein Monat kann erst nach seinem Ende abgerechnet werden.", "month")
+    done: BillingRun | None = services.events.get(BillingRun.id_for(month))
+    if done is not None:
+        path = month_dir(services, month) / done.sepa_file if done.sepa_file else None
+        if path is not None and not path.exists():  # lost file: rebuilt byte-identically from the invoices
+            invoices = [inv for inv in _month_invoices(services, month) if inv.number in done.invoice_numbers]
+            data = _sepa_file(services, month, invoices, datetime.fromisoformat(done.created_at),
+                              date.fromisoformat(done.collection_date))
+            if hashlib.sha256(data).hexdigest() == done.sepa_sha256:
+                _write_atomically(path, data)
+        return BillingResult(month, list(done.invoice_numbers), Decimal(done.total_gross), path, True)
+
+    issued_on = today(services)
+    for org_id in services.contracts.directory.organisations():
+        _issue_invoice(services, org_id, month, issued_on)
+    invoices = _month_invoices(services, month)
+    total = sum((Decimal(inv.amounts["gross"]) for inv in invoices), Decimal("0.00"))
+    created_at = now.astimezone(BERLIN).replace(tzinfo=None, microsecond=0)
+    collection = issued_on + timedelta(days=COLLECTION_DELAY_DAYS)
+    path, digest = None, None
+    if invoices:
+        data = _sepa_file(services, month, invoices, created_at, collection)
+        path = month_dir(services, month) / f"sepa-lastschrift-{month}.xml"
+        _write_atomically(path, data)
+        digest = hashlib.sha256(data).hexdigest()
+    record = BillingRun.complete(month, [inv.number for inv in invoices], str(total),
+                                 path.name if path else None, digest, created_at.isoformat(), collection.isoformat())
+    try:
+        services.save(record)
+    except IntegrityError:  # a concurrent run finished first with the same invoices
+        return run(services, month)
+    log.info("billing %s: %d invoices", month, len(invoices))
+    return BillingResult(month, record.invoice_numbers, total, path, False)
+
+
+def _month_invoices(services: Services, month: str) -> list[Invoice]:
+    assert services.contracts is not None
+    found = []
+    for org_id in services.contracts.directory.organisations():
+        invoice: Invoice | None = load(services, Invoice.id_for(org_id, month))
+        if invoice is not None:
+            found.append(invoice)
+    return sorted(found, key=lambda inv: inv.number)
+
+
+def previous_month(day: date) -> str:
+    return (day.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+
+
+def monthly_job(services: Services) -> int:
+    """Runs hourly; from the first day of a month it bills the previous month once (a no-op afterwards)."""
+    if services.contracts is None:
+        return 0
+    month = previous_month(today(services))
+    if services.events.get(BillingRun.id_for(month)) is not None:
+        return 0
+    return len(run(services, month).invoices)
+
+
+# --- the organisation's own view -------------------------------------------------------------------
+
+
+def invoices_of(services: Services, org_id: UUID, role: str) -> list[Invoice]:
+    if role != "admin":
+        raise NotPermitted("Nur Administratoren dürfen Rechnungen einsehen.")
+    assert services.contracts is not None
+    found = [services.events.get(Invoice.id_for(org_id, month))
+             for month in services.contracts.directory.invoice_months(org_id)]
+    return [inv for inv in found if inv is not None]
+
+
+def invoice_pdf(services: Services, org_id: UUID, role: str, number: str) -> bytes:
+    from infrastructure.invoice_pdf import InvoiceDocument, InvoiceParty, render_invoice_pdf
+
+    invoice = next((inv for inv in invoices_of(services, org_id, role) if inv.number == number), None)
+    if invoice is None:
+        raise NotFound("Diese Rechnung gibt es nicht.")
+    assert services.contracts is not None
+    setup = services.contracts.billing
+    start, end = billing_period(invoice.month)
+    issued = date.fromisoformat(invoice.issued_on)
+    return render_invoice_pdf(InvoiceDocument(
+        number=invoice.number, issued_on=issued, period_start=start, period_end=end,
+        seller=InvoiceParty(setup.creditor_name, setup.seller_address), seller_vat_id=setup.seller_vat_id,
+        recipient=InvoiceParty(invoice.recipient["name"], tuple(invoice.recipient["address_lines"])),
+        amounts=amounts_of(invoice), mandate_reference=invoice.debit["mandate_reference"],
+        creditor_id=setup.creditor_id, collection_date=issued + timedelta(days=COLLECTION_DELAY_DAYS)))

@@ -1,0 +1,129 @@
+"""Deletes what an erased organisation left in storage (application.ports.OrgDataPurger).
+
+The event library has no delete (design/eventsourcing.md); its rows are deleted here with raw SQL by the
+prefix every stored event of an organisation starts with (b"v1" ‖ org_id, infrastructure/event_cipher.py), so
+no org column is needed. Global events (receipts, invoice numbers, billing runs) have no such prefix and stay.
+SQLite files are then vacuumed and their write-ahead logs emptied; PostgreSQL tables are vacuumed."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from application.eventstore import EventStore
+from infrastructure.ephemeral import SqlEphemeral
+from infrastructure.event_cipher import MAGIC
+from infrastructure.sql import Database, scrub_sqlite_file
+from projections.runner import ProjectionRunner
+
+
+class SqlOrgDataPurger:
+    def __init__(self, events: EventStore, state_db: Database, keystore_db: Database, runner: ProjectionRunner,
+                 ephemeral: SqlEphemeral, database_url: str | None, data_dir: Path,
+                 clock: Callable[[], datetime]):
+        self.events = events
+        self.state_db = state_db
+        self.keystore_db = keystore_db
+        self.runner = runner
+        self.ephemeral = ephemeral
+        self.database_url = database_url
+        self.data_dir = data_dir
+        self.clock = clock
+
+    # --- the event tables -------------------------------------------------------------------------
+
+    def _tables(self) -> list[str]:
+        tables = [self.events.recorder.events_table_name]  # type: ignore[attr-defined]
+        snapshots = getattr(self.events, "snapshots", None)
+        if snapshots is not None:
+            tables.append(snapshots.recorder.events_table_name)
+        return tables
+
+    def _sqlite_events(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(self.data_dir / "events.sqlite"), isolation_level=None, timeout=30)
+        conn.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten in place, not left in free pages
+        return conn
+
+    def _run(self, sql: str, org_id: UUID) -> dict[str, int]:
+        """Runs `sql` (with {table} and one prefix parameter) on every event table, in one transaction."""
+        prefix = MAGIC + org_id.bytes
+        counts: dict[str, int] = {}
+        if self.database_url is None:
+            conn = self._sqlite_events()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                existing = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                for table in self._tables():
+                    if table in existing:
+                        cur = conn.execute(sql.format(table=table, start="substr(state, 1, 18)").replace("%s", "?"),
+                                           (prefix,))
+                        counts[table] = cur.fetchone()[0] if sql.startswith("SELECT") else cur.rowcount
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            finally:
+                conn.close()
+            return counts
+        import psycopg
+
+        with psycopg.connect(self.database_url) as pg, pg.transaction():
+            for table in self._tables():
+                exists = pg.execute("SELECT to_regclass(%s)", (table,)).fetchone()
+                if exists is None or exists[0] is None:
+                    continue
+                statement = sql.format(table=table, start="substring(state from 1 for 18)")
+                pg_cur = pg.execute(statement, (prefix,))
+                row = pg_cur.fetchone() if sql.startswith("SELECT") else None
+                counts[table] = int(row[0]) if row else pg_cur.rowcount
+        return counts
+
+    def count_events(self, org_id: UUID) -> int:
+        return sum(self._run("SELECT COUNT(*) FROM {table} WHERE {start} = %s", org_id).values())
+
+    def delete_events(self, org_id: UUID) -> dict[str, int]:
+        counts = self._run("DELETE FROM {table} WHERE {start} = %s", org_id)
+        return {"events": sum(n for table, n in counts.items() if not table.endswith("snapshots")),
+                "snapshots": sum(n for table, n in counts.items() if table.endswith("snapshots"))}
+
+    # --- read models and ephemeral state ----------------------------------------------------------
+
+    def forget(self, org_id: UUID, short_name: str | None, only: tuple[str, ...] | None = None,
+               skip: tuple[str, ...] = ()) -> dict[str, int]:
+        with self.state_db.transaction() as cur:
+            counts = self.runner.forget(org_id, cur, only=only, skip=skip)
+            if only is None:
+                counts["sessions_challenges_counters"] = self.ephemeral.forget(org_id, short_name, time.time(), cur)
+        return counts
+
+    def prune_before(self, cutoff: datetime) -> dict[str, int]:
+        with self.state_db.transaction() as cur:
+            counts = self.runner.prune_before(cutoff, cur)
+            counts["throttle_and_failures"] = self.ephemeral.prune_before(cutoff, cur)
+        return counts
+
+    # --- physical removal -------------------------------------------------------------------------
+
+    def scrub(self) -> None:
+        if self.database_url is None:
+            for name in ("events.sqlite", "state.sqlite", "keystore.sqlite"):
+                path = self.data_dir / name
+                if path.exists():
+                    scrub_sqlite_file(path)
+            return
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            conn.execute("VACUUM")
+        keystore_url = getattr(self.keystore_db, "url", None)
+        if keystore_url and keystore_url != self.database_url:
+            with psycopg.connect(keystore_url, autocommit=True) as conn:
+                conn.execute("VACUUM org_keys")
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": "sqlite" if self.database_url is None else "postgres", "tables": self._tables()}

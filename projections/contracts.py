@@ -1,0 +1,149 @@
+"""Read models of the contract context: the erasure schedule, the invoice index and usage counts.
+
+None holds personal data: ids, plans, dates, invoice numbers and counts. Each offers `forget(org_id, cur)` so
+an erasure removes the organisation's rows, and `SqlContractDirectory` answers the queries the contract,
+billing and erasure use cases need (application.ports.ContractDirectory)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from functools import singledispatchmethod
+from typing import Any
+from uuid import UUID
+
+from domain.billing import Invoice
+from domain.contract import Contract
+from domain.usage import UsageRecorded
+from infrastructure.sql import Cursor, Database
+
+
+class ContractSchedule:
+    """One row per organisation with a contract: its final plan and, when cancelled, the end date."""
+
+    name = "contracts"
+
+    def schema(self) -> list[str]:
+        return ["CREATE TABLE IF NOT EXISTS rm_contracts (org_id TEXT PRIMARY KEY, plan TEXT NOT NULL, "
+                "ends_on TEXT)"]
+
+    def clear(self, cur: Cursor) -> None:
+        cur.execute("DELETE FROM rm_contracts")
+
+    def forget(self, org_id: UUID, cur: Cursor) -> int:
+        return int(cur.execute("DELETE FROM rm_contracts WHERE org_id = %s", (str(org_id),)).rowcount)
+
+    @singledispatchmethod
+    def apply(self, event: Any, cur: Cursor) -> None:
+        pass
+
+    @apply.register
+    def _(self, event: Contract.Concluded, cur: Cursor) -> None:
+        cur.execute("DELETE FROM rm_contracts WHERE org_id = %s", (str(event.org_id),))
+        cur.execute("INSERT INTO rm_contracts (org_id, plan, ends_on) VALUES (%s, %s, NULL)",
+                    (str(event.org_id), event.plan))
+
+    @apply.register
+    def _(self, event: Contract.Upgraded, cur: Cursor) -> None:
+        cur.execute("UPDATE rm_contracts SET plan = 'plus' WHERE org_id = %s", (str(event.org_id),))
+
+    @apply.register
+    def _(self, event: Contract.DowngradeRequested, cur: Cursor) -> None:
+        cur.execute("UPDATE rm_contracts SET plan = 'basis' WHERE org_id = %s", (str(event.org_id),))
+
+    @apply.register
+    def _(self, event: Contract.Cancelled, cur: Cursor) -> None:
+        cur.execute("UPDATE rm_contracts SET ends_on = %s WHERE org_id = %s", (event.ends_on, str(event.org_id)))
+
+    @apply.register
+    def _(self, event: Contract.CancellationRevoked, cur: Cursor) -> None:
+        cur.execute("UPDATE rm_contracts SET ends_on = NULL WHERE org_id = %s", (str(event.org_id),))
+
+
+class InvoiceIndex:
+    """Which invoices an organisation has, for GET /api/v1/invoices (the amounts live in the events)."""
+
+    name = "invoices"
+
+    def schema(self) -> list[str]:
+        return ["CREATE TABLE IF NOT EXISTS rm_invoices (number TEXT PRIMARY KEY, org_id TEXT NOT NULL, "
+                "month TEXT NOT NULL)",
+                "CREATE INDEX IF NOT EXISTS rm_invoices_org ON rm_invoices (org_id, month)"]
+
+    def clear(self, cur: Cursor) -> None:
+        cur.execute("DELETE FROM rm_invoices")
+
+    def forget(self, org_id: UUID, cur: Cursor) -> int:
+        return int(cur.execute("DELETE FROM rm_invoices WHERE org_id = %s", (str(org_id),)).rowcount)
+
+    @singledispatchmethod
+    def apply(self, event: Any, cur: Cursor) -> None:
+        pass
+
+    @apply.register
+    def _(self, event: Invoice.Issued, cur: Cursor) -> None:
+        cur.execute("INSERT INTO rm_invoices (number, org_id, month) VALUES (%s, %s, %s)",
+                    (event.number, str(event.org_id), event.month))
+
+
+# Events that count as billable usage, with how to read (kind, month) from each. Another context plugs its own
+# event in with `count_usage(SmsSent, lambda e: ("sms", e.month))` before the projection runner starts.
+COUNTED: dict[type, Callable[[Any], tuple[str, str]]] = {UsageRecorded: lambda e: (e.kind, e.month)}
+
+
+def count_usage(event_class: type, kind_and_month: Callable[[Any], tuple[str, str]]) -> None:
+    COUNTED[event_class] = kind_and_month
+
+
+class UsageCounts:
+    name = "usage"
+
+    def schema(self) -> list[str]:
+        return ["CREATE TABLE IF NOT EXISTS rm_usage (org_id TEXT NOT NULL, month TEXT NOT NULL, kind TEXT NOT NULL, "
+                "units BIGINT NOT NULL, PRIMARY KEY (org_id, month, kind))"]
+
+    def clear(self, cur: Cursor) -> None:
+        cur.execute("DELETE FROM rm_usage")
+
+    def forget(self, org_id: UUID, cur: Cursor) -> int:
+        return int(cur.execute("DELETE FROM rm_usage WHERE org_id = %s", (str(org_id),)).rowcount)
+
+    def apply(self, event: Any, cur: Cursor) -> None:
+        read = COUNTED.get(type(event))
+        if read is None:
+            return
+        kind, month = read(event)
+        cur.execute("INSERT INTO rm_usage (org_id, month, kind, units) VALUES (%s, %s, %s, 1) "
+                    "ON CONFLICT (org_id, month, kind) DO UPDATE SET units = rm_usage.units + 1",
+                    (str(event.org_id), month, kind))
+
+
+class SqlContractDirectory:
+    """Queries over the read models above (implements application.ports.ContractDirectory)."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def organisations(self) -> list[UUID]:
+        with self.db.transaction() as cur:
+            rows = cur.execute("SELECT org_id FROM rm_contracts ORDER BY org_id").fetchall()
+        return [UUID(row[0]) for row in rows]
+
+    def due_for_erasure(self, today: date) -> list[tuple[UUID, date]]:
+        """Cancelled contracts whose end date has passed (the end date itself still works in full)."""
+        with self.db.transaction() as cur:
+            rows = cur.execute("SELECT org_id, ends_on FROM rm_contracts WHERE ends_on IS NOT NULL AND ends_on < %s "
+                               "ORDER BY ends_on, org_id", (today.isoformat(),)).fetchall()
+        return [(UUID(row[0]), date.fromisoformat(row[1])) for row in rows]
+
+    def invoice_months(self, org_id: UUID) -> list[str]:
+        with self.db.transaction() as cur:
+            rows = cur.execute("SELECT month FROM rm_invoices WHERE org_id = %s ORDER BY month",
+                               (str(org_id),)).fetchall()
+        return [row[0] for row in rows]
+
+    def usage(self, org_id: UUID, month: str, kind: str) -> int:
+        with self.db.transaction() as cur:
+            row = cur.execute("SELECT units FROM rm_usage WHERE org_id = %s AND month = %s AND kind = %s",
+                              (str(org_id), month, kind)).fetchone()
+        return int(row[0]) if row else 0
