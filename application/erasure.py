@@ -11,6 +11,8 @@ resumes from the first unfinished step and completes the erasure."""
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -116,5 +118,20 @@ def run_due(services: Services, dry_run: bool = False, fault: Fault | None = Non
             for org_id, ends_on in services.contracts.directory.due_for_erasure(today(services))]
 
 
+HALT_ENV = "SPRECHZIMMER_TEST_HALT_ERASURE_AFTER"
+"""Test hook for the crash test with a real `kill -9`: the worker hangs after the named step, so the test can
+kill it at a known point. Unset in production."""
+
+
+def _halt_after(step_name: str) -> Fault:
+    def step(name: str) -> None:
+        if name == step_name:
+            log.warning("%s=%s: halting the erasure (test hook)", HALT_ENV, step_name)
+            time.sleep(3600)
+
+    return step
+
+
 def job(services: Services) -> int:
-    return sum(1 for plan in run_due(services) if plan.status == "erased")
+    halt = os.environ.get(HALT_ENV)
+    return sum(1 for plan in run_due(services, fault=_halt_after(halt) if halt else None) if plan.status == "erased")

@@ -1,0 +1,242 @@
+"""Scheduled erasure at the contract's end: nothing of the practice is left in any table or database file,
+old copies of its events cannot be decrypted, its short name is free again, the audit replay still runs, and
+an erasure interrupted anywhere (injected fault, real kill -9 of the worker) completes on the next run."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+from eventsourcing.persistence import StoredEvent
+
+from application import erasure
+from domain.erasure import ErasureReceipt
+from domain.usage import SMS, UsageRecord
+from infrastructure.event_cipher import MAGIC, EventKeyDestroyed
+from infrastructure.settings import Settings
+from interfaces.client import contract
+from interfaces.client.sdk import ApiError, Client
+from tests.conftest import PASSWORD, ROOT, Clock, LiveServer, MailBox, register
+from tests.contract.helpers import BANK, at, practice
+
+REGISTRATION_DATA = ["PWinkler", "Praxis Winkler", "m.winkler@mail.de", "Musterhausen", "MartinW", "Laptop Martin",
+                     "01234 5678 910", "DE89370400440532013000", "Dr. med. Martin Winkler", "COBADEFFXXX"]
+
+
+def server_env(settings: Settings) -> dict[str, str]:
+    """The environment under which the CLI and the worker see the same store, keys and mail server."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update({"SPRECHZIMMER_DATA_DIR": str(settings.data_dir), "SPRECHZIMMER_KEK": settings.secrets.kek.hex(),
+                "SPRECHZIMMER_PEPPER": settings.secrets.pepper_code.hex(),
+                "SPRECHZIMMER_FAKE_SALT_KEY": settings.secrets.fake_salt_key.hex(),
+                "SMTP_HOST": settings.smtp_host, "SMTP_PORT": str(settings.smtp_port),
+                "SPRECHZIMMER_ORIGINS": ",".join(settings.origins)})
+    if settings.database_url:
+        env["DATABASE_URL"] = settings.database_url
+    return env
+
+
+def raw_events(settings: Settings, org_id: UUID) -> list[StoredEvent]:
+    """A restored backup, as an attacker would read it: a raw SELECT, no library involved."""
+    prefix = MAGIC + org_id.bytes
+    if settings.database_url:
+        with psycopg.connect(settings.database_url) as conn:
+            rows = conn.execute("SELECT originator_id, originator_version, topic, state FROM sprechzimmer_events")
+            found = [(UUID(str(r[0])), r[1], r[2], bytes(r[3])) for r in rows]
+    else:
+        with sqlite3.connect(settings.data_dir / "events.sqlite") as conn:
+            rows = conn.execute("SELECT originator_id, originator_version, topic, state FROM stored_events")
+            found = [(UUID(r[0]), r[1], r[2], bytes(r[3])) for r in rows]
+    return [StoredEvent(originator_id=o, originator_version=v, topic=t, state=s)
+            for o, v, t, s in found if s.startswith(prefix)]
+
+
+def traces(settings: Settings, org_id: UUID) -> list[str]:
+    """Every registration datum and every form of the organisation id still found anywhere in storage."""
+    needles = [*REGISTRATION_DATA, str(org_id), org_id.hex]
+    if settings.database_url:
+        found = []
+        with psycopg.connect(settings.database_url) as conn:
+            tables = [r[0] for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")]
+            for table in tables:
+                text = "\n".join(r[0] for r in conn.execute(f'SELECT t::text FROM "{table}" t')).lower()
+                for needle in [*needles, MAGIC + org_id.bytes]:
+                    forms = [needle.hex()] if isinstance(needle, bytes) else [needle.lower(),
+                                                                              needle.encode().hex()]
+                    found += [f"{table}: {needle!r}" for form in forms if form in text]
+        return found
+    found = []
+    for path in sorted(settings.data_dir.glob("*.sqlite*")):
+        raw = path.read_bytes()
+        lowered = raw.lower()
+        found += [f"{path.name}: {n}" for n in needles if n.lower().encode() in lowered]
+        found += [f"{path.name}: org id bytes" for n in [org_id.bytes] if n in raw]
+    return found
+
+
+def cancelled_practice(new_client: Callable[[str], Client], clock: Clock, server: LiveServer,
+                       **changes: Any) -> tuple[Client, UUID]:
+    client, result = practice(new_client, clock, date(2020, 12, 1), **changes)
+    org_id = UUID(result["org_id"])
+    at(clock, date(2020, 12, 28))
+    client.login("PWinkler", "MartinW", PASSWORD)
+    assert contract.cancel(client, True)["ends_on"] == "2021-03-31"
+    # A login started and never finished leaves a challenge naming the organisation in clear text.
+    client.request("POST", "/api/v1/auth/start",
+                   {"org": "PWinkler", "user": "MartinW", "device_id": "x", "origin": client.origin})
+    return client, org_id
+
+
+def assert_erased(server: LiveServer, org_id: UUID, mailbox: MailBox, mails: int = 1) -> dict[str, Any]:
+    services = server.container.services
+    settings = server.container.settings
+    assert not services.keystore.exists(org_id)
+    assert services.contracts.purger.count_events(org_id) == 0
+    assert traces(settings, org_id) == []
+    receipt = services.events.get(ErasureReceipt.id_for(erasure.org_hash(services, org_id)))
+    assert receipt is not None and receipt.completed_at is not None
+    assert receipt.contract_ended_on == "2021-03-31" and receipt.deleted["key_destroyed"] is True
+    assert erasure.run_due(services) == []  # nothing left to do
+    deletion_mails = [m for m in mailbox.messages if m["Subject"] == "Bestätigung der Löschung Ihrer Daten"]
+    assert len(deletion_mails) == mails and deletion_mails[0]["To"] == "m.winkler@mail.de"
+    return {"receipt": receipt}
+
+
+def test_erasure_leaves_nothing_and_old_copies_stay_unreadable(
+        server: LiveServer, clock: Clock, mailbox: MailBox, new_client: Callable[[str], Client],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    client, org_id = cancelled_practice(new_client, clock, server, plan="plus", billing=BANK)
+    services = server.container.services
+    settings = server.container.settings
+    services.save(*[UsageRecord.record(org_id, SMS, "2021-03") for _ in range(2)])
+
+    backup = raw_events(settings, org_id)
+    assert len(backup) >= 6 and services.events.mapper.to_domain_event(backup[0]) is not None
+    assert traces(settings, org_id) != []  # the scan finds the organisation while it exists
+
+    at(clock, date(2021, 4, 1), hour=2)
+    done = server.container.scheduler.run_all_once()
+    assert done["billing"] == 1 and done["erasure"] == 1  # the last plus month is billed first
+    subjects = [m["Subject"] for m in mailbox.wait_for(3)]
+    assert subjects[-1] == "Bestätigung der Löschung Ihrer Daten"
+
+    receipt = assert_erased(server, org_id, mailbox)["receipt"]
+    assert receipt.deleted["events"] == len(backup) + 1  # + March's invoice
+    assert receipt.deleted["read_models"]["organisations"] == 1
+    payload = json.dumps(vars(receipt), default=str)
+    assert str(org_id) not in payload and org_id.hex not in payload and "Winkler" not in payload
+
+    for stored in backup:  # a restored backup is ciphertext under a key that no longer exists
+        with pytest.raises(EventKeyDestroyed):
+            services.events.mapper.to_domain_event(stored)
+
+    with pytest.raises(ApiError) as err:
+        client.login("PWinkler", "MartinW", PASSWORD)
+    assert err.value.status in (400, 401)
+
+    again = register(new_client("new-practice"))  # the short name is free again
+    assert again["org_short"] == "PWinkler" and UUID(again["org_id"]) != org_id
+
+    from interfaces.audit import replay
+
+    for key, value in server_env(settings).items():
+        monkeypatch.setenv(key, value)
+    if not settings.database_url:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+    out = io.StringIO()
+    assert replay(out) == 0
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert lines[-1]["position"] == services.events.position()
+    assert not any(line["organisation"] == str(org_id) for line in lines)
+    types = [line["type"] for line in lines]
+    assert "sprechzimmer.ErasureReceipt.Started" in types and "sprechzimmer.ErasureReceipt.Completed" in types
+
+
+@pytest.mark.parametrize("crash_after", ["mail", "receipt-started", "key", "events", "read-models",
+                                         "receipt-completed"])
+def test_an_interrupted_erasure_completes_on_the_next_run(
+        server: LiveServer, clock: Clock, mailbox: MailBox, new_client: Callable[[str], Client],
+        crash_after: str) -> None:
+    _, org_id = cancelled_practice(new_client, clock, server)
+    services = server.container.services
+    at(clock, date(2021, 4, 1), hour=2)
+
+    def crash(step: str) -> None:
+        if step == crash_after:
+            raise RuntimeError(f"crash after {step}")
+
+    with pytest.raises(RuntimeError):
+        erasure.run_due(services, fault=crash)
+    assert [org for org, _ in services.contracts.directory.due_for_erasure(date(2021, 4, 1))] == [org_id]
+
+    assert server.container.scheduler.run_all_once()["erasure"] == 1
+    # The confirmation goes out at least once: a crash between sending it and recording the receipt's start
+    # sends it again; after the receipt exists it is never repeated.
+    assert_erased(server, org_id, mailbox, mails=2 if crash_after == "mail" else 1)
+
+
+def test_dry_run_changes_nothing(server: LiveServer, clock: Clock, mailbox: MailBox,
+                                 new_client: Callable[[str], Client], capsys: pytest.CaptureFixture[str],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    _, org_id = cancelled_practice(new_client, clock, server)
+    settings = server.container.settings
+    for key, value in server_env(settings).items():
+        monkeypatch.setenv(key, value)
+    if not settings.database_url:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+    from interfaces.cli.main import main
+
+    # The CLI uses the real clock: today is long after the end date 2021-03-31.
+    assert main(["erasure", "run", "--dry-run"]) == 0
+    assert "würde gelöscht" in capsys.readouterr().out
+    assert server.container.services.keystore.exists(org_id)
+    assert server.container.services.contracts.purger.count_events(org_id) > 0
+
+    assert main(["erasure", "run"]) == 0
+    assert "erased" in capsys.readouterr().out
+    assert_erased(server, org_id, mailbox)
+
+
+def test_kill_9_of_the_worker_in_the_middle_of_an_erasure(
+        server: LiveServer, clock: Clock, mailbox: MailBox, new_client: Callable[[str], Client]) -> None:
+    _, org_id = cancelled_practice(new_client, clock, server)
+    services = server.container.services
+    settings = server.container.settings
+    env = server_env(settings) | {erasure.HALT_ENV: "events"}
+    worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli.main", "worker"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while services.contracts.purger.count_events(org_id) and time.monotonic() < deadline:
+            assert worker.poll() is None, worker.stderr.read().decode() if worker.stderr else ""
+            time.sleep(0.2)
+        assert services.contracts.purger.count_events(org_id) == 0, "the worker did not reach the halt"
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    assert worker.returncode == -signal.SIGKILL
+
+    # Killed half-way: key and events are gone, read models and the receipt's completion are not.
+    receipt = services.events.get(ErasureReceipt.id_for(erasure.org_hash(services, org_id)))
+    assert receipt is not None and receipt.completed_at is None
+    assert not services.keystore.exists(org_id)
+    assert traces(settings, org_id) != []
+
+    rerun = subprocess.run([sys.executable, "-m", "interfaces.cli.main", "erasure", "run"], cwd=ROOT,
+                           env=server_env(settings), capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "erased" in rerun.stdout
+    assert_erased(server, org_id, mailbox)
