@@ -31,7 +31,8 @@ def test_upgrade_needs_valid_bank_data_and_records_the_mandate(server: LiveServe
     assert err.value.status == 400 and "iban" in err.value.errors
     with pytest.raises(ApiError) as err:
         contract.upgrade(client, "Dr. Winkler", BANK["iban"], BANK["bic"], False)
-    assert err.value.status == 400 and err.value.errors["sepa_mandate"] == ["Bitte das SEPA-Lastschriftmandat erteilen."]
+    assert err.value.status == 400
+    assert err.value.errors["sepa_mandate"] == ["Bitte das SEPA-Lastschriftmandat erteilen."]
     assert contract.show(client)["plan"] == "basis"  # nothing half-written
 
     view = contract.upgrade(client, **BANK)
@@ -156,3 +157,28 @@ def test_a_revoked_cancellation_leaves_the_organisation_untouched_on_the_old_end
     relogin(client)
     assert client.whoami()["org_short"] == "PWinkler"
     assert contract.show(client)["ends_on"] is None
+
+
+def test_cli_contract_commands(server: LiveServer, clock: Clock, mailbox: MailBox,
+                               new_client: Callable[[str], Client], capsys: pytest.CaptureFixture[str],
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from interfaces.cli import contracts as cli
+    from interfaces.cli.main import main
+
+    client, _ = practice(new_client, clock, date(2020, 12, 28))
+    monkeypatch.setattr(cli, "client", lambda: client)
+    assert main(["contract", "show"]) == 0
+    assert "Tarif:               basis" in capsys.readouterr().out
+    assert main(["contract", "upgrade", "--account-holder", BANK["account_holder"], "--iban", BANK["iban"],
+                 "--bic", BANK["bic"], "--sepa-mandate"]) == 0
+    assert "Mandatsreferenz:     SPZ-" in capsys.readouterr().out
+    assert main(["contract", "downgrade"]) == 0
+    assert "Ab 01.01.2021:       Tarif basis" in capsys.readouterr().out
+    assert main(["contract", "cancel"]) == 1  # no confirmation, nothing happens
+    assert contract.show(client)["ends_on"] is None
+    assert main(["contract", "cancel", "--confirm"]) == 0
+    assert "Vertrag endet zum:   31.03.2021" in capsys.readouterr().out
+    assert main(["contract", "revoke"]) == 0
+    assert "Die Kündigung ist widerrufen." in capsys.readouterr().out
+    assert main(["contract", "revoke"]) == 1  # nothing left to revoke: the API's 409, printed in German
+    assert "keine Kündigung" in capsys.readouterr().err

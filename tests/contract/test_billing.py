@@ -1,0 +1,131 @@
+"""Monthly billing for plus: invoices with gap-free numbers, PDF and data through the API, one SEPA file that
+validates against pain.008 and sums to the invoices; a second run changes nothing."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+import sepaxml
+import xmlschema
+from pypdf import PdfReader
+
+from application import billing
+from application.errors import Invalid
+from domain.billing import Invoice
+from domain.usage import SMS, UsageRecord
+from interfaces.client import contract
+from interfaces.client.sdk import ApiError, Client
+from tests.conftest import Clock, LiveServer
+from tests.contract.helpers import BANK, at, practice
+
+NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
+XSD = xmlschema.XMLSchema(Path(sepaxml.__file__).parent / "schemas" / "pain.008.001.02.xsd")
+
+
+def _three_practices(new_client: Callable[[str], Client], clock: Clock) -> dict[str, tuple[Client, UUID]]:
+    made = {}
+    for name, plan in (("PWinkler", "plus"), ("PraxisNord", "plus"), ("PraxisSued", "basis")):
+        changes = {"plan": "plus", "billing": BANK} if plan == "plus" else {}
+        client, result = practice(new_client, clock, date(2026, 9, 20), name=name, **changes)
+        made[name] = (client, UUID(result["org_id"]))
+    return made
+
+
+def test_monthly_run_invoices_plus_practices_and_writes_one_valid_sepa_file(
+        server: LiveServer, clock: Clock, new_client: Callable[[str], Client], tmp_path: Path) -> None:
+    practices = _three_practices(new_client, clock)
+    services = server.container.services
+    winkler, nord = practices["PWinkler"][1], practices["PraxisNord"][1]
+    services.save(*[UsageRecord.record(winkler, SMS, "2026-10") for _ in range(3)])
+    services.save(UsageRecord.record(nord, SMS, "2026-09"))  # another month: not on October's invoice
+    assert billing.sms_count(services, winkler, "2026-10") == 3
+
+    at(clock, date(2026, 10, 31), hour=23)
+    with pytest.raises(Invalid):  # a month is billed only after it ended
+        billing.run(services, "2026-10")
+
+    at(clock, date(2026, 11, 1), hour=2)
+    result = billing.run(services, "2026-10")
+    assert result.invoices == ["2026-000001", "2026-000002"] and not result.already_done
+    by_org = {org: services.events.get(Invoice.id_for(org, "2026-10")) for org in (winkler, nord)}
+    assert by_org[winkler].amounts["gross"] == "22.97"  # (19,00 + 3 × 0,10) × 1,19 = 22,967 → 22,97
+    assert by_org[nord].amounts["gross"] == "22.61"  # 19,00 × 1,19
+    assert result.total_gross == Decimal("45.58")
+    assert services.events.get(Invoice.id_for(practices["PraxisSued"][1], "2026-10")) is None  # basis pays nothing
+
+    path = result.sepa_path
+    assert path is not None and path.parent == server.container.settings.data_dir / "billing" / "2026-10"
+    xml = path.read_bytes()
+    XSD.validate(xml)  # against the schema file itself, independent of the module's own check
+    root = ET.fromstring(xml)
+    amounts = [Decimal(e.text or "") for e in root.iterfind(".//p:DrctDbtTxInf/p:InstdAmt", NS)]
+    assert sorted(amounts) == sorted(Decimal(inv.amounts["gross"]) for inv in by_org.values())
+    assert Decimal(root.findtext("p:CstmrDrctDbtInitn/p:GrpHdr/p:CtrlSum", namespaces=NS) or "") == Decimal("45.58")
+    assert root.findtext("p:CstmrDrctDbtInitn/p:GrpHdr/p:MsgId", namespaces=NS) == "SPZ-2026-10"
+    assert {e.text for e in root.iterfind(".//p:EndToEndId", NS)} == {"2026-000001", "2026-000002"}
+
+    # The second run changes nothing: no event, same file, same numbers.
+    position, before = services.events.position(), path.stat().st_mtime_ns
+    again = billing.run(services, "2026-10")
+    assert again.already_done and again.invoices == result.invoices and again.sepa_path == path
+    assert services.events.position() == position and path.stat().st_mtime_ns == before
+    path.unlink()  # a lost file is rebuilt byte for byte
+    billing.run(services, "2026-10")
+    assert path.read_bytes() == xml
+
+    # November: the numbers continue without a gap.
+    at(clock, date(2026, 12, 1), hour=2)
+    assert server.container.scheduler.run_all_once()["billing"] == 2
+    numbers = sorted(services.events.get(Invoice.id_for(org, m)).number
+                     for org in (winkler, nord) for m in ("2026-10", "2026-11"))
+    assert numbers == ["2026-000001", "2026-000002", "2026-000003", "2026-000004"]
+
+    # The admin sees the invoices as data and as PDF.
+    client = practices["PWinkler"][0]
+    client.login("PWinkler", "MartinW", "Winkler#Praxis2024")
+    listed = contract.invoices(client)
+    assert [inv["month"] for inv in listed] == ["2026-10", "2026-11"]
+    assert listed[0]["gross"] == "22.97" and listed[0]["sms"] == 3 and listed[0]["users"] == 1
+    pdf = contract.invoice_pdf(client, listed[0]["number"])
+    text = PdfReader(BytesIO(pdf)).pages[0].extract_text()
+    assert "Rechnung" in text and listed[0]["number"] in text and "22,97 EUR" in text and "Praxis Winkler" in text
+    with pytest.raises(ApiError) as err:
+        contract.invoice_pdf(client, by_org[nord].number)  # another practice's invoice
+    assert err.value.status == 404
+
+
+def test_interrupted_run_issues_the_rest_without_gaps(server: LiveServer, clock: Clock,
+                                                     new_client: Callable[[str], Client],
+                                                     capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    practices = _three_practices(new_client, clock)
+    services = server.container.services
+    at(clock, date(2026, 10, 1), hour=2)
+    # A run that crashed after its first invoice: that invoice exists, the month is not recorded as done.
+    first = billing._issue_invoice(services, practices["PraxisNord"][1], "2026-09", date(2026, 10, 1))
+    assert first is not None and first.number == "2026-000001"
+
+    result = billing.run(services, "2026-09")
+    assert result.invoices == ["2026-000001", "2026-000002"]
+    assert services.events.get(Invoice.id_for(practices["PWinkler"][1], "2026-09")).number == "2026-000002"
+
+    from tests.contract.test_erasure import server_env
+
+    settings = server.container.settings
+    for key, value in server_env(settings).items():
+        monkeypatch.setenv(key, value)
+    if not settings.database_url:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+    from interfaces.cli.main import main
+
+    assert main(["billing", "run", "--month", "2026-09"]) == 0
+    out = capsys.readouterr().out
+    assert "bereits abgerechnet, unverändert" in out and str(result.sepa_path) in out
+    assert main(["billing", "run", "--month", "2026-13"]) == 1
