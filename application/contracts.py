@@ -170,7 +170,7 @@ def retire_bank_data(services: Services) -> int:
     if services.contracts is None:
         return 0
     day, done = today(services), 0
-    for org_id in services.contracts.directory.organisations():
+    for org_id in services.contracts.directory.organisations(final_plan="basis"):
         contract = _contract(services, org_id)
         if contract is None or not contract.bank_data_obsolete(day):
             continue

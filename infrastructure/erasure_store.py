@@ -18,7 +18,7 @@ from uuid import UUID
 from application.eventstore import EventStore
 from infrastructure.ephemeral import SqlEphemeral
 from infrastructure.event_cipher import MAGIC
-from infrastructure.sql import Database, scrub_sqlite_file
+from infrastructure.sql import Cursor, Database, scrub_sqlite_file
 from projections.runner import ProjectionRunner
 
 
@@ -56,7 +56,7 @@ class SqlOrgDataPurger:
         if self.database_url is None:
             conn = self._sqlite_events()
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("BEGIN" if sql.startswith("SELECT") else "BEGIN IMMEDIATE")
                 existing = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
                 for table in self._tables():
                     if table in existing:
@@ -95,17 +95,14 @@ class SqlOrgDataPurger:
 
     def forget(self, org_id: UUID, short_name: str | None, only: tuple[str, ...] | None = None,
                skip: tuple[str, ...] = ()) -> dict[str, int]:
-        with self.state_db.transaction() as cur:
-            counts = self.runner.forget(org_id, cur, only=only, skip=skip)
-            if only is None:
-                counts["sessions_challenges_counters"] = self.ephemeral.forget(org_id, short_name, time.time(), cur)
-        return counts
+        def ephemeral(cur: Cursor) -> dict[str, int]:
+            return {"sessions_challenges_counters": self.ephemeral.forget(org_id, short_name, time.time(), cur)}
+
+        return self.runner.forget(org_id, only=only, skip=skip, also=ephemeral if only is None else None)
 
     def prune_before(self, cutoff: datetime) -> dict[str, int]:
-        with self.state_db.transaction() as cur:
-            counts = self.runner.prune_before(cutoff, cur)
-            counts["throttle_and_failures"] = self.ephemeral.prune_before(cutoff, cur)
-        return counts
+        return self.runner.prune_before(
+            cutoff, also=lambda cur: {"throttle_and_failures": self.ephemeral.prune_before(cutoff, cur)})
 
     # --- physical removal -------------------------------------------------------------------------
 

@@ -124,9 +124,14 @@ class SqlContractDirectory:
     def __init__(self, db: Database):
         self.db = db
 
-    def organisations(self) -> list[UUID]:
+    def organisations(self, final_plan: str | None = None) -> list[UUID]:
+        """Every organisation with a contract, or those whose plan is (or becomes) `final_plan`."""
         with self.db.transaction() as cur:
-            rows = cur.execute("SELECT org_id FROM rm_contracts ORDER BY org_id").fetchall()
+            if final_plan is None:
+                rows = cur.execute("SELECT org_id FROM rm_contracts ORDER BY org_id").fetchall()
+            else:
+                rows = cur.execute("SELECT org_id FROM rm_contracts WHERE plan = %s ORDER BY org_id",
+                                   (final_plan,)).fetchall()
         return [UUID(row[0]) for row in rows]
 
     def due_for_erasure(self, today: date) -> list[tuple[UUID, date]]:

@@ -38,6 +38,14 @@ class OrganisationDirectory:
     def _(self, event: Contract.Concluded, cur: Cursor) -> None:
         cur.execute("UPDATE rm_organisations SET plan = %s WHERE org_id = %s", (event.plan, str(event.org_id)))
 
+    @apply.register
+    def _(self, event: Contract.Upgraded, cur: Cursor) -> None:
+        cur.execute("UPDATE rm_organisations SET plan = 'plus' WHERE org_id = %s", (str(event.org_id),))
+
+    @apply.register
+    def _(self, event: Contract.DowngradeRequested, cur: Cursor) -> None:
+        cur.execute("UPDATE rm_organisations SET plan = 'basis' WHERE org_id = %s", (str(event.org_id),))
+
     @staticmethod
     def count(cur: Cursor) -> dict[str, int]:
         rows = cur.execute("SELECT COALESCE(plan, '?'), COUNT(*) FROM rm_organisations GROUP BY plan").fetchall()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from application.eventstore import EventStore
@@ -77,26 +78,32 @@ class ProjectionRunner:
                         (notifications[-1].id, projection.name))
         return True
 
-    def forget(self, org_id: Any, cur: Cursor, only: tuple[str, ...] | None = None,
-               skip: tuple[str, ...] = ()) -> dict[str, int]:
-        """Erasure: every projection with a `forget(org_id, cur)` hook drops the organisation's rows."""
+    def forget(self, org_id: Any, only: tuple[str, ...] | None = None, skip: tuple[str, ...] = (),
+               also: Callable[[Cursor], dict[str, int]] | None = None) -> dict[str, int]:
+        """Erasure: every projection with a `forget(org_id, cur)` hook drops the organisation's rows, in one
+        transaction with `also` (other tables of the same database). The lock is taken before the transaction,
+        in the same order as catch_up, so the two can never wait for each other."""
         counts: dict[str, int] = {}
-        with self._lock:
+        with self._lock, self.db.transaction() as cur:
             for projection in self.projections:
                 hook = getattr(projection, "forget", None)
                 if hook is None or projection.name in skip or (only is not None and projection.name not in only):
                     continue
                 counts[projection.name] = int(hook(org_id, cur) or 0)
+            if also is not None:
+                counts.update(also(cur))
         return counts
 
-    def prune_before(self, cutoff: Any, cur: Cursor) -> dict[str, int]:
+    def prune_before(self, cutoff: Any, also: Callable[[Cursor], dict[str, int]] | None = None) -> dict[str, int]:
         """Retention: every projection holding metadata offers `prune_before(cutoff, cur)`."""
         counts: dict[str, int] = {}
-        with self._lock:
+        with self._lock, self.db.transaction() as cur:
             for projection in self.projections:
                 hook = getattr(projection, "prune_before", None)
                 if hook is not None:
                     counts[projection.name] = int(hook(cutoff, cur) or 0)
+            if also is not None:
+                counts.update(also(cur))
         return counts
 
     def rebuild(self) -> None:

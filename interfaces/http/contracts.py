@@ -134,9 +134,11 @@ def add_routes(app: falcon.asgi.App, runtime: Runtime) -> None:
 
 
 def add_openapi(spec: APISpec) -> None:
-    for name, schema in [("Contract", ContractSchema), ("Billing", BillingSchema), ("Empty", EmptySchema),
+    for name, schema in [("Contract", ContractSchema), ("Empty", EmptySchema),
                          ("Cancellation", CancellationSchema), ("InvoiceList", InvoiceListSchema)]:
         spec.components.schema(name, schema=schema)
+    if "Billing" not in spec.components.schemas:  # registered with the registration form when that comes first
+        spec.components.schema("Billing", schema=BillingSchema)
     spec.path("/api/v1/contract", operations={"get": operation(
         "Vertrag anzeigen", None, (200, "Contract"), (401, 403), True)})
     spec.path("/api/v1/contract/upgrade", operations={"post": operation(

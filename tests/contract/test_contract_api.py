@@ -182,3 +182,13 @@ def test_cli_contract_commands(server: LiveServer, clock: Clock, mailbox: MailBo
     assert "Die Kündigung ist widerrufen." in capsys.readouterr().out
     assert main(["contract", "revoke"]) == 1  # nothing left to revoke: the API's 409, printed in German
     assert "keine Kündigung" in capsys.readouterr().err
+
+
+def test_openapi_documents_the_contract_endpoints(server: LiveServer) -> None:
+    import httpx
+
+    document = httpx.get(server.url + "/api/openapi.json").json()
+    documented = set(document["paths"])
+    assert {"/api/v1/contract", "/api/v1/contract/upgrade", "/api/v1/contract/downgrade",
+            "/api/v1/contract/cancellation", "/api/v1/invoices", "/api/v1/invoices/{number}/pdf"} <= documented
+    assert set(document["paths"]["/api/v1/contract/cancellation"]) == {"post", "delete"}

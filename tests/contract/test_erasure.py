@@ -215,19 +215,24 @@ def test_kill_9_of_the_worker_in_the_middle_of_an_erasure(
     _, org_id = cancelled_practice(new_client, clock, server)
     services = server.container.services
     settings = server.container.settings
-    env = server_env(settings) | {erasure.HALT_ENV: "events"}
-    worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli.main", "worker"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    env = server_env(settings) | {erasure.HALT_ENV: "events", "PYTHONFAULTHANDLER": "1"}
+    log = settings.data_dir / "worker.log"
+    with open(log, "wb") as out:
+        worker = subprocess.Popen([sys.executable, "-m", "interfaces.cli.main", "worker"], cwd=ROOT, env=env,
+                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while services.contracts.purger.count_events(org_id) and time.monotonic() < deadline:
-            assert worker.poll() is None, worker.stderr.read().decode() if worker.stderr else ""
+            assert worker.poll() is None, log.read_text()
             time.sleep(0.2)
-        assert services.contracts.purger.count_events(org_id) == 0, "the worker did not reach the halt"
+        if services.contracts.purger.count_events(org_id):
+            os.kill(worker.pid, signal.SIGABRT)
+            time.sleep(1)
+        assert services.contracts.purger.count_events(org_id) == 0, log.read_text()
     finally:
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
-    assert worker.returncode == -signal.SIGKILL
+    assert worker.returncode == -signal.SIGKILL, log.read_text()
 
     # Killed half-way: key and events are gone, read models and the receipt's completion are not.
     receipt = services.events.get(ErasureReceipt.id_for(erasure.org_hash(services, org_id)))
