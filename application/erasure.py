@@ -88,7 +88,8 @@ def erase(services: Services, org_id: UUID, ends_on: date, dry_run: bool = False
                 "ohne personenbezogene Daten.\n\nVielen Dank, dass Sie Sprechzimmer genutzt haben.\n"
                 "Ihr Sprechzimmer-Team\n")
         step("mail")
-        receipt = ErasureReceipt.start(hashed, ends_on.isoformat(), services.clock().isoformat())
+        receipt = ErasureReceipt.start(hashed, ends_on.isoformat(), services.clock().isoformat(),
+                                       ports.purger.count_events(org_id))
         services.save(receipt)
     step("receipt-started")
     key_destroyed = services.keystore.destroy(org_id)

@@ -30,6 +30,7 @@ class ErasureReceipt(Aggregate):
         org_hash: str
         contract_ended_on: str
         started_at: str
+        events_to_delete: int  # counted before anything went, so a receipt resumed after a crash still says it
 
     class Completed(Event):
         TOPIC = "sprechzimmer.ErasureReceipt.Completed"
@@ -40,10 +41,11 @@ class ErasureReceipt(Aggregate):
             receipt.completed_at = self.completed_at
             receipt.deleted = self.deleted
 
-    def __init__(self, org_hash: str, contract_ended_on: str, started_at: str):
+    def __init__(self, org_hash: str, contract_ended_on: str, started_at: str, events_to_delete: int):
         self.org_hash = org_hash
         self.contract_ended_on = contract_ended_on
         self.started_at = started_at
+        self.events_to_delete = events_to_delete
         self.completed_at: str | None = None
         self.deleted: dict[str, Any] = {}
 
@@ -52,9 +54,10 @@ class ErasureReceipt(Aggregate):
         return global_id("erasure-receipts", org_hash)
 
     @classmethod
-    def start(cls, org_hash: str, contract_ended_on: str, started_at: str) -> ErasureReceipt:
+    def start(cls, org_hash: str, contract_ended_on: str, started_at: str, events_to_delete: int) -> ErasureReceipt:
         return cls._create(cls.Started, id=cls.id_for(org_hash), org_hash=org_hash,
-                           contract_ended_on=contract_ended_on, started_at=started_at)
+                           contract_ended_on=contract_ended_on, started_at=started_at,
+                           events_to_delete=events_to_delete)
 
     def complete(self, completed_at: str, deleted: dict[str, Any]) -> None:
         if self.completed_at is None:
