@@ -25,9 +25,17 @@ class _Gunicorn(BaseApplication):
 
 
 def serve(host: str, port: int, workers: int | None = None) -> None:
+    # Signed transcripts name the web origin; by default it is the address this server is bound to.
+    os.environ.setdefault("SPRECHZIMMER_ORIGINS", f"http://{host}:{port},http://localhost:{port}")
     embedded = not os.environ.get("DATABASE_URL")
     if embedded:
         workers = 1  # the embedded SQLite store is kept by a single process
+    else:
+        # Create every table once, before the fork: concurrent CREATE TABLE IF NOT EXISTS in several
+        # workers can collide in PostgreSQL. The container is closed again, so no pool crosses the fork.
+        from interfaces.bootstrap import build
+
+        build().close()
     _Gunicorn({
         "bind": f"{host}:{port}",
         "workers": workers or 2,

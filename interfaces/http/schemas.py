@@ -108,7 +108,8 @@ def _phone(value: str) -> None:
     except phonenumbers.NumberParseException:
         number = None
     # "possible", not "valid": the reference product's own example number must be accepted.
-    if number is None or not phonenumbers.is_possible_number(number):
+    possible = phonenumbers.ValidationResult.IS_POSSIBLE
+    if number is None or phonenumbers.is_possible_number_with_reason(number) != possible:
         raise ValidationError("Bitte eine gültige Telefonnummer eingeben.")
 
 
