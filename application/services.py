@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from application.eventstore import EventStore
 from application.ports import Clock, Crypto, Ephemeral, Keystore, Mailer
+
+
+log = logging.getLogger("sprechzimmer.app")
 
 
 def utc_now() -> datetime:
@@ -34,7 +38,10 @@ class Services:
         """Saves atomically and returns the position of the last event, for read-your-writes."""
         recordings = self.events.save(*aggregates)
         position = recordings[-1].notification.id if recordings else self.events.position()
-        self.after_save(position)
+        try:
+            self.after_save(position)
+        except Exception:  # the events are committed; a lagging read model catches up on its next run
+            log.exception("read models did not catch up after save")
         return position
 
     def now(self) -> float:
