@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from application.eventstore import EventStore
 from application.ports import Clock, Crypto, Ephemeral, Keystore, Mailer
-
 
 log = logging.getLogger("sprechzimmer.app")
 
