@@ -17,7 +17,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain application infrastructure interfaces projections
+	$(BIN)/mypy domain application infrastructure interfaces projections bench
 
 test: lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
