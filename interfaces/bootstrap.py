@@ -20,7 +20,7 @@ from projections.organisations import OrganisationDirectory
 from projections.runner import ProjectionRunner
 
 
-def event_store_env(settings: Settings) -> dict[str, str]:
+def event_store_env(settings: Settings, create_tables: bool = True) -> dict[str, str]:
     """Persistence is always chosen explicitly: unset, the library would silently keep events in memory."""
     if settings.database_url is None:
         return {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -37,6 +37,9 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": "8",
         "POSTGRES_LOCK_TIMEOUT": "5",
         "POSTGRES_CONNECT_TIMEOUT": "10",
+        # Workers forked by `serve` find the tables made before the fork; the library's DDL
+        # (CREATE OR REPLACE FUNCTION) would otherwise collide between concurrently starting workers.
+        "CREATE_TABLE": "y" if create_tables else "n",
     }
 
 
@@ -58,7 +61,8 @@ class Container:
             self.keystore_db.close()
 
 
-def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_after_save: bool = True) -> Container:
+def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_after_save: bool = True,
+          create_tables: bool = True) -> Container:
     """Constructs everything; call it after gunicorn has forked, never before (connection pools)."""
     settings = settings or load_settings()
     state_db = open_database(settings.database_url, settings.data_dir / "state.sqlite")
@@ -67,7 +71,8 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
     else:
         keystore_db = open_database(settings.keystore_url, settings.data_dir / "keystore.sqlite")
     keystore = Keystore(keystore_db, settings.secrets.kek)
-    events = EventStore(event_store_env(settings), lambda transcoder: PerOrganisationCipherMapper(transcoder, keystore))
+    events = EventStore(event_store_env(settings, create_tables),
+                        lambda transcoder: PerOrganisationCipherMapper(transcoder, keystore))
     runner = ProjectionRunner(events, state_db, [OrganisationDirectory()])
     jobs: list[Job] = [*CORE_JOBS]
     services = Services(
