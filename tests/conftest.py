@@ -11,7 +11,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -226,4 +225,3 @@ def register(client: Client, **changes: Any) -> dict[str, Any]:
 PASSWORD = seed_form()["password"]
 MASTER_PASSWORD = seed_form()["master_password"]
 
-__all__ = ["PASSWORD", "Clock", "LiveServer", "register", "replace", "seed_form", "split_form"]
