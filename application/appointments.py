@@ -20,7 +20,7 @@ from application.access import Session, ip_prefix
 from application.errors import Conflict, Invalid, NotFound, Throttled
 from application.jobs import Job
 from application.plans import require_feature
-from application.ports import CalendarEntry, JoinGrant, SmsFailed
+from application.ports import CalendarEntry, DueReminder, JoinGrant, ReminderNumbers, SmsFailed
 from application.services import Services
 from domain.appointment import ROLES, AccessCodeTag, Appointment
 from domain.plans import Feature
@@ -81,11 +81,15 @@ def _own(services: Services, session: Session, appointment_id: UUID) -> Appointm
     return appointment
 
 
-def _save(services: Services, *aggregates: Any) -> int:
+MSG_CONCURRENT = "Der Termin wurde gleichzeitig anderweitig geändert. Bitte neu laden und erneut versuchen."
+
+
+def _save(services: Services, *aggregates: Any, message: str = MSG_CONCURRENT, field: str | None = None) -> int:
+    """A concurrent change of the same appointment, or a code tag claimed twice, is a 409, never a 500."""
     try:
         return services.save(*aggregates)
     except IntegrityError:
-        raise Conflict(MSG_TAG_TAKEN, "join_tokens") from None
+        raise Conflict(message, field) from None
 
 
 def _month(services: Services) -> str:
@@ -103,7 +107,12 @@ def schedule(services: Services, session: Session, appointment_id: UUID, starts_
     tags = _tags(services, join_tokens)
     appointment = Appointment.schedule(appointment_id, session.org_id, starts_at, duration_minutes, record, tags)
     claims = [AccessCodeTag.claim(tag, session.org_id, appointment_id, role) for role, tag in tags.items()]
-    _save(services, appointment, *claims)
+    try:
+        services.save(appointment, *claims)
+    except IntegrityError:
+        if services.events.get(appointment_id) is not None:
+            raise Conflict("Diese Termin-ID ist bereits vergeben.", "appointment_id") from None
+        raise Conflict(MSG_TAG_TAKEN, "join_tokens") from None
     return _view(appointment)
 
 
@@ -111,7 +120,7 @@ def reschedule(services: Services, session: Session, appointment_id: UUID, start
                duration_minutes: int) -> AppointmentView:
     appointment = _own(services, session, appointment_id)
     appointment.reschedule(starts_at, duration_minutes)
-    services.save(appointment)
+    _save(services, appointment)
     return _view(appointment)
 
 
@@ -119,7 +128,7 @@ def cancel(services: Services, session: Session, appointment_id: UUID) -> Appoin
     appointment = _own(services, session, appointment_id)
     pending = appointment.reminder["reminder_id"] if appointment.reminder else None
     appointment.cancel()
-    services.save(appointment)
+    _save(services, appointment)
     if pending and services.reminder_numbers is not None:
         services.reminder_numbers.delete(pending)  # the number is kept no longer than needed
     return _view(appointment)
@@ -129,7 +138,7 @@ def record_consent(services: Services, session: Session, appointment_id: UUID, g
                    method: str) -> AppointmentView:
     appointment = _own(services, session, appointment_id)
     appointment.record_consent(given_at, method)
-    services.save(appointment)
+    _save(services, appointment)
     return _view(appointment)
 
 
@@ -139,7 +148,7 @@ def reissue_codes(services: Services, session: Session, appointment_id: UUID, re
     tags = _tags(services, join_tokens)
     appointment.reissue_codes(record, tags)
     claims = [AccessCodeTag.claim(tag, session.org_id, appointment_id, role) for role, tag in tags.items()]
-    _save(services, appointment, *claims)
+    _save(services, appointment, *claims, message=MSG_TAG_TAKEN, field="join_tokens")
     return _view(appointment)
 
 
@@ -248,7 +257,12 @@ def send_sms_invitation(services: Services, session: Session, appointment_id: UU
             f"{_local(appointment.starts_at)}. Zugangscode: {code}. Teilnehmen: {join_url(services)}")
     _send(services, phone, text, key)
     appointment.sms_invitation_sent(key, _month(services))
-    services.save(appointment)
+    try:
+        services.save(appointment)
+    except IntegrityError:  # a parallel retry of the same invitation counted it (same idempotency key)
+        appointment = _own(services, session, appointment_id)
+        if key not in appointment.sms_keys:
+            raise Conflict(MSG_CONCURRENT) from None
     return _view(appointment)
 
 
@@ -269,7 +283,11 @@ def request_reminder(services: Services, session: Session, appointment_id: UUID,
     appointment.request_reminder(reminder_id, minutes_before, services.clock())
     # The number first: a crash before the event leaves only an orphan that no reminder points to.
     numbers.put(reminder_id, session.org_id, _seal_number(services, key, session.org_id, reminder_id, phone))
-    services.save(appointment)
+    try:
+        services.save(appointment)
+    except IntegrityError:
+        numbers.delete(reminder_id)
+        raise Conflict(MSG_CONCURRENT) from None
     if previous:
         numbers.delete(previous)
     return _view(appointment)
@@ -305,29 +323,43 @@ def send_due_reminders(services: Services) -> int:
     now = services.clock()
     done = 0
     for due in views.due_reminders(now):
-        appointment = services.events.get(due.appointment_id)
-        pending = appointment.reminder if isinstance(appointment, Appointment) else None
-        if appointment is None or pending is None or pending["reminder_id"] != due.reminder_id:
-            numbers.delete(due.reminder_id)
-            continue
-        ciphertext = numbers.get(due.reminder_id)
-        phone = _open_number(services, due.org_id, due.reminder_id, ciphertext) if ciphertext else None
-        if phone is None or now >= appointment.starts_at:
-            appointment.drop_reminder(due.reminder_id, "zu spät" if phone else "Nummer fehlt")
-            services.save(appointment)
-            numbers.delete(due.reminder_id)
-            continue
-        text = (f"Erinnerung von {_organisation_name(services, due.org_id)}: Ihre Videosprechstunde ist am "
-                f"{_local(appointment.starts_at)}. Bitte halten Sie Ihren Zugangscode bereit: {join_url(services)}")
         try:
-            _send(services, phone, text, f"reminder/{due.reminder_id}")
-        except SmsFailed:
-            continue  # retried on the next run; nothing was charged
-        appointment.reminder_sent(due.reminder_id, _month(services))
+            done += _remind(services, numbers, due, now)
+        except Exception:  # one broken reminder must not hold up the others; it is retried next run
+            log.exception("reminder %s failed", due.reminder_id)
+    return done
+
+
+def _remind(services: Services, numbers: ReminderNumbers, due: DueReminder, now: datetime) -> int:
+    appointment = services.events.get(due.appointment_id)
+    pending = appointment.reminder if isinstance(appointment, Appointment) else None
+    if appointment is None or pending is None or pending["reminder_id"] != due.reminder_id:
+        numbers.delete(due.reminder_id)  # an orphan (crash before the event) or an outdated row
+        return 0
+    ciphertext = numbers.get(due.reminder_id)
+    phone = _open_number(services, due.org_id, due.reminder_id, ciphertext) if ciphertext else None
+    if phone is None or now >= appointment.starts_at:
+        appointment.drop_reminder(due.reminder_id, "zu spät" if phone else "Nummer fehlt")
         services.save(appointment)
         numbers.delete(due.reminder_id)
-        done += 1
-    return done
+        return 0
+    text = (f"Erinnerung von {_organisation_name(services, due.org_id)}: Ihre Videosprechstunde ist am "
+            f"{_local(appointment.starts_at)}. Bitte halten Sie Ihren Zugangscode bereit: {join_url(services)}")
+    try:
+        _send(services, phone, text, f"reminder/{due.reminder_id}")
+    except SmsFailed:
+        return 0  # retried on the next run; nothing was charged
+    for _ in range(3):  # a concurrent change of the appointment: reload and record again
+        try:
+            appointment.reminder_sent(due.reminder_id, _month(services))
+            services.save(appointment)
+            break
+        except IntegrityError:
+            appointment = services.events.get(due.appointment_id)
+            if not isinstance(appointment, Appointment) or appointment.reminder is None:
+                break
+    numbers.delete(due.reminder_id)
+    return 1
 
 
 def _gateway(services: Services) -> Any:

@@ -55,7 +55,8 @@ def test_code_works_only_inside_its_window_and_for_its_role(server: LiveServer, 
     services = server.container.services
     grant = resolve_join_token(services, crypto.join_token(codes["patient"]))
     assert grant is not None and grant.role == "patient" and str(grant.appointment_id) == appointment.appointment_id
-    assert grant.org_id == services.events.get(grant.appointment_id).org_id
+    stored = services.events.get(grant.appointment_id)
+    assert stored is not None and grant.org_id == stored.org_id
     practitioner_grant = resolve_join_token(services, crypto.join_token(codes["practitioner"]))
     assert practitioner_grant is not None and practitioner_grant.role == "practitioner"
 
