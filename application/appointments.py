@@ -134,6 +134,14 @@ def cancel(services: Services, session: Session, appointment_id: UUID) -> Appoin
     return _view(appointment)
 
 
+def change_record(services: Services, session: Session, appointment_id: UUID,
+                  record: dict[str, Any]) -> AppointmentView:
+    appointment = _own(services, session, appointment_id)
+    appointment.change_record(record)
+    _save(services, appointment)
+    return _view(appointment)
+
+
 def record_consent(services: Services, session: Session, appointment_id: UUID, given_at: datetime,
                    method: str) -> AppointmentView:
     appointment = _own(services, session, appointment_id)

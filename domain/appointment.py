@@ -98,6 +98,15 @@ class Appointment(OrgAggregate):
             appointment.code_tags = self.code_tags
             appointment.codes_version += 1
 
+    class RecordChanged(Event):
+        """The practice edited the patient data (re-encrypted on its client; the codes inside stay)."""
+
+        TOPIC = "sprechzimmer.Appointment.RecordChanged"
+        record: dict[str, Any]
+
+        def apply(self, appointment: Appointment) -> None:
+            appointment.record = self.record
+
     class ReminderRequested(Event):
         """Opt-in reminder SMS. The number is not here: it waits encrypted outside the history."""
 
@@ -190,6 +199,11 @@ class Appointment(OrgAggregate):
         if set(code_tags.values()) & set(self.code_tags.values()):
             raise DomainError("Die neuen Zugangscodes müssen sich von den bisherigen unterscheiden.", "join_tokens")
         self.trigger_event(self.CodesReissued, record=record, code_tags=code_tags)
+
+    def change_record(self, record: dict[str, Any]) -> None:
+        self._require_scheduled()
+        check_record(record)
+        self.trigger_event(self.RecordChanged, record=record)
 
     def request_reminder(self, reminder_id: str, minutes_before: int, now: datetime) -> None:
         self._require_scheduled()

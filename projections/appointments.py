@@ -73,6 +73,11 @@ class AppointmentCalendar:
                     (json.dumps(event.record), str(event.originator_id)))
 
     @apply.register
+    def _(self, event: Appointment.RecordChanged, cur: Cursor) -> None:
+        cur.execute("UPDATE rm_appointments SET record = %s WHERE appointment_id = %s",
+                    (json.dumps(event.record), str(event.originator_id)))
+
+    @apply.register
     def _(self, event: Appointment.ReminderRequested, cur: Cursor) -> None:
         cur.execute("UPDATE rm_appointments SET reminder_id = %s, minutes_before = %s, "
                     "remind_ts = starts_ts - 60 * %s WHERE appointment_id = %s",

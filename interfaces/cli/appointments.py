@@ -84,6 +84,12 @@ def cmd_reschedule(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_edit(args: argparse.Namespace) -> int:
+    changes = {k: getattr(args, k) for k in ("name", "email", "phone", "note") if getattr(args, k) is not None}
+    _print(ap.edit(_logged_in(args), args.id, **changes), details=True)
+    return 0
+
+
 def cmd_cancel(args: argparse.Namespace) -> int:
     ap.cancel(_logged_in(args), args.id)
     print("Termin abgesagt; die Zugangscodes gelten nicht mehr.")
@@ -146,6 +152,9 @@ def add_commands(sub: Any) -> None:
     move = command("reschedule", "Termin verschieben", cmd_reschedule)
     move.add_argument("--start", required=True)
     move.add_argument("--duration", type=int)
+    edit = command("edit", "Patientendaten ändern", cmd_edit)
+    for name in ("name", "email", "phone", "note"):
+        edit.add_argument(f"--{name}")
     command("cancel", "Termin absagen", cmd_cancel)
     consent = command("consent", "Einwilligung erfassen", cmd_consent)
     consent.add_argument("--method", required=True, choices=CONSENT_METHODS)

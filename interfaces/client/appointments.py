@@ -194,6 +194,17 @@ def cancel(client: Client, appointment_id: str) -> Appointment:
     return _command(client, appointment_id, "cancel", {})
 
 
+def edit(client: Client, appointment_id: str, **changes: str | None) -> Appointment:
+    """Change name, email, phone or note; the record is re-encrypted under a fresh DEK, the codes stay."""
+    unknown = set(changes) - {"name", "email", "phone", "note"}
+    if unknown:
+        raise ApiError(400, "Unbekannte Angaben: " + ", ".join(sorted(unknown)) + ".")
+    current = show(client, appointment_id)
+    patient = PatientRecord(**{**asdict(current.patient), **changes})
+    return _command(client, appointment_id, "record",
+                    {"record": seal_record(_session(client).keyring, appointment_id, patient)})
+
+
 def record_consent(client: Client, appointment_id: str, method: str, given_at: datetime | None = None) -> Appointment:
     return _command(client, appointment_id, "consent",
                     {"given_at": _utc(given_at or datetime.now(UTC)), "method": method})

@@ -71,6 +71,10 @@ class ReissueSchema(GermanSchema):
     join_tokens = fields.Nested(JoinTokensSchema, required=True, error_messages=MSG)
 
 
+class RecordChangeSchema(GermanSchema):
+    record = fields.Nested(RecordSchema, required=True, error_messages=MSG)
+
+
 class SmsInvitationSchema(GermanSchema):
     invitation_id = _uuid()
     phone = _text(40, validate=_phone)
@@ -245,6 +249,7 @@ COMMANDS: dict[str, tuple[type[Schema], Any, Any]] = {
                    lambda d: (_utc(d["starts_at"]), d["duration_minutes"])),
     "cancel": (EmptySchema, appointments.cancel, lambda d: ()),
     "consent": (ConsentSchema, appointments.record_consent, lambda d: (_utc(d["given_at"]), d["method"])),
+    "record": (RecordChangeSchema, appointments.change_record, lambda d: (d["record"],)),
     "codes": (ReissueSchema, appointments.reissue_codes, lambda d: (d["record"], _tokens(d))),
     "sms-invitations": (SmsInvitationSchema, appointments.send_sms_invitation,
                         lambda d: (d["invitation_id"], d["phone"], d["patient_code"])),
@@ -265,7 +270,8 @@ def add_routes(app: falcon.asgi.App, runtime: Runtime) -> None:
 
 SUMMARIES = {
     "reschedule": "Termin verschieben", "cancel": "Termin absagen (Zugangscodes sofort ungültig)",
-    "consent": "Einwilligung des Patienten erfassen", "codes": "Zugangscodes neu ausstellen",
+    "consent": "Einwilligung des Patienten erfassen", "record": "Patientendaten ändern (verschlüsselt)",
+    "codes": "Zugangscodes neu ausstellen",
     "sms-invitations": "Einladung per SMS (Tarif plus; Nummer wird nicht gespeichert)",
     "reminder": "SMS-Erinnerung vor dem Termin (Tarif plus, Opt-in)",
 }
@@ -274,7 +280,8 @@ SUMMARIES = {
 def add_openapi(spec: APISpec) -> None:
     for name, schema in [
         ("Schedule", ScheduleSchema), ("Reschedule", RescheduleSchema), ("Consent", ConsentSchema),
-        ("Reissue", ReissueSchema), ("SmsInvitation", SmsInvitationSchema), ("Reminder", ReminderSchema),
+        ("Reissue", ReissueSchema), ("RecordChange", RecordChangeSchema), ("SmsInvitation", SmsInvitationSchema),
+        ("Reminder", ReminderSchema),
         ("CodeCheck", CodeCheckSchema), ("Appointment", AppointmentSchema), ("CalendarPage", CalendarPageSchema),
         ("CodeCheckResult", CodeCheckResultSchema), ("Empty", EmptySchema),
     ]:
@@ -289,7 +296,8 @@ def add_openapi(spec: APISpec) -> None:
     })
     spec.path("/api/v1/appointments/{appointment_id}", operations={"get": operation(
         "Termin anzeigen", None, (200, "Appointment"), (401, 404), True, path_id)})
-    requests = {"reschedule": "Reschedule", "cancel": None, "consent": "Consent", "codes": "Reissue",
+    requests = {"reschedule": "Reschedule", "cancel": None, "consent": "Consent", "record": "RecordChange",
+                "codes": "Reissue",
                 "sms-invitations": "SmsInvitation", "reminder": "Reminder"}
     for name, request in requests.items():
         errors = (400, 401, 403, 404, 409, 502, 503) if name in ("sms-invitations", "reminder") else \

@@ -45,6 +45,7 @@ def test_appointment_commands(server: LiveServer, clock: Clock, tmp_path: Path, 
     assert "01.12.2026 11:00  45 min" in run("reschedule", appointment_id, "--start", "2026-12-01T11:00:00+01:00",
                                              "--duration", "45")
     assert "Einwilligung: mündlich" in run("consent", appointment_id, "--method", "mündlich")
+    assert "Telefon: 0151 23456789" in run("edit", appointment_id, "--phone", "0151 23456789")
     out = run("reissue-codes", appointment_id)
     new_code = re.search(r"Zugangscode Patient:\s+(\S+)", out)[1]  # type: ignore[index]
     assert new_code != old_code and new_code in run("show", appointment_id)

@@ -134,6 +134,38 @@ def test_calendar_by_day_and_week_with_paging_and_rebuild(server: LiveServer, pr
     shown = ap.show(client, on_day[1].appointment_id)
     assert shown.consent is not None and shown.consent["method"] == "schriftlich"
 
+    edited = ap.edit(client, on_day[1].appointment_id, name="Patient 8 (geändert)", note="Befund mitbringen")
+    assert edited.patient.codes == shown.patient.codes and edited.patient.note == "Befund mitbringen"
+    assert next(a.patient.name for a in ap.listing(client, day=date(2026, 12, 1))) == "Patient 8 (geändert)"
+
+
+@pytest.mark.parametrize("path,body", [
+    ("", {"appointment_id": "x", "starts_at": 5, "duration_minutes": "30", "record": [], "join_tokens": None}),
+    ("", {"appointment_id": "5d0f8f0e-4b8e-4a53-9d5e-0a4b0b1c2d3e", "starts_at": "2026-12-01T10:00:00+01:00",
+          "duration_minutes": 30, "record": {"kver": 1, "wrapped_dek": "AB", "ciphertext": "00", "schema": 1},
+          "join_tokens": {"practitioner": "00" * 32, "patient": "00" * 32}}),
+    ("", {"extra": 1}),
+    ("/{id}/reschedule", {"starts_at": "morgen", "duration_minutes": 10**12}),
+    ("/{id}/consent", {"given_at": None, "method": ["schriftlich"]}),
+    ("/{id}/codes", {"record": {"kver": 0}, "join_tokens": {"patient": "zz"}}),
+    ("/{id}/record", {"record": "geheim"}),
+    ("/{id}/sms-invitations", {"invitation_id": 7, "phone": "", "patient_code": None}),
+    ("/{id}/reminder", {"phone": "0151 23456789", "minutes_before": 1}),
+    ("/{id}/cancel", {"unexpected": True}),
+])
+def test_malformed_bodies_get_a_german_400(server: LiveServer, practice: Callable[..., Client], clock: Clock,
+                                           path: str, body: dict[str, object]) -> None:
+    clock.set(START - timedelta(days=1))
+    client = practice()
+    appointment = ap.add(client, START, 30, "Jörg Böhm")
+    with pytest.raises(ApiError) as err:
+        client.request("POST", "/api/v1/appointments" + path.format(id=appointment.appointment_id), body, auth=True)
+    assert err.value.status == 400 and err.value.errors, err.value
+    response = client.http.post("/api/v1/appointments" + path.format(id=appointment.appointment_id),
+                                content=b"{kein json", headers={"Content-Type": "application/json",
+                                                               "Authorization": f"Bearer {client.session.token}"})
+    assert response.status_code == 400  # type: ignore[union-attr]
+
 
 def test_bad_input_gets_german_4xx(server: LiveServer, practice: Callable[..., Client], clock: Clock) -> None:
     clock.set(START - timedelta(days=1))
