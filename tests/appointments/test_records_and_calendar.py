@@ -161,10 +161,11 @@ def test_malformed_bodies_get_a_german_400(server: LiveServer, practice: Callabl
     with pytest.raises(ApiError) as err:
         client.request("POST", "/api/v1/appointments" + path.format(id=appointment.appointment_id), body, auth=True)
     assert err.value.status == 400 and err.value.errors, err.value
+    assert client.session is not None
     response = client.http.post("/api/v1/appointments" + path.format(id=appointment.appointment_id),
                                 content=b"{kein json", headers={"Content-Type": "application/json",
                                                                "Authorization": f"Bearer {client.session.token}"})
-    assert response.status_code == 400  # type: ignore[union-attr]
+    assert response.status_code == 400
 
 
 def test_bad_input_gets_german_4xx(server: LiveServer, practice: Callable[..., Client], clock: Clock) -> None:
