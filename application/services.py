@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from application.eventstore import EventStore
-from application.ports import Clock, Crypto, Ephemeral, Keystore, Mailer
+from application.ports import AppointmentViews, Clock, Crypto, Ephemeral, Keystore, Mailer, ReminderNumbers, SmsGateway
 
 log = logging.getLogger("sprechzimmer.app")
 
@@ -32,6 +32,9 @@ class Services:
     session_idle_seconds: int = 30 * 60
     session_absolute_seconds: int = 12 * 3600
     after_save: Callable[[int], None] = lambda position: None  # keeps read models current (embedded mode)
+    sms: SmsGateway | None = None  # None: no gateway configured, SMS are refused with 503
+    appointment_views: AppointmentViews | None = None
+    reminder_numbers: ReminderNumbers | None = None
 
     def save(self, *aggregates: Any) -> int:
         """Saves atomically and returns the position of the last event, for read-your-writes."""

@@ -35,6 +35,9 @@ class Settings:
     session_idle_seconds: int = 30 * 60
     session_absolute_seconds: int = 12 * 3600
     creditor_id: str = "DE98ZZZ09999999999"
+    sms_gateway_url: str | None = None  # None: SMS invitations and reminders are refused (503)
+    sms_gateway_token: str | None = field(default=None, repr=False)
+    sms_sender: str = "Praxis"
 
     @property
     def embedded(self) -> bool:
@@ -90,4 +93,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_port=int(env.get("SMTP_PORT", "25")),
         mail_from=env.get("MAIL_FROM", "Sprechzimmer <noreply@sprechzimmer.localhost>"),
         creditor_id=env.get("SEPA_CREDITOR_ID", "DE98ZZZ09999999999"),
+        sms_gateway_url=env.get("SMS_GATEWAY_URL") or None,
+        sms_gateway_token=env.get("SMS_GATEWAY_TOKEN") or None,
+        sms_sender=env.get("SMS_SENDER", "Praxis"),
     )

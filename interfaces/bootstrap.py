@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
+from application.appointments import APPOINTMENT_JOBS
 from application.eventstore import EventStore
 from application.jobs import CORE_JOBS, Job
 from application.services import Clock, Services, utc_now
@@ -13,9 +14,12 @@ from infrastructure.ephemeral import SqlEphemeral
 from infrastructure.event_cipher import PerOrganisationCipherMapper
 from infrastructure.keystore import Keystore
 from infrastructure.mail import SmtpMailer
+from infrastructure.reminder_numbers import SqlReminderNumbers
 from infrastructure.scheduler import Scheduler
 from infrastructure.settings import Settings, load_settings
+from infrastructure.sms import HttpSmsGateway
 from infrastructure.sql import Database, open_database
+from projections.appointments import AppointmentCalendar, AppointmentQueries
 from projections.organisations import OrganisationDirectory
 from projections.runner import ProjectionRunner
 
@@ -73,8 +77,8 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
     keystore = Keystore(keystore_db, settings.secrets.kek)
     events = EventStore(event_store_env(settings, create_tables),
                         lambda transcoder: PerOrganisationCipherMapper(transcoder, keystore))
-    runner = ProjectionRunner(events, state_db, [OrganisationDirectory()])
-    jobs: list[Job] = [*CORE_JOBS]
+    runner = ProjectionRunner(events, state_db, [OrganisationDirectory(), AppointmentCalendar()])
+    jobs: list[Job] = [*CORE_JOBS, *APPOINTMENT_JOBS]
     services = Services(
         events=events, keystore=keystore, ephemeral=SqlEphemeral(state_db), crypto=crypto,
         pepper_code=settings.secrets.pepper_code, fake_salt_key=settings.secrets.fake_salt_key,
@@ -82,6 +86,9 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
         mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from),
         session_idle_seconds=settings.session_idle_seconds,
         session_absolute_seconds=settings.session_absolute_seconds,
+        sms=HttpSmsGateway(settings.sms_gateway_url, settings.sms_gateway_token, settings.sms_sender)
+        if settings.sms_gateway_url else None,
+        appointment_views=AppointmentQueries(state_db), reminder_numbers=SqlReminderNumbers(state_db),
     )
     if catch_up_after_save:  # read-your-writes; safe with several processes (row lock on the position)
         services.after_save = lambda position: runner.catch_up()
