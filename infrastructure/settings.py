@@ -35,6 +35,13 @@ class Settings:
     session_idle_seconds: int = 30 * 60
     session_absolute_seconds: int = 12 * 3600
     creditor_id: str = "DE98ZZZ09999999999"
+    # Calls: TURN servers with coturn REST credentials (use-auth-secret), STUN, heartbeat and reconnect grace.
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str | None = field(default=None, repr=False)
+    stun_urls: tuple[str, ...] = ()
+    turn_ttl_seconds: int = 4 * 3600
+    call_heartbeat_seconds: float = 10.0
+    call_grace_seconds: float = 30.0
 
     @property
     def embedded(self) -> bool:
@@ -90,4 +97,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         smtp_port=int(env.get("SMTP_PORT", "25")),
         mail_from=env.get("MAIL_FROM", "Sprechzimmer <noreply@sprechzimmer.localhost>"),
         creditor_id=env.get("SEPA_CREDITOR_ID", "DE98ZZZ09999999999"),
+        turn_urls=_urls(env.get("TURN_URLS", "")),
+        turn_secret=env.get("TURN_SECRET") or None,
+        stun_urls=_urls(env.get("STUN_URLS", "")),
+        turn_ttl_seconds=int(env.get("TURN_TTL_SECONDS", str(4 * 3600))),
+        call_heartbeat_seconds=float(env.get("CALL_HEARTBEAT_SECONDS", "10")),
+        call_grace_seconds=float(env.get("CALL_GRACE_SECONDS", "30")),
     )
+
+
+def _urls(value: str) -> tuple[str, ...]:
+    return tuple(u.strip() for u in value.split(",") if u.strip())

@@ -16,6 +16,7 @@ from infrastructure.mail import SmtpMailer
 from infrastructure.scheduler import Scheduler
 from infrastructure.settings import Settings, load_settings
 from infrastructure.sql import Database, open_database
+from interfaces.call_wiring import CallComponents, call_components
 from projections.organisations import OrganisationDirectory
 from projections.runner import ProjectionRunner
 
@@ -48,6 +49,7 @@ class Container:
     scheduler: Scheduler
     state_db: Database
     keystore_db: Database
+    calls: CallComponents | None = None  # signalling hub, call log, join resolver (set in build)
 
     def close(self) -> None:
         self.scheduler.stop()
@@ -80,4 +82,5 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
     )
     if catch_up_after_save:  # read-your-writes; safe with several processes (row lock on the position)
         services.after_save = lambda position: runner.catch_up()
-    return Container(settings, services, runner, Scheduler(services, jobs), state_db, keystore_db)
+    return Container(settings, services, runner, Scheduler(services, jobs), state_db, keystore_db,
+                     calls=call_components(settings, state_db))
