@@ -25,6 +25,8 @@ class SqlCallLog:
     def __init__(self, db: Database):
         self.db = db
         with db.transaction() as cur:
+            if db.dialect == "postgres":  # workers start at the same moment: CREATE TABLE IF NOT EXISTS races
+                cur.execute("SELECT pg_advisory_xact_lock(7261002)")
             for statement in SCHEMA:
                 cur.execute(statement)
 

@@ -124,8 +124,8 @@ async def test_wrong_expired_or_revoked_code_never_reaches_the_waiting_room(
     await doctor.close()
 
 
-async def test_staff_account_cannot_lead_a_call(server: LiveServer, grants: GrantBook, new_client: Callable[[str], Client],
-                                                practice: Callable[..., uuid.UUID],
+async def test_staff_account_cannot_lead_a_call(server: LiveServer, grants: GrantBook,
+                                                new_client: Callable[[str], Client], practice: Callable[..., uuid.UUID],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from application import call_admission
 
@@ -218,8 +218,8 @@ async def test_dead_peer_detected_resume_keeps_place_and_gone_is_reported(
     assert (await doctor.expect("offer"))["ice_restart"] is True  # ICE restarts are relayed as they are
 
     # a wrong resume token does not take over the place
-    error, code = await refusal(server, {"type": "join", "token": token_hex(appointment.patient_code),
-                                         "peer_id": patient.peer_id, "resume_token": "guess"})
+    _, code = await refusal(server, {"type": "join", "token": token_hex(appointment.patient_code),
+                                     "peer_id": patient.peer_id, "resume_token": "guess"})
     assert code == 4410
 
     # dropped again and not back within the grace period: reported as gone, the place is free
