@@ -104,6 +104,7 @@ class Call:
         self._players: list[MediaPlayer] = []
         self._closing = False
         self._changed = asyncio.Event()
+        self._ended_frames = 0
 
     # --- public ---------------------------------------------------------------------------------------
 
@@ -135,6 +136,10 @@ class Call:
 
     def frames_received(self) -> dict[str, int]:
         return {peer: link.frames for peer, link in self.links.items()}
+
+    def total_frames(self) -> int:
+        """Video frames received in this call, including from connections that have ended since."""
+        return self._ended_frames + sum(link.frames for link in self.links.values())
 
     def selected_pair(self, peer_id: str | None = None) -> tuple[str, str] | None:
         """Candidate types of the nominated ICE pair (aiortc's getStats lacks them; aioice's state has it)."""
@@ -221,6 +226,8 @@ class Call:
         if resume_token and "resume_token" not in message:
             self.welcome["resume_token"] = resume_token
         self._set_state("waiting" if message["state"] == "waiting" else "admitted", message)
+        if "waiting" in message:
+            self.on_event("waiting-room", message)
         await self._handle_presence(message)
 
     async def _send(self, message: dict[str, Any]) -> None:
@@ -422,7 +429,8 @@ class Call:
         await link.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "answer"))
 
     async def _close_link(self, link: PeerLink) -> None:
-        self.links.pop(link.peer_id, None)
+        if self.links.pop(link.peer_id, None) is not None:
+            self._ended_frames += link.frames
         for reader in link.readers:
             reader.cancel()
         await link.pc.close()
