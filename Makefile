@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean test-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,11 +19,18 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy domain application infrastructure interfaces projections
 
-test: lint
+# The relay-only call test runs Debian's coturn on 127.0.0.1; install it when missing (needs root and apt).
+test-deps:
+	@command -v turnserver >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		apt-get install -y --no-install-recommends coturn >/dev/null; } || \
+		{ echo "coturn fehlt: bitte 'apt-get install -y coturn' ausführen" >&2; exit 1; }
+
+test: lint test-deps
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-bench: $(STAMP)
-	$(BIN)/python -m bench
+bench: $(STAMP) test-deps
+	if [ -f bench/__main__.py ]; then $(BIN)/python -m bench; fi
+	$(BIN)/python -m bench.calls
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
