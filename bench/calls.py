@@ -18,6 +18,8 @@ import os
 import resource
 import secrets
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -59,6 +61,7 @@ async def floor_first_frame() -> float:
     players = [MediaPlayer(TEST_PATTERN, format="lavfi") for _ in range(2)]
     a.addTrack(players[0].video)
     first = asyncio.get_running_loop().create_future()
+    readers: list[asyncio.Future[None]] = []
 
     @b.on("track")
     def on_track(track: Any) -> None:
@@ -66,7 +69,7 @@ async def floor_first_frame() -> float:
             await track.recv()
             if not first.done():
                 first.set_result(time.monotonic())
-        asyncio.ensure_future(read())
+        readers.append(asyncio.ensure_future(read()))
 
     await a.setLocalDescription(await a.createOffer())
     await b.setRemoteDescription(a.localDescription)
@@ -100,14 +103,29 @@ async def call_first_frame(url: str, grants: GrantBook, org_id: uuid.UUID, relay
 # --- signalling --------------------------------------------------------------------------------------
 
 
-async def echo_floor(messages: int, clients: int) -> tuple[list[float], float]:
-    """A bare WebSocket echo server: the cost of the transport itself."""
-    async def echo(ws: Any) -> None:
-        async for raw in ws:
-            await ws.send(raw)
+ECHO_SERVER = """
+import asyncio, sys, websockets
+async def echo(ws):
+    async for raw in ws:
+        await ws.send(raw)
+async def main():
+    async with websockets.serve(echo, "127.0.0.1", int(sys.argv[1]), max_size=2**20):
+        await asyncio.Future()
+asyncio.run(main())
+"""
 
-    server = await websockets.serve(echo, "127.0.0.1", 0, max_size=2**20)
-    port = server.sockets[0].getsockname()[1]
+
+async def echo_floor(messages: int, clients: int) -> tuple[list[float], float]:
+    """A bare WebSocket echo server in its own process (like the server): the cost of the transport itself."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(port)])
+    for _ in range(100):
+        try:
+            probe = await websockets.connect(f"ws://127.0.0.1:{port}")
+            await probe.close()
+            break
+        except OSError:
+            await asyncio.sleep(0.1)
     conns = await asyncio.gather(*[websockets.connect(f"ws://127.0.0.1:{port}") for _ in range(clients)])
     latencies: list[float] = []
 
@@ -123,7 +141,8 @@ async def echo_floor(messages: int, clients: int) -> tuple[list[float], float]:
     elapsed = time.perf_counter() - t0
     for ws in conns:
         await ws.close()
-    server.close()
+    server.terminate()
+    server.wait()
     return latencies, clients * messages / elapsed
 
 
@@ -184,7 +203,7 @@ async def relay_bench(url: str, grants: GrantBook, org_id: uuid.UUID, rooms: int
 
 
 async def main(args: argparse.Namespace) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))  # 1000 sockets on each side
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
@@ -199,7 +218,7 @@ async def main(args: argparse.Namespace) -> None:
             turn = Coturn(directory / "coturn", free_port(), turn_secret, 50160)
             turn.wait_ready()
             env |= {"TURN_URLS": turn.url, "TURN_SECRET": turn_secret}
-        except Exception as error:  # noqa: BLE001 - relayed runs are optional
+        except Exception as error:  # relayed runs are optional
             print(f"(coturn not available, relayed runs skipped: {error})")
             turn = None
         server = ServeProcess(port, env, None, directory / "serve.log")

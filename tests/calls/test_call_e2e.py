@@ -243,3 +243,47 @@ async def test_tampering_relay_refuses_the_call_with_a_visible_reason(server: Li
         await patient.close()
         await doctor.close()
         proxy.close()
+
+
+async def test_dropped_signalling_resumes_and_renegotiations_are_maced(server: LiveServer, grants: GrantBook,
+                                                                        practice: Any) -> None:
+    from aiortc.contrib.media import MediaPlayer
+
+    from interfaces.client.call import TEST_PATTERN
+
+    appointment = grants.add(practice())
+    doctor_events: list[tuple[str, dict[str, Any]]] = []
+    patient_events: list[tuple[str, dict[str, Any]]] = []
+    patient = Call(server.url, appointment.patient_code, on_event=lambda k, d: patient_events.append((k, d)))
+    doctor = Call(server.url, appointment.practitioner_code, appointment.patient_code,
+                  on_event=lambda k, d: doctor_events.append((k, d)))
+    screen = MediaPlayer(TEST_PATTERN, format="lavfi")
+    try:
+        await patient.start()
+        await doctor.start()
+        await asyncio.gather(patient.wait_frames(5, timeout=30), doctor.wait_frames(5, timeout=30))
+        peer_before = patient.welcome["peer_id"]
+
+        await patient.drop_connection()  # the network hiccups: signalling resumes in the same place
+        await patient.wait_for(lambda: any(k == "resumed" for k, _ in patient_events), timeout=15)
+        await doctor.wait_for(lambda: any(k == "peer-reconnected" for k, _ in doctor_events), timeout=15)
+        assert patient.welcome["peer_id"] == peer_before and patient.welcome["state"] == "admitted"
+        frames = patient.total_frames()
+        await patient.wait_for(lambda: patient.total_frames() > frames + 5, timeout=10)  # media never stopped
+
+        # a renegotiation goes through the relay with a MAC and is accepted by the other side
+        [patient_peer] = doctor.links
+        await doctor.renegotiate(patient_peer)
+        await asyncio.sleep(1.0)
+        assert doctor.error is None and patient.error is None and doctor.refusals == []
+        # a screen share (a second video track) is refused in basis, with a message the client shows
+        await doctor.renegotiate(patient_peer, add_track=screen.video)
+        await doctor.wait_for(lambda: bool(doctor.refusals), timeout=10)
+        assert doctor.refusals[0]["detail"] == "Die Bildschirmfreigabe ist nur im Tarif plus enthalten."
+        assert ("refused", doctor.refusals[0]) in doctor_events
+        frames = doctor.total_frames()
+        await doctor.wait_for(lambda: doctor.total_frames() > frames + 5, timeout=10)  # the call goes on
+    finally:
+        screen.video.stop()
+        await patient.close()
+        await doctor.close()
