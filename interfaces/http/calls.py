@@ -25,7 +25,7 @@ from apispec import APISpec
 from application import call_admission, calls
 from application.call_admission import IceConfig
 from application.calls import CONTROL_TYPES, MAX_MESSAGE_BYTES, RELAYED_TYPES, Decision, Refused, Room
-from application.errors import AuthFailed
+from application.errors import AuthFailed, DomainError
 from application.plans import current_plan
 from application.ports import JoinGrant
 from interfaces.call_wiring import CallComponents
@@ -69,9 +69,10 @@ class Connection:
     def deliver(self, message: dict[str, Any]) -> None:
         try:
             self.queue.put_nowait(message)
-        except asyncio.QueueFull:
+        except asyncio.QueueFull:  # the writer drains the same queue: empty it and leave only the close
             log.warning("signalling queue full; closing the slow socket")
-            self.queue = asyncio.Queue(1)
+            while not self.queue.empty():
+                self.queue.get_nowait()
             self.queue.put_nowait(None)
 
     async def pump(self) -> None:
@@ -102,7 +103,11 @@ class CallSocket(Resource):
     async def on_websocket(self, req: falcon.asgi.Request, ws: falcon.asgi.WebSocket) -> None:
         origin = req.get_header("Origin")
         if origin and origin.rstrip("/") not in self.services.origins:
-            raise falcon.HTTPForbidden()  # browsers do not apply CORS to WebSockets: check it here
+            # Browsers do not apply CORS to WebSockets: check it here. Closing before accept() answers the
+            # handshake with HTTP 403 (raising an HTTPError would meet the problem+json handler, which has
+            # no response object for a WebSocket).
+            await ws.close()
+            return
         hub = self.parts.hub
         await hub.start()
         await ws.accept()
@@ -124,8 +129,8 @@ class CallSocket(Resource):
         except Refused as refused:
             await conn.refuse(refused)
             return
-        except Exception as error:  # e.g. no contract (NotPermitted): refuse with its message, never a 1011
-            await conn.refuse(Refused(calls.CLOSE_NO_ACCESS, getattr(error, "message", None) or calls.MSG_NO_ACCESS))
+        except DomainError as error:  # e.g. no contract (NotPermitted): refuse with its German message
+            await conn.refuse(Refused(calls.CLOSE_NO_ACCESS, error.message))
             return
         await self._serve(ws, conn, grant, plan, hello, ip)
 

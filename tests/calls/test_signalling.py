@@ -121,6 +121,9 @@ async def test_wrong_expired_or_revoked_code_never_reaches_the_waiting_room(
     assert await doctor.quiet("waiting-room")  # nobody appeared in the waiting room
     error, code = await refusal(server, {"type": "offer", "sdp": "v=0"})  # no join first
     assert code == 4400
+    with pytest.raises(websockets.InvalidStatus) as foreign:  # a page of another origin cannot even connect
+        await websockets.connect(server.url.replace("http", "ws", 1) + "/ws/v1/calls", origin="https://evil.example")
+    assert foreign.value.response.status_code == 403
     await doctor.close()
 
 
