@@ -128,6 +128,7 @@ def _waiting_update(room: Room) -> Outbound:
 def welcome(room: Room, member: Member, plan: str, resume_token: str | None) -> dict[str, Any]:
     message: dict[str, Any] = {
         "type": "welcome", "peer_id": member.peer_id, "role": member.role, "state": member.state,
+        "since": member.since,
         "appointment_id": room.room_id, "max_participants": get_plan(plan).max_participants,
         "conference": plan_allows(plan, Feature.CONFERENCE),
         "screen_sharing": plan_allows(plan, Feature.SCREEN_SHARING),
