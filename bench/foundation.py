@@ -204,7 +204,7 @@ def _fresh_postgres(url: str) -> tuple[str, str]:
     return url.rsplit("/", 1)[0] + f"/{name}", name
 
 
-def main() -> None:
+def cli() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     run("sqlite", None)
     url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")

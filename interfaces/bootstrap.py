@@ -19,6 +19,7 @@ from infrastructure.scheduler import Scheduler
 from infrastructure.settings import Settings, load_settings
 from infrastructure.sms import HttpSmsGateway
 from infrastructure.sql import Database, open_database
+from interfaces.call_wiring import CallComponents, call_components
 from projections.appointments import AppointmentCalendar, AppointmentQueries
 from projections.organisations import OrganisationDirectory
 from projections.runner import ProjectionRunner
@@ -55,6 +56,7 @@ class Container:
     scheduler: Scheduler
     state_db: Database
     keystore_db: Database
+    calls: CallComponents | None = None  # signalling hub, call log, join resolver (set in build)
 
     def close(self) -> None:
         self.scheduler.stop()
@@ -92,4 +94,5 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
     )
     if catch_up_after_save:  # read-your-writes; safe with several processes (row lock on the position)
         services.after_save = lambda position: runner.catch_up()
-    return Container(settings, services, runner, Scheduler(services, jobs), state_db, keystore_db)
+    return Container(settings, services, runner, Scheduler(services, jobs), state_db, keystore_db,
+                     calls=call_components(settings, state_db, services))
