@@ -16,6 +16,7 @@ from infrastructure.mail import SmtpMailer
 from infrastructure.scheduler import Scheduler
 from infrastructure.settings import Settings, load_settings
 from infrastructure.sql import Database, open_database
+from projections.devices import DeviceDirectory, NoticeBoard, UserDirectory
 from projections.organisations import OrganisationDirectory
 from projections.runner import ProjectionRunner
 
@@ -68,7 +69,8 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
         keystore_db = open_database(settings.keystore_url, settings.data_dir / "keystore.sqlite")
     keystore = Keystore(keystore_db, settings.secrets.kek)
     events = EventStore(event_store_env(settings), lambda transcoder: PerOrganisationCipherMapper(transcoder, keystore))
-    runner = ProjectionRunner(events, state_db, [OrganisationDirectory()])
+    runner = ProjectionRunner(events, state_db, [OrganisationDirectory(),
+                                                 DeviceDirectory(), UserDirectory(), NoticeBoard()])
     jobs: list[Job] = [*CORE_JOBS]
     services = Services(
         events=events, keystore=keystore, ephemeral=SqlEphemeral(state_db), crypto=crypto,

@@ -287,6 +287,7 @@ class LoginResultSchema(Schema):
     device_cert = fields.Dict()
     user_cert = fields.String()
     expires_in = fields.Integer()
+    approver_tag = fields.String(allow_none=True)
 
 
 class SessionInfoSchema(Schema):
