@@ -9,12 +9,13 @@ from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
+from domain.base import short_name_key
 from domain.device import PENDING_TTL_SECONDS, Device
 from domain.organisation import Organisation
 from infrastructure.sql import Cursor
 
 DEVICE_COLUMNS = ("device_id", "name", "status", "requested_by", "requested_at", "approved_at", "approver",
-                  "dev_sign_pk", "dev_box_pk", "pairing_tag", "keyring_version")
+                  "dev_sign_pk", "dev_box_pk", "pairing_tag", "keyring_version", "cert")
 
 
 def _iso(ts: float | None) -> str | None:
@@ -28,7 +29,7 @@ class DeviceDirectory:
         return ["CREATE TABLE IF NOT EXISTS rm_devices (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, "
                 "device_id TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL, requested_by TEXT, "
                 "requested_at DOUBLE PRECISION, approved_at TEXT, approver TEXT, dev_sign_pk TEXT NOT NULL, "
-                "dev_box_pk TEXT NOT NULL, pairing_tag TEXT, keyring_version INTEGER NOT NULL)",
+                "dev_box_pk TEXT NOT NULL, pairing_tag TEXT, keyring_version INTEGER NOT NULL, cert TEXT)",
                 "CREATE INDEX IF NOT EXISTS rm_devices_org ON rm_devices (org_id)"]
 
     def clear(self, cur: Cursor) -> None:
@@ -39,13 +40,13 @@ class DeviceDirectory:
         pass
 
     def _insert(self, cur: Cursor, event: Any, status: str, requested_at: float | None, approved_at: str | None,
-                approver: str | None, version: int) -> None:
+                approver: str | None, version: int, cert: str | None) -> None:
         cur.execute(
             "INSERT INTO rm_devices (id, org_id, device_id, name, status, requested_by, requested_at, approved_at, "
-            "approver, dev_sign_pk, dev_box_pk, pairing_tag, keyring_version) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, %s)",
+            "approver, dev_sign_pk, dev_box_pk, pairing_tag, keyring_version, cert) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, %s, %s)",
             (str(event.originator_id), str(event.org_id), event.device_id, event.name, status, event.requested_by,
-             requested_at, approved_at, approver, event.dev_sign_pk, event.dev_box_pk, version))
+             requested_at, approved_at, approver, event.dev_sign_pk, event.dev_box_pk, version, cert))
 
     def _update(self, cur: Cursor, event: Any, **values: Any) -> None:
         assignments = ", ".join(f"{column} = %s" for column in values)
@@ -55,11 +56,11 @@ class DeviceDirectory:
     @apply.register
     def _(self, event: Device.RegisteredWithOrganisation, cur: Cursor) -> None:
         self._insert(cur, event, "approved", event.timestamp.timestamp(), event.approved_at, event.approver,
-                     int(event.grant["version"]))
+                     int(event.grant["version"]), event.cert)
 
     @apply.register
     def _(self, event: Device.Enrolled, cur: Cursor) -> None:
-        self._insert(cur, event, "pending", event.requested_at, None, None, 0)
+        self._insert(cur, event, "pending", event.requested_at, None, None, 0, None)
 
     @apply.register
     def _(self, event: Device.PairingTagAttached, cur: Cursor) -> None:
@@ -68,11 +69,11 @@ class DeviceDirectory:
     @apply.register
     def _(self, event: Device.Approved, cur: Cursor) -> None:
         self._update(cur, event, status="approved", approved_at=event.approved_at, approver=event.approver,
-                     keyring_version=int(event.grant["version"]))
+                     keyring_version=int(event.grant["version"]), cert=event.cert)
 
     @apply.register
     def _(self, event: Device.Renamed, cur: Cursor) -> None:
-        self._update(cur, event, name=event.name)
+        self._update(cur, event, name=event.name, cert=event.cert)
 
     @apply.register
     def _(self, event: Device.Locked, cur: Cursor) -> None:
@@ -115,6 +116,7 @@ class UserDirectory:
     def schema(self) -> list[str]:
         return ["CREATE TABLE IF NOT EXISTS rm_users (org_id TEXT NOT NULL, user_key TEXT NOT NULL, "
                 "short_name TEXT NOT NULL, role TEXT NOT NULL, active INTEGER NOT NULL, certified INTEGER NOT NULL, "
+                "pw_salt TEXT NOT NULL, pw_ops INTEGER NOT NULL, pw_mem BIGINT NOT NULL, pk_pw TEXT NOT NULL, "
                 "PRIMARY KEY (org_id, user_key))"]
 
     def clear(self, cur: Cursor) -> None:
@@ -125,10 +127,10 @@ class UserDirectory:
         pass
 
     def _insert(self, cur: Cursor, org_id: UUID, user: dict[str, Any]) -> None:
-        cur.execute("INSERT INTO rm_users (org_id, user_key, short_name, role, active, certified) "
-                    "VALUES (%s, %s, %s, %s, 1, %s)",
-                    (str(org_id), user["short_name"].strip().casefold(), user["short_name"], user["role"],
-                     1 if user.get("cert") else 0))
+        cur.execute("INSERT INTO rm_users (org_id, user_key, short_name, role, active, certified, pw_salt, pw_ops, "
+                    "pw_mem, pk_pw) VALUES (%s, %s, %s, %s, 1, %s, %s, %s, %s, %s)",
+                    (str(org_id), short_name_key(user["short_name"]), user["short_name"], user["role"],
+                     1 if user.get("cert") else 0, user["pw_salt"], user["pw_ops"], user["pw_mem"], user["pk_pw"]))
 
     @apply.register
     def _(self, event: Organisation.Registered, cur: Cursor) -> None:
@@ -145,8 +147,10 @@ class UserDirectory:
 
     @apply.register
     def _(self, event: Organisation.PasswordChanged, cur: Cursor) -> None:
-        cur.execute("UPDATE rm_users SET certified = %s WHERE org_id = %s AND user_key = %s",
-                    (1 if event.cert else 0, str(event.org_id), event.user_key))
+        cur.execute("UPDATE rm_users SET certified = %s, pw_salt = %s, pw_ops = %s, pw_mem = %s, pk_pw = %s "
+                    "WHERE org_id = %s AND user_key = %s",
+                    (1 if event.cert else 0, event.pw_salt, event.pw_ops, event.pw_mem, event.pk_pw,
+                     str(event.org_id), event.user_key))
 
     @apply.register
     def _(self, event: Organisation.UserCertified, cur: Cursor) -> None:
@@ -155,9 +159,10 @@ class UserDirectory:
 
     @staticmethod
     def rows(cur: Cursor, org_id: UUID) -> list[dict[str, Any]]:
-        rows = cur.execute("SELECT short_name, role, active, certified FROM rm_users WHERE org_id = %s "
-                           "ORDER BY user_key", (str(org_id),)).fetchall()
-        return [{"user_short": r[0], "role": r[1], "active": bool(r[2]), "certified": bool(r[3])} for r in rows]
+        rows = cur.execute("SELECT short_name, role, active, certified, pw_salt, pw_ops, pw_mem, pk_pw FROM rm_users "
+                           "WHERE org_id = %s ORDER BY user_key", (str(org_id),)).fetchall()
+        return [{"user_short": r[0], "role": r[1], "active": bool(r[2]), "certified": bool(r[3]),
+                 "pw_salt": r[4], "pw_ops": int(r[5]), "pw_mem": int(r[6]), "pk_pw": r[7]} for r in rows]
 
 
 class NoticeBoard:

@@ -116,6 +116,7 @@ class DeviceSchema(Schema):
     dev_box_pk = fields.String()
     pairing_tag = fields.String(allow_none=True)
     keyring_version = fields.Integer()
+    cert = fields.String(allow_none=True)
 
 
 class NoticeSchema(Schema):

@@ -123,6 +123,10 @@ class UserSchema(Schema):
     role = fields.String()
     active = fields.Boolean()
     certified = fields.Boolean()
+    pw_salt = fields.String()
+    pw_ops = fields.Integer()
+    pw_mem = fields.Integer()
+    pk_pw = fields.String()
 
 
 class UserListSchema(Schema):
