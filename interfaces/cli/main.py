@@ -8,7 +8,7 @@ import sys
 
 from interfaces.client.sdk import ApiError, TamperingDetected
 
-COMMAND_MODULES = ("operations", "accounts")
+COMMAND_MODULES = ("operations", "accounts", "devices", "users")
 
 
 def parser() -> argparse.ArgumentParser:
