@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -227,7 +228,7 @@ def test_lock_unlock_rename_and_revocation_with_keyring_rotation(
     with pytest.raises(ApiError) as revoked_login:
         b.login(ORG, ADMIN, PASSWORD)
     assert revoked_login.value.detail == AUTH_FAILED_MESSAGE
-    organisation = server.container.services.events.get(__import__("uuid").UUID(new_keyring.org_id))
+    organisation = server.container.services.events.get(UUID(new_keyring.org_id))
     assert sorted(organisation.mp_grants) == [1, 2]  # the master password receives v2 as well
     assert server.container.services.events.device(organisation.org_id, b_id).grants == {}
 
