@@ -228,6 +228,16 @@ def test_lock_unlock_rename_and_revocation_with_keyring_rotation(
     with pytest.raises(ApiError) as revoked_login:
         b.login(ORG, ADMIN, PASSWORD)
     assert revoked_login.value.detail == AUTH_FAILED_MESSAGE
+    # A server replaying the older keyring version (rollback) to a device that has seen v2 is refused.
+    old_grant = server.container.services.events.device(UUID(new_keyring.org_id), d_id).grants[1]
+
+    def roll_back(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        if path == "/api/v1/auth/finish":
+            body["grant"] = old_grant
+        return body
+
+    with pytest.raises(TamperingDetected):
+        tampered_client(d, roll_back).login(ORG, ADMIN, PASSWORD)
     organisation = server.container.services.events.get(UUID(new_keyring.org_id))
     assert sorted(organisation.mp_grants) == [1, 2]  # the master password receives v2 as well
     assert server.container.services.events.device(organisation.org_id, b_id).grants == {}
