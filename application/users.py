@@ -118,6 +118,19 @@ def certify(services: Services, session: Session, user_short: str, cert: str, pr
     fr.save(services, f.organisation)
 
 
+def change_role(services: Services, session: Session, user_short: str, role: str, cert: str,
+                proof: dict[str, str]) -> None:
+    """The role is part of the user certificate: the admin client signs a new one with the new role."""
+    key = short_name_key(user_short)
+    f = fr.verify(services, session, proof, "user-role", key)
+    fr.require_admin(f, MSG_USERS_ADMIN)
+    user = f.organisation.require_user(key)
+    pw = NewPassword(user.pw_salt, user.pw_ops, user.pw_mem, user.pk_pw)
+    _verify_user_cert(services, f.organisation, key, role, pw, cert)
+    f.organisation.change_role(key, role, cert, by=f.user.key)
+    fr.save(services, f.organisation)
+
+
 def invite(services: Services, session: Session, user_short: str, role: str, token: str,
            proof: dict[str, str]) -> None:
     """The admin client drew the code and sends only its token; the server keeps a keyed tag for 72 h.

@@ -116,6 +116,19 @@ class Organisation(OrgAggregate):
             user.pw_salt, user.pw_ops, user.pw_mem, user.pk_pw = self.pw_salt, self.pw_ops, self.pw_mem, self.pk_pw
             user.cert = self.cert
 
+    class RoleChanged(Event):
+        """admin or staff; the role is inside the user certificate, so a new org signature comes with it."""
+
+        TOPIC = "sprechzimmer.Organisation.RoleChanged"
+        user_key: str
+        role: str
+        cert: str
+        by: str
+
+        def apply(self, aggregate: Organisation) -> None:
+            user = aggregate.users[self.user_key]
+            user.role, user.cert = self.role, self.cert
+
     class UserCertified(Event):
         TOPIC = "sprechzimmer.Organisation.UserCertified"
         user_key: str
@@ -245,6 +258,18 @@ class Organisation(OrgAggregate):
         if not active and user.role == "admin" and len(self._active_admins()) <= 1:
             raise Conflict("Mindestens ein aktiver Administrator muss bleiben.", "user")
         self.trigger_event(self.UserActivation, user_key=user.key, active=active, by=by)
+
+    def change_role(self, user_key: str, role: str, cert: str, by: str) -> None:
+        user = self.require_user(user_key)
+        if role not in ("admin", "staff"):
+            raise DomainError("Die Rolle muss admin oder staff sein.", "role")
+        if user.role == role:
+            raise Conflict(f"Der Benutzer hat bereits die Rolle {role}.", "role")
+        if user.key == self.main_user_key:
+            raise Conflict("Der Hauptnutzer bleibt Administrator.", "role")
+        if user.role == "admin" and user.active and len(self._active_admins()) <= 1:
+            raise Conflict("Mindestens ein aktiver Administrator muss bleiben.", "role")
+        self.trigger_event(self.RoleChanged, user_key=user.key, role=role, cert=cert, by=by)
 
     def change_password(self, user_key: str, pw_salt: str, pw_ops: int, pw_mem: int, pk_pw: str, cert: str,
                         how: str) -> None:

@@ -153,6 +153,11 @@ class UserDirectory:
                      str(event.org_id), event.user_key))
 
     @apply.register
+    def _(self, event: Organisation.RoleChanged, cur: Cursor) -> None:
+        cur.execute("UPDATE rm_users SET role = %s, certified = 1 WHERE org_id = %s AND user_key = %s",
+                    (event.role, str(event.org_id), event.user_key))
+
+    @apply.register
     def _(self, event: Organisation.UserCertified, cur: Cursor) -> None:
         cur.execute("UPDATE rm_users SET certified = 1 WHERE org_id = %s AND user_key = %s",
                     (str(event.org_id), event.user_key))

@@ -1,4 +1,4 @@
-"""sprechzimmer users list|add|invite|redeem|reset-password|deactivate|reactivate,
+"""sprechzimmer users list|add|invite|redeem|reset-password|role|deactivate|reactivate,
 sprechzimmer password change, sprechzimmer masterpassword change, sprechzimmer recover --org ORG.
 Secrets come from the environment (scripts) or prompts, never from the command line."""
 
@@ -49,6 +49,12 @@ def cmd_reset(args: argparse.Namespace) -> int:
     users.reset_password(logged_in_client(args), args.target, secret("Neues Passwort (tippt der Benutzer): ",
                                                                       NEW_PASSWORD_ENV))
     print(f"Passwort von {args.target} neu gesetzt; seine Sitzungen wurden beendet.")
+    return 0
+
+
+def cmd_role(args: argparse.Namespace) -> int:
+    users.set_role(logged_in_client(args), args.target, args.role)
+    print(f"Benutzer {args.target} hat jetzt die Rolle {args.role}.")
     return 0
 
 
@@ -108,6 +114,11 @@ def add_commands(sub: Any) -> None:
     _login_args(p)
     p.add_argument("target")
     p.set_defaults(func=cmd_reset)
+    p = u.add_parser("role", help="Rolle eines Benutzers ändern")
+    _login_args(p)
+    p.add_argument("target")
+    p.add_argument("--role", choices=("admin", "staff"), required=True)
+    p.set_defaults(func=cmd_role)
     for name, help_text in (("deactivate", "Benutzer deaktivieren"), ("reactivate", "Benutzer reaktivieren")):
         p = u.add_parser(name, help=help_text)
         _login_args(p)

@@ -98,6 +98,17 @@ def set_active(client: Client, user_short: str, active: bool) -> None:
     client.request("POST", f"/api/v1/users/{user_short}/{action}", {"proof": sent}, auth=True)
 
 
+def set_role(client: Client, user_short: str, role: str) -> None:
+    """admin or staff: a new user certificate with the new role, signed by the organisation key."""
+    key = short_name_key(user_short)
+    target = next((u for u in list_users(client) if short_name_key(u["user_short"]) == key), None)
+    if target is None:
+        raise ApiError(404, "Diesen Benutzer gibt es in dieser Organisation nicht.")
+    sent, _, _ = proof(client, "user-role", key)
+    client.request("POST", f"/api/v1/users/{user_short}/role",
+                   {"role": role, "cert": user_cert(client, key, role, target), "proof": sent}, auth=True)
+
+
 def certify_pending(client: Client) -> int:
     """Signs the certificate of users who chose their password through an invite (§4.5). Admins only."""
     if logged_in(client).role != "admin":

@@ -80,6 +80,12 @@ class ResetSchema(GermanSchema):
     proof = proof_field()
 
 
+class RoleSchema(GermanSchema):
+    role = _choice(values.ROLES)
+    cert = _hex(64)
+    proof = proof_field()
+
+
 class CertifySchema(GermanSchema):
     cert = _hex(64)
     proof = proof_field()
@@ -170,6 +176,9 @@ class UserAction(Resource):
         elif action == "password":
             d = await load(req, ResetSchema())
             await call(users.reset_password, s, session, user, d["password"], d["cert"], d["sig_new"], d["proof"])
+        elif action == "role":
+            d = await load(req, RoleSchema())
+            await call(users.change_role, s, session, user, d["role"], d["cert"], d["proof"])
         elif action == "certificate":
             d = await load(req, CertifySchema())
             await call(users.certify, s, session, user, d["cert"], d["proof"])
@@ -243,7 +252,8 @@ def add_routes(app: falcon.asgi.App, runtime: Runtime) -> None:
 def add_openapi(spec: APISpec) -> None:
     for name, schema in [
         ("AddUser", AddUserSchema), ("Invite", InviteSchema), ("Redeem", RedeemSchema), ("ProofOnly", ProofOnlySchema),
-        ("PasswordReset", ResetSchema), ("Certify", CertifySchema), ("PasswordChange", PasswordChangeSchema),
+        ("PasswordReset", ResetSchema), ("Certify", CertifySchema), ("Role", RoleSchema),
+        ("PasswordChange", PasswordChangeSchema),
         ("MasterChange", MasterChangeSchema), ("Stammdaten", StammdatenSchema), ("UserList", UserListSchema),
     ]:
         spec.components.schema(name, schema=schema)
@@ -254,6 +264,7 @@ def add_openapi(spec: APISpec) -> None:
     for action, request, summary in [("deactivate", "ProofOnly", "Deaktivieren"),
                                      ("reactivate", "ProofOnly", "Reaktivieren"),
                                      ("password", "PasswordReset", "Passwort neu setzen (Admin, vor Ort)"),
+                                     ("role", "Role", "Rolle ändern (admin/staff)"),
                                      ("certificate", "Certify", "Benutzerzertifikat signieren")]:
         spec.path(f"/api/v1/users/{{user}}/{action}", operations={"post": operation(
             summary, request, (204, None), (400, 401, 403, 404, 409), True, parameters=user_param)})

@@ -45,6 +45,7 @@ def test_devices_and_users_commands(server: LiveServer, tmp_path: Path, monkeypa
     assert "angelegt" in run(admin_dir, "users", "add", *LOGIN, "AnnaS", "--role", "staff")
     assert "Einladungscode für BenS" in run(admin_dir, "users", "invite", *LOGIN, "BenS")
     assert "AnnaS" in run(admin_dir, "users", "list", *LOGIN)
+    assert "Rolle admin" in run(admin_dir, "users", "role", *LOGIN, "AnnaS", "--role", "admin")
     assert "deaktiviert" in run(admin_dir, "users", "deactivate", *LOGIN, "AnnaS")
     assert "reaktiviert" in run(admin_dir, "users", "reactivate", *LOGIN, "AnnaS")
     assert "Version 2" in run(admin_dir, "devices", "revoke", *LOGIN, device_id)

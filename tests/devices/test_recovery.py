@@ -15,7 +15,7 @@ from interfaces.client import devices, users
 from interfaces.client.recovery import MSG_ANCHOR, recover
 from interfaces.client.sdk import ApiError, Client, Keyring, TamperingDetected
 from tests.conftest import MASTER_PASSWORD, PASSWORD, LiveServer, MailBox
-from tests.devices.helpers import ADMIN, ORG, admin_client, tampered_client
+from tests.devices.helpers import ADMIN, ORG, admin_client, approved_device, tampered_client
 
 NEW_PASSWORD = "Winkler#Neustart25"
 NEW_MASTER = "Praxis am Markt: neuer Schlüssel 2025!"
@@ -107,8 +107,13 @@ def test_master_password_change_and_master_password_approval_of_a_pending_device
     with pytest.raises(ApiError) as wrong_old:
         users.change_master(admin, "Nicht das Masterpasswort 42!", NEW_MASTER)
     assert wrong_old.value.status == 400
-    users.change_master(admin, MASTER_PASSWORD, NEW_MASTER)
+    second = approved_device(admin, new_client, "Laptop zuhause")
+    assert users.change_master(admin, MASTER_PASSWORD, NEW_MASTER) >= 1
     assert any("Masterpasswort geändert" in m["Subject"] for m in mailbox.wait_for(1))
+    with pytest.raises(ApiError) as other_session:  # the user's other sessions ended
+        second.whoami()
+    assert other_session.value.status == 401
+    assert admin.whoami()["role"] == "admin"
 
     # A pending device approves itself with the (new) master password; the old one no longer works.
     b = new_client("sprechzimmer-1")

@@ -78,6 +78,13 @@ def test_deactivate_reactivate_invite_and_admin_reset(server: LiveServer,
     assert main_user.value.status == 409
     users.set_active(admin, "AnnaS", True)
     assert staff.login(ORG, "AnnaS", STAFF_PASSWORD).role == "staff"
+    users.set_role(admin, "AnnaS", "admin")
+    assert staff.whoami()["role"] == "admin" and staff.login(ORG, "AnnaS", STAFF_PASSWORD).role == "admin"
+    users.set_role(admin, "AnnaS", "staff")
+    assert {u["user_short"]: u["role"] for u in users.list_users(admin)}["AnnaS"] == "staff"
+    with pytest.raises(ApiError) as demote_main:
+        users.set_role(admin, ADMIN, "staff")
+    assert demote_main.value.status == 409
 
     # Remote invite: the employee chooses a password on a new device, which the admin approves by code.
     code = users.invite(admin, "BenS", "staff")
