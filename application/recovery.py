@@ -141,7 +141,7 @@ def finish(services: Services, challenge_id: str, device_id: str, name: str, dev
 
 
 def complete(services: Services, recovery_token: str, cert: str, approved_at: str, grant: dict[str, Any],
-             reset: dict[str, Any] | None) -> dict[str, Any]:
+             reset: dict[str, Any] | None, master_cert: str | None = None) -> dict[str, Any]:
     """§4.7 step 6: the device certified and granted by the org key the client opened, and optionally a
     new password for one user (org-signed certificate). Single use; revokes that user's sessions."""
     now = services.now()
@@ -166,7 +166,11 @@ def complete(services: Services, recovery_token: str, cert: str, approved_at: st
     device = services.events.device(organisation.org_id, device_id) or Device.enroll(
         organisation.org_id, device_id, name, session["dev_sign_pk"], session["dev_box_pk"], APPROVER, now)
     device.approve(cert, approved_at, APPROVER, "", full_grant, now)
-    changed: list[Any] = [device]
+    changed: list[Any] = [device, organisation]
+    m = organisation.master
+    if master_cert and not m.get("cert") and c.verify(
+            org_pk, t.master_keys_cert(session["org_id"], _b(m["sign_pk"]), _b(m["box_pk"])), _b(master_cert)):
+        organisation.certify_master_keys(master_cert)  # organisations registered before the mp certificate
     reset_user = None
     if reset is not None:
         reset_user = organisation.require_user(reset["user_short"])
@@ -176,7 +180,6 @@ def complete(services: Services, recovery_token: str, cert: str, approved_at: st
                            reset["sig_new"])
         organisation.change_password(reset_user.key, pw.salt, pw.ops, pw.mem, pw.pk_pw, reset["cert"],
                                      how="recovery")
-        changed.append(organisation)
     fr.save(services, *changed)
     if reset_user is not None:
         services.ephemeral.delete_sessions(organisation.org_id, reset_user.key)

@@ -206,7 +206,8 @@ def master_params(services: Services, session: Session) -> dict[str, Any]:
     organisation = fr.organisation_of(services, session)
     master = organisation.master
     return {"salt": master["salt"], "ops": master["ops"], "mem": master["mem"], "sign_pk": master["sign_pk"],
-            "box_pk": master["box_pk"], "anchor": master["anchor"], "keyring_version": organisation.keyring_version}
+            "box_pk": master["box_pk"], "anchor": master["anchor"], "cert": master.get("cert"),
+            "keyring_version": organisation.keyring_version}
 
 
 def change_master(services: Services, session: Session, master: dict[str, Any], mp_grant: dict[str, Any],
@@ -225,13 +226,16 @@ def change_master(services: Services, session: Session, master: dict[str, Any], 
         raise Invalid(MSG_OLD_MASTER, "old_master_password")
     if not c.verify(_b(master["sign_pk"]), message, _b(sig_new)):
         raise Invalid(MSG_POSSESSION, "sig_new")
+    if not c.verify(_b(organisation.org_sign_pk), t.master_keys_cert(str(organisation.org_id), _b(master["sign_pk"]),
+                                                                      _b(master["box_pk"])), _b(master["cert"])):
+        raise Invalid("Die Schlüssel des Masterpassworts sind nicht von der Organisation signiert.", "master.cert")
     version = organisation.keyring_version
     grant = {"version": version, **mp_grant}
     if int(mp_grant.get("version", version)) != version or not c.verify(
             _b(organisation.org_sign_pk), c.grant_message(str(organisation.org_id), "mp", version,
                                                           _b(grant["sealed"])), _b(grant["sig"])):
         raise Conflict("Die Schlüsselfreigabe für das Masterpasswort ist ungültig oder veraltet.", "mp_grant")
-    organisation.change_master({k: master[k] for k in ("salt", "ops", "mem", "sign_pk", "box_pk", "anchor")},
+    organisation.change_master({k: master[k] for k in ("salt", "ops", "mem", "sign_pk", "box_pk", "anchor", "cert")},
                                grant, by=f.user.key)
     fr.save(services, organisation)
     revoked = services.ephemeral.delete_sessions(session.org_id, f.user.key, keep=session.token_hash)

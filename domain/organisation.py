@@ -167,6 +167,15 @@ class Organisation(OrgAggregate):
             aggregate.master = self.master
             aggregate.mp_grants = {int(self.mp_grant["version"]): self.mp_grant}  # old mp grants deleted
 
+    class MasterKeysCertified(Event):
+        """The org signature over the master-password public keys, added where it was missing."""
+
+        TOPIC = "sprechzimmer.Organisation.MasterKeysCertified"
+        cert: str
+
+        def apply(self, aggregate: Organisation) -> None:
+            aggregate.master = {**aggregate.master, "cert": self.cert}
+
     class KeyringRotated(Event):
         """Keyring v+1 (new data key); the mp grant of the new version. Device grants are on the devices."""
 
@@ -300,6 +309,10 @@ class Organisation(OrgAggregate):
         if int(mp_grant["version"]) != self.keyring_version:
             raise Conflict("Der Schlüsselbund wurde inzwischen erneuert. Bitte erneut anmelden.", "mp_grant")
         self.trigger_event(self.MasterPasswordChanged, master=master, mp_grant=mp_grant, by=by)
+
+    def certify_master_keys(self, cert: str) -> None:
+        if not self.master.get("cert"):
+            self.trigger_event(self.MasterKeysCertified, cert=cert)
 
     def rotate_keyring(self, version: int, mp_grant: dict[str, Any], reason: str) -> None:
         if version != self.keyring_version + 1:

@@ -40,6 +40,12 @@ def master_change(org_id: str, salt: bytes, ops: int, mem: int, sign_pk: bytes, 
     return lp("vdc/v1/mp-change", org_id, salt, ops, mem, sign_pk, box_pk, anchor, nonce)
 
 
+def master_keys_cert(org_id: str, mp_sign_pk: bytes, mp_box_pk: bytes) -> bytes:
+    """The org key vouches for the master-password public keys, so a device that rotates the keyring
+    (§4.8) grants to the genuine mp_box_pk and never to a key the server slipped in."""
+    return lp("vdc/v1/mp-keys", org_id, mp_sign_pk, mp_box_pk)
+
+
 def recovery(org: str, device_id: str, name: str, dev_sign_pk: bytes, dev_box_pk: bytes, nonce: bytes,
              origin: str) -> bytes:
     return lp("vdc/v1/recovery", org, device_id, name, dev_sign_pk, dev_box_pk, nonce, origin)

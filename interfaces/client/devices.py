@@ -24,6 +24,8 @@ MSG_ORG_KEY = ("Der Organisationsschlüssel passt nicht zum Kopplungscode: der S
 MSG_CODE_FORMAT = "Der Kopplungscode hat 12 Zeichen (XXXX-XXXX-XXXX)."
 MSG_NOT_PENDING = "Dieses Gerät wartet nicht (mehr) auf Freigabe."
 MSG_LOGIN_FIRST = "Bitte zuerst an einem freigegebenen Gerät anmelden."
+MSG_MP_KEYS = ("Die Schlüssel des Masterpassworts sind nicht von der Organisation bestätigt; der Schlüsselbund wird "
+               "nicht an sie vergeben. Vorgang abgebrochen.")
 MSG_ENROLLED = "Dieses Gerät ist für diese Organisation bereits eingerichtet."
 
 
@@ -235,6 +237,9 @@ def revoke(client: Client, device_id: str) -> Keyring:
     old, org_id = session.keyring, session.org_id
     remaining = [d for d in certified_devices(client, old, org_id) if d["device_id"] != device_id]
     master = client.request("GET", "/api/v1/masterpassword", auth=True)
+    mp_keys = t.master_keys_cert(org_id, _b(master["sign_pk"]), _b(master["box_pk"]))
+    if not master.get("cert") or not c.verify(old.sign_pk, mp_keys, _b(master["cert"])):
+        raise TamperingDetected(MSG_MP_KEYS)  # never seal the keyring to a key the org did not vouch for
     new = Keyring(old.version + 1, org_id, old.org_sign_seed, old.org_box_seed,
                   {**old.data_keys, old.version + 1: c.random_bytes(32)})
     revoked_at = now_iso()

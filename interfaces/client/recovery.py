@@ -71,7 +71,9 @@ def recover(client: Client, org: str, master_password: str, device_name: str | N
     cert = c.sign(keyring.signing, c.device_cert_message(org_id, device_id, name, sign_pk, box_pk, approved_at,
                                                          "master-password"))
     body: dict[str, object] = {"recovery_token": result["recovery_token"], "cert": cert.hex(),
-                               "approved_at": approved_at, "grant": keyring.grant(device_id, box_pk), "reset": None}
+                               "approved_at": approved_at, "grant": keyring.grant(device_id, box_pk), "reset": None,
+                               "master_cert": c.sign(keyring.signing,
+                                                     t.master_keys_cert(org_id, mp_sign_pk, mp_box_pk)).hex()}
     if user and reset_pw:
         role = next((u["role"] for u in result["users"] if short_name_key(u["user_short"]) == short_name_key(user)),
                     None)

@@ -17,6 +17,7 @@ from zxcvbn import zxcvbn
 from domain import values
 from domain.base import short_name_key
 from infrastructure import crypto as c
+from infrastructure.transcripts import master_keys_cert
 from interfaces.client.keystore import DeviceRecord, LocalStore
 
 MSG_NO_DEVICE = "Dieses Gerät ist für diese Organisation nicht eingerichtet."
@@ -202,6 +203,7 @@ class Client:
                 "box_pk": mp_box_pk.hex(),
                 "anchor": c.mp_anchor(mp.anchor_key, org_id, keyring.sign_pk, mp_sign_pk, mp_box_pk).hex(),
                 "grant": keyring.grant("mp", mp_box_pk),
+                "cert": c.sign(keyring.signing, master_keys_cert(org_id, mp_sign_pk, mp_box_pk)).hex(),
             },
             "device": {
                 "device_id": device_id, "sign_pk": dev_sign_pk.hex(), "box_pk": dev_box_pk.hex(),

@@ -201,7 +201,8 @@ def change_master(client: Client, old: str, new: str) -> int:
     message = t.master_change(session.org_id, salt, c.MASTER_OPS, c.MASTER_MEM, sign_pk, box_pk, new_anchor, nonce)
     result = client.request("POST", "/api/v1/masterpassword", {
         "master": {"salt": salt.hex(), "ops": c.MASTER_OPS, "mem": c.MASTER_MEM, "sign_pk": sign_pk.hex(),
-                   "box_pk": box_pk.hex(), "anchor": new_anchor.hex()},
+                   "box_pk": box_pk.hex(), "anchor": new_anchor.hex(),
+                   "cert": c.sign(keyring.signing, t.master_keys_cert(session.org_id, sign_pk, box_pk)).hex()},
         "mp_grant": keyring.grant("mp", box_pk),
         "sig_old": c.sign(current.signing, message).hex(), "sig_new": c.sign(fresh.signing, message).hex(),
         "proof": sent}, auth=True)

@@ -12,7 +12,7 @@ from interfaces.http import schemas
 from interfaces.http.common import Resource, Runtime, client_ip, load
 from interfaces.http.devices import device_id_field
 from interfaces.http.openapi import operation
-from interfaces.http.schemas import MSG, GermanSchema, GrantSchema, _hex, _short_name, _text
+from interfaces.http.schemas import MSG, GermanSchema, GrantSchema, _hex, _optional_hex, _short_name, _text
 from interfaces.http.users import password_field
 
 
@@ -44,6 +44,7 @@ class CompleteSchema(GermanSchema):
     approved_at = _text(40)
     grant = fields.Nested(GrantSchema, required=True, error_messages=MSG)
     reset = fields.Nested(ResetSchema, required=False, allow_none=True, load_default=None, error_messages=MSG)
+    master_cert = _optional_hex(64)
 
 
 class Start(Resource):
@@ -66,7 +67,7 @@ class Complete(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         d = await load(req, CompleteSchema())
         resp.media = await self.runtime.call(recovery.complete, self.services, d["recovery_token"], d["cert"],
-                                             d["approved_at"], d["grant"], d["reset"])
+                                             d["approved_at"], d["grant"], d["reset"], d["master_cert"])
 
 
 def add_routes(app: falcon.asgi.App, runtime: Runtime) -> None:

@@ -106,6 +106,7 @@ class NewMasterSchema(GermanSchema):
     sign_pk = _hex(32)
     box_pk = _hex(32)
     anchor = _hex(32)
+    cert = _hex(64)
 
 
 class MasterChangeSchema(GermanSchema):

@@ -208,6 +208,19 @@ def test_lock_unlock_rename_and_revocation_with_keyring_rotation(
     assert own.value.status == 403
 
     b_last_keyring = b.session.keyring
+    server_key = c.DeviceKeys.from_seed(c.random_bytes(32)).box.public_key
+
+    def swap_master_key(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        if path == "/api/v1/masterpassword":  # the server would like the new keyring sealed to its own key
+            body["box_pk"] = bytes(server_key).hex()
+        return body
+
+    evil_admin = tampered_client(admin, swap_master_key)
+    evil_admin.session = admin.session
+    with pytest.raises(TamperingDetected):
+        devices.revoke(evil_admin, b_id)
+    assert _listed(admin, b_id)["status"] == "approved"  # nothing was sent
+
     new_keyring = devices.revoke(admin, b_id)
     assert new_keyring.version == 2 and set(new_keyring.data_keys) == {1, 2}
     assert _listed(admin, b_id)["status"] == "revoked"

@@ -14,7 +14,7 @@ from infrastructure import crypto as c
 from interfaces.client import devices, users
 from interfaces.client.recovery import MSG_ANCHOR, recover
 from interfaces.client.sdk import ApiError, Client, Keyring, TamperingDetected
-from tests.conftest import MASTER_PASSWORD, PASSWORD, LiveServer, MailBox
+from tests.conftest import MASTER_PASSWORD, PASSWORD, LiveServer, MailBox, register
 from tests.devices.helpers import ADMIN, ORG, admin_client, approved_device, tampered_client
 
 NEW_PASSWORD = "Winkler#Neustart25"
@@ -127,3 +127,27 @@ def test_master_password_change_and_master_password_approval_of_a_pending_device
     listed = {d["name"]: d for d in devices.list_devices(admin)["devices"]}
     assert listed["Sprechzimmer 1"]["status"] == "approved"
     assert listed["Sprechzimmer 1"]["approver"] == "master-password"
+
+
+class _LegacyRegistration(Client):
+    """Registers like the client before the master-key certificate existed."""
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None, auth: bool = False) -> Any:
+        if path == "/api/v1/registrations" and body is not None:
+            body["crypto"]["master"].pop("cert")
+        return super().request(method, path, body, auth)
+
+
+def test_rotation_needs_org_vouched_master_keys_which_a_recovery_adds(
+        server: LiveServer, new_client: Callable[[str], Client]) -> None:
+    legacy_admin = _LegacyRegistration(server.url, new_client("admin").store)
+    register(legacy_admin)
+    legacy_admin.login(ORG, ADMIN, PASSWORD)
+    b = approved_device(legacy_admin, new_client, "Sprechzimmer 1")
+    assert b.session is not None
+    with pytest.raises(TamperingDetected) as unvouched:
+        devices.revoke(legacy_admin, b.session.device_id)
+    assert str(unvouched.value) == devices.MSG_MP_KEYS
+    recover(new_client("rescue"), ORG, MASTER_PASSWORD, "Notfall")  # the recovering client vouches for them
+    assert devices.revoke(legacy_admin, b.session.device_id).version == 2
+    legacy_admin.close()
