@@ -189,9 +189,10 @@ def set_locked(services: Services, session: Session, device_id: str, locked: boo
 
 
 def revoke(services: Services, session: Session, device_id: str, revoked_at: str, revocation: str,
-           rotation: dict[str, Any], proof: dict[str, str], known_device_ids: list[str]) -> int:
+           rotation: dict[str, Any] | None, proof: dict[str, str], known_device_ids: list[str]) -> int:
     """§4.8: an org-signed revocation plus keyring v+1, granted to every remaining certified device and to
-    mp_box_pk, saved atomically; the revoked device's grants are deleted. Returns the new version."""
+    mp_box_pk, saved atomically; the revoked device's grants are deleted. Returns the keyring version.
+    A request that was never approved is simply rejected (revoked without rotation)."""
     f = fr.verify(services, session, proof, "device-revoke", device_id)
     fr.require_admin(f, MSG_MANAGE_ADMIN)
     if device_id == session.device_id:
@@ -201,7 +202,15 @@ def revoke(services: Services, session: Session, device_id: str, revoked_at: str
     if not services.crypto.verify(_b(organisation.org_sign_pk),
                                   t.revocation(str(organisation.org_id), device_id, revoked_at), _b(revocation)):
         raise Invalid("Der Widerruf ist nicht von der Organisation signiert.", "revocation")
+    had_keys = device.certified
     device.revoke(f.user.key, revocation)
+    if not had_keys:  # a pending or expired request never received a grant: rejecting it needs no rotation
+        if rotation is not None:
+            raise Conflict("Eine nie freigegebene Anfrage wird ohne neuen Schlüsselbund abgelehnt.", "rotation")
+        fr.save(services, device)
+        return organisation.keyring_version
+    if rotation is None:
+        raise Conflict(MSG_ROTATION, "rotation")
 
     version = organisation.keyring_version + 1
     remaining = {d.device_id: d for d in _certified_devices(services, organisation, known_device_ids)

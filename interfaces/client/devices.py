@@ -235,6 +235,13 @@ def revoke(client: Client, device_id: str) -> Keyring:
     certified device and the master-password key. Returns the new keyring, which this client now uses."""
     session = logged_in(client)
     old, org_id = session.keyring, session.org_id
+    if _find(client, device_id)["status"] in ("pending", "expired"):  # never had keys: reject the request
+        revoked_at = now_iso()
+        sent, _, _ = proof(client, "device-revoke", device_id)
+        client.request("POST", f"/api/v1/devices/{device_id}/revoke", {
+            "revoked_at": revoked_at, "proof": sent,
+            "revocation": c.sign(old.signing, t.revocation(org_id, device_id, revoked_at)).hex()}, auth=True)
+        return old
     remaining = [d for d in certified_devices(client, old, org_id) if d["device_id"] != device_id]
     master = client.request("GET", "/api/v1/masterpassword", auth=True)
     mp_keys = t.master_keys_cert(org_id, _b(master["sign_pk"]), _b(master["box_pk"]))

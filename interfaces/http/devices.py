@@ -100,7 +100,8 @@ class RotationSchema(GermanSchema):
 class RevokeSchema(GermanSchema):
     revoked_at = _text(40)
     revocation = _hex(64)
-    rotation = fields.Nested(RotationSchema, required=True, error_messages=MSG)
+    rotation = fields.Nested(RotationSchema, required=False, allow_none=True, load_default=None,
+                             error_messages=MSG)  # none only to reject a request that was never approved
     proof = proof_field()
 
 

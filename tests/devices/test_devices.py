@@ -126,6 +126,8 @@ def test_stale_request_cannot_be_approved(server: LiveServer, new_client: Callab
     with pytest.raises(ApiError) as login:
         b.login(ORG, ADMIN, PASSWORD)
     assert login.value.detail == AUTH_FAILED_MESSAGE  # no longer "waiting"
+    assert devices.revoke(admin, enrolment.device_id).version == 1  # rejected; it never had keys to rotate
+    assert _listed(admin, enrolment.device_id)["status"] == "revoked"
 
 
 def test_server_substituting_the_new_devices_keys_is_refused_by_the_approver(
