@@ -21,6 +21,7 @@ from infrastructure.sms import HttpSmsGateway
 from infrastructure.sql import Database, open_database
 from interfaces.call_wiring import CallComponents, call_components
 from projections.appointments import AppointmentCalendar, AppointmentQueries
+from projections.devices import DeviceDirectory, NoticeBoard, UserDirectory
 from projections.organisations import OrganisationDirectory
 from projections.runner import ProjectionRunner
 
@@ -79,7 +80,8 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
     keystore = Keystore(keystore_db, settings.secrets.kek)
     events = EventStore(event_store_env(settings, create_tables),
                         lambda transcoder: PerOrganisationCipherMapper(transcoder, keystore))
-    runner = ProjectionRunner(events, state_db, [OrganisationDirectory(), AppointmentCalendar()])
+    runner = ProjectionRunner(events, state_db, [OrganisationDirectory(), AppointmentCalendar(),
+                                                 DeviceDirectory(), UserDirectory(), NoticeBoard()])
     jobs: list[Job] = [*CORE_JOBS, *APPOINTMENT_JOBS]
     services = Services(
         events=events, keystore=keystore, ephemeral=SqlEphemeral(state_db), crypto=crypto,
