@@ -128,9 +128,9 @@ async def test_wrong_expired_or_revoked_code_never_reaches_the_waiting_room(
 
 
 async def test_staff_account_cannot_lead_a_call(server: LiveServer, grants: GrantBook,
-                                                new_client: Callable[[str], Client], practice: Callable[..., uuid.UUID],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from application import call_admission
+                                                new_client: Callable[[str], Client],
+                                                practice: Callable[..., uuid.UUID]) -> None:
+    from interfaces.client import users
 
     org_id = practice()
     client = new_client("praxis")
@@ -143,10 +143,11 @@ async def test_staff_account_cannot_lead_a_call(server: LiveServer, grants: Gran
     error, code = await refusal(server, {"type": "join", "token": token_hex(appointment.practitioner_code),
                                          "session": "not-a-session"})
     assert code == 4401
-    # No staff accounts can be created yet (accounts issue); the role lookup is the one seam replaced here.
-    monkeypatch.setattr(call_admission, "user_role", lambda services, org, user: "staff")
+    users.add_user(client, "Praxishilfe", "staff", "Empfang#Praxis2024")  # she types her own password
+    staff = client.login("PWinkler", "Praxishilfe", "Empfang#Praxis2024")
+    assert staff.role == "staff"
     error, code = await refusal(server, {"type": "join", "token": token_hex(appointment.practitioner_code),
-                                         "session": session.token})
+                                         "session": staff.token})
     assert code == 4403 and error["detail"] == "Mitarbeiterkonten können keine Sprechstunde leiten."
 
 
