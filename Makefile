@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean test-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,12 +17,18 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain application infrastructure interfaces projections
+	$(BIN)/mypy domain application infrastructure interfaces projections bench
 
-test: lint
+# The relay-only call test runs Debian's coturn on 127.0.0.1; install it when missing (needs root and apt).
+test-deps:
+	@command -v turnserver >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		{ apt-get update -qq >/dev/null; apt-get install -y -qq --no-install-recommends coturn >/dev/null; }; } || \
+		{ echo "coturn fehlt: bitte 'apt-get install -y coturn' ausführen" >&2; exit 1; }
+
+test: lint test-deps
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(STAMP) test-deps
 	$(BIN)/python -m bench
 
 clean:

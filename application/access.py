@@ -44,6 +44,7 @@ class LoginResult:
     device_cert: dict[str, Any]
     user_cert: str
     expires_in: int
+    approver_tag: str | None = None  # tag_A (§4.4): lets a newly approved device check the org key
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ def _open_session(services: Services, organisation: Any, account: Any, device: A
         device_cert={"name": device.name, "approved_at": device.approved_at, "approver": device.approver,
                      "sig": device.cert},
         user_cert=account.cert, expires_in=services.session_idle_seconds,
+        approver_tag=getattr(device, "approver_tag", None),
     )
 
 

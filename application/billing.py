@@ -46,7 +46,7 @@ class BillingResult:
 
 def sms_count(services: Services, org_id: UUID, month: str) -> int:
     """Billable SMS of an organisation in a month ('YYYY-MM'), counted by the usage read model from every
-    event registered with projections.contracts.count_usage (UsageRecorded(kind="sms") by default)."""
+    event counted by projections.contracts (Appointment.SmsSent, UsageRecorded(kind="sms"))."""
     if services.contracts is None:
         return 0
     return services.contracts.directory.usage(org_id, month, SMS)

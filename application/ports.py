@@ -16,6 +16,7 @@ class Keystore(Protocol):
     def create(self, org_id: UUID) -> None: ...
     def destroy(self, org_id: UUID) -> bool: ...
     def exists(self, org_id: UUID) -> bool: ...
+    def read_model_key(self, org_id: UUID) -> bytes | None: ...  # K_rm; None once the org is erased
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Ephemeral(Protocol):
     def touch_session(self, token_hash: str, now: float) -> None: ...
     def delete_session(self, token_hash: str) -> None: ...
     def delete_sessions(self, org_id: UUID, user_key: str | None = None, keep: str | None = None) -> int: ...
+    def delete_device_sessions(self, org_id: UUID, device_id: str) -> int: ...
 
     def record_hit(self, key: str, now: float) -> None: ...
     def hits_since(self, key: str, since: float) -> tuple[int, float | None]: ...  # count, oldest
@@ -61,6 +63,12 @@ class Crypto(Protocol):
     def device_cert_message(self, org_id: str, device_id: str, name: str, dev_sign_pk: bytes, dev_box_pk: bytes,
                             approved_at: str, approver: str) -> bytes: ...
     def grant_message(self, org_id: str, recipient: str, version: int, sealed: bytes) -> bytes: ...
+    def normalise_code(self, text: str) -> str: ...  # raises ValueError for a malformed code
+    def join_token(self, code: str) -> bytes: ...
+    def access_code_tag(self, join: bytes, pepper: bytes) -> bytes: ...
+    def aead_encrypt(self, key: bytes, plaintext: bytes, aad: bytes) -> bytes: ...
+    def aead_decrypt(self, key: bytes, nonce_ct: bytes, aad: bytes) -> bytes: ...
+    def lp(self, *fields: Any) -> bytes: ...
 
 
 class Mailer(Protocol):
@@ -121,3 +129,46 @@ class ContractPorts:
     directory: ContractDirectory
     purger: OrgDataPurger
     billing: BillingSetup
+
+
+class SmsFailed(Exception):
+    """The SMS gateway did not accept the message (network, status, timeout). Never carries the number."""
+
+
+class SmsGateway(Protocol):
+    def send(self, to: str, text: str, idempotency_key: str) -> None: ...  # raises SmsFailed
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    appointment_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    record: dict[str, Any]  # ciphertext only (kver, wrapped_dek, ciphertext, schema)
+    consent: dict[str, Any] | None
+    reminder: bool
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    org_id: UUID
+    appointment_id: UUID
+    reminder_id: str
+
+
+class AppointmentViews(Protocol):
+    """Queries on the appointment read models (projections/appointments.py)."""
+
+    def between(self, org_id: UUID, start: datetime, end: datetime, limit: int,
+                offset: int) -> tuple[list[CalendarEntry], int]: ...
+    def due_reminders(self, now: datetime, limit: int = 100) -> list[DueReminder]: ...
+    def sms_count(self, org_id: UUID, month: str) -> int: ...
+
+
+class ReminderNumbers(Protocol):
+    """Reminder phone numbers, as ciphertext under the organisation's K_rm, deleted once used."""
+
+    def put(self, reminder_id: str, org_id: UUID, ciphertext: str) -> None: ...
+    def get(self, reminder_id: str) -> str | None: ...
+    def delete(self, reminder_id: str) -> None: ...

@@ -18,6 +18,7 @@ from domain.base import short_name_key
 from domain.contract import Contract
 from domain.device import Device
 from domain.organisation import Organisation, OrganisationShortName
+from infrastructure.transcripts import master_keys_cert
 
 PASSWORD_FLOOR = (2, 64 * 1024 * 1024)
 MASTER_FLOOR = (3, 256 * 1024 * 1024)
@@ -73,6 +74,8 @@ def _verify_crypto(services: Services, data: dict[str, Any]) -> None:
                                                          _b(device["grant"]["sealed"]))),
         (org_pk, master["grant"]["sig"], c.grant_message(org_id, "mp", 1, _b(master["grant"]["sealed"]))),
     ]
+    if master.get("cert"):
+        proofs.append((org_pk, master["cert"], master_keys_cert(org_id, _b(master["sign_pk"]), _b(master["box_pk"]))))
     for public_key, signature, message in proofs:
         if not c.verify(public_key, message, _b(signature)):
             raise Invalid(MSG_CRYPTO, "crypto")
@@ -106,7 +109,7 @@ def register(services: Services, data: dict[str, Any], today: date | None = None
     organisation = Organisation.register(
         org_id=org_id, short_name=creds["org_short"], profile=profile,
         org_sign_pk=k["org_sign_pk"], org_box_pk=k["org_box_pk"],
-        master={key: master[key] for key in ("salt", "ops", "mem", "sign_pk", "box_pk", "anchor")},
+        master={key: master.get(key) for key in ("salt", "ops", "mem", "sign_pk", "box_pk", "anchor", "cert")},
         mp_grant={"version": 1, **master["grant"]},
         main_user={"short_name": creds["user_short"].strip(), "role": "admin", "pw_salt": user["salt"],
                    "pw_ops": user["ops"], "pw_mem": user["mem"], "pk_pw": user["pk_pw"], "cert": user["cert"]},

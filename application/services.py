@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from application.eventstore import EventStore
-from application.ports import Clock, ContractPorts, Crypto, Ephemeral, Keystore, Mailer
+from application.ports import (
+    AppointmentViews,
+    Clock,
+    ContractPorts,
+    Crypto,
+    Ephemeral,
+    Keystore,
+    Mailer,
+    ReminderNumbers,
+    SmsGateway,
+)
+
+log = logging.getLogger("sprechzimmer.app")
 
 
 def utc_now() -> datetime:
@@ -30,12 +43,18 @@ class Services:
     session_absolute_seconds: int = 12 * 3600
     after_save: Callable[[int], None] = lambda position: None  # keeps read models current (embedded mode)
     contracts: ContractPorts | None = None  # read-model queries, erasure storage, billing set-up (issue 5)
+    sms: SmsGateway | None = None  # None: no gateway configured, SMS are refused with 503
+    appointment_views: AppointmentViews | None = None
+    reminder_numbers: ReminderNumbers | None = None
 
     def save(self, *aggregates: Any) -> int:
         """Saves atomically and returns the position of the last event, for read-your-writes."""
         recordings = self.events.save(*aggregates)
         position = recordings[-1].notification.id if recordings else self.events.position()
-        self.after_save(position)
+        try:
+            self.after_save(position)
+        except Exception:  # the events are committed; a lagging read model catches up on its next run
+            log.exception("read models did not catch up after save")
         return position
 
     def now(self) -> float:

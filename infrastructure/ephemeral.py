@@ -77,6 +77,12 @@ class SqlEphemeral:
         with self.db.transaction() as cur:
             return int(cur.execute(sql, params).rowcount)
 
+    def delete_device_sessions(self, org_id: UUID, device_id: str) -> int:
+        """A locked or revoked device loses its sessions at once."""
+        with self.db.transaction() as cur:
+            return int(cur.execute("DELETE FROM sessions WHERE org_id = %s AND device_id = %s",
+                                   (str(org_id), device_id)).rowcount)
+
     def record_hit(self, key: str, now: float) -> None:
         with self.db.transaction() as cur:
             cur.execute("INSERT INTO throttle_hits (key, at) VALUES (%s, %s)", (key, now))

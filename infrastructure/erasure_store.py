@@ -21,6 +21,13 @@ from infrastructure.event_cipher import MAGIC
 from infrastructure.sql import Cursor, Database, scrub_sqlite_file
 from projections.runner import ProjectionRunner
 
+# Tables of the state database, kept by adapters rather than projections, that hold an organisation's rows
+# (call-log metadata, waiting reminder numbers, signalling membership on PostgreSQL), and those among them
+# with metadata that the retention job deletes after three months, with their time column.
+ORG_TABLES = ("call_log", "reminder_numbers")
+ORG_TABLES_POSTGRES = ("call_member",)
+METADATA_TABLES = {"call_log": "at"}
+
 
 class SqlOrgDataPurger:
     def __init__(self, events: EventStore, state_db: Database, keystore_db: Database, runner: ProjectionRunner,
@@ -96,13 +103,23 @@ class SqlOrgDataPurger:
     def forget(self, org_id: UUID, short_name: str | None, only: tuple[str, ...] | None = None,
                skip: tuple[str, ...] = ()) -> dict[str, int]:
         def ephemeral(cur: Cursor) -> dict[str, int]:
-            return {"sessions_challenges_counters": self.ephemeral.forget(org_id, short_name, time.time(), cur)}
+            counts = {"sessions_challenges_counters": self.ephemeral.forget(org_id, short_name, time.time(), cur)}
+            tables = ORG_TABLES + (ORG_TABLES_POSTGRES if self.state_db.dialect == "postgres" else ())
+            for table in tables:
+                counts[table] = int(cur.execute(f"DELETE FROM {table} WHERE org_id = %s", (str(org_id),)).rowcount)
+            return counts
 
         return self.runner.forget(org_id, only=only, skip=skip, also=ephemeral if only is None else None)
 
     def prune_before(self, cutoff: datetime) -> dict[str, int]:
-        return self.runner.prune_before(
-            cutoff, also=lambda cur: {"throttle_and_failures": self.ephemeral.prune_before(cutoff, cur)})
+        def metadata(cur: Cursor) -> dict[str, int]:
+            counts = {"throttle_and_failures": self.ephemeral.prune_before(cutoff, cur)}
+            for table, column in METADATA_TABLES.items():
+                counts[table] = int(cur.execute(f"DELETE FROM {table} WHERE {column} < %s",
+                                                (cutoff.timestamp(),)).rowcount)
+            return counts
+
+        return self.runner.prune_before(cutoff, also=metadata)
 
     # --- physical removal -------------------------------------------------------------------------
 

@@ -41,6 +41,16 @@ class Settings:
     creditor_bic: str = "COBADEFFXXX"
     seller_address: tuple[str, ...] = ("Musterstraße 1", "10115 Berlin")
     seller_vat_id: str = "DE000000000"
+    sms_gateway_url: str | None = None  # None: SMS invitations and reminders are refused (503)
+    sms_gateway_token: str | None = field(default=None, repr=False)
+    sms_sender: str = "Praxis"
+    # Calls: TURN servers with coturn REST credentials (use-auth-secret), STUN, heartbeat and reconnect grace.
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str | None = field(default=None, repr=False)
+    stun_urls: tuple[str, ...] = ()
+    turn_ttl_seconds: int = 4 * 3600
+    call_heartbeat_seconds: float = 10.0
+    call_grace_seconds: float = 30.0
 
     @property
     def embedded(self) -> bool:
@@ -102,4 +112,17 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         seller_address=tuple(line.strip() for line in env.get(
             "SELLER_ADDRESS", "Musterstraße 1|10115 Berlin").split("|") if line.strip()),
         seller_vat_id=env.get("SELLER_VAT_ID", "DE000000000"),
+        sms_gateway_url=env.get("SMS_GATEWAY_URL") or None,
+        sms_gateway_token=env.get("SMS_GATEWAY_TOKEN") or None,
+        sms_sender=env.get("SMS_SENDER", "Praxis"),
+        turn_urls=_urls(env.get("TURN_URLS", "")),
+        turn_secret=env.get("TURN_SECRET") or None,
+        stun_urls=_urls(env.get("STUN_URLS", "")),
+        turn_ttl_seconds=int(env.get("TURN_TTL_SECONDS", str(4 * 3600))),
+        call_heartbeat_seconds=float(env.get("CALL_HEARTBEAT_SECONDS", "10")),
+        call_grace_seconds=float(env.get("CALL_GRACE_SECONDS", "30")),
     )
+
+
+def _urls(value: str) -> tuple[str, ...]:
+    return tuple(u.strip() for u in value.split(",") if u.strip())

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
 from application import billing, contracts, erasure, retention
+from application.appointments import APPOINTMENT_JOBS
 from application.eventstore import EventStore
 from application.jobs import CORE_JOBS, Job
 from application.ports import BillingSetup, ContractPorts
@@ -16,15 +17,20 @@ from infrastructure.erasure_store import SqlOrgDataPurger
 from infrastructure.event_cipher import PerOrganisationCipherMapper
 from infrastructure.keystore import Keystore
 from infrastructure.mail import SmtpMailer
+from infrastructure.reminder_numbers import SqlReminderNumbers
 from infrastructure.scheduler import Scheduler
 from infrastructure.settings import Settings, load_settings
+from infrastructure.sms import HttpSmsGateway
 from infrastructure.sql import Database, open_database
+from interfaces.call_wiring import CallComponents, call_components
+from projections.appointments import AppointmentCalendar, AppointmentQueries
 from projections.contracts import ContractSchedule, InvoiceIndex, SqlContractDirectory, UsageCounts
+from projections.devices import DeviceDirectory, NoticeBoard, UserDirectory
 from projections.organisations import OrganisationDirectory
 from projections.runner import ProjectionRunner
 
 
-def event_store_env(settings: Settings) -> dict[str, str]:
+def event_store_env(settings: Settings, create_tables: bool = True) -> dict[str, str]:
     """Persistence is always chosen explicitly: unset, the library would silently keep events in memory."""
     if settings.database_url is None:
         return {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -41,6 +47,9 @@ def event_store_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": "8",
         "POSTGRES_LOCK_TIMEOUT": "5",
         "POSTGRES_CONNECT_TIMEOUT": "10",
+        # Workers forked by `serve` find the tables made before the fork; the library's DDL
+        # (CREATE OR REPLACE FUNCTION) would otherwise collide between concurrently starting workers.
+        "CREATE_TABLE": "y" if create_tables else "n",
     }
 
 
@@ -52,6 +61,7 @@ class Container:
     scheduler: Scheduler
     state_db: Database
     keystore_db: Database
+    calls: CallComponents | None = None  # signalling hub, call log, join resolver (set in build)
 
     def close(self) -> None:
         self.scheduler.stop()
@@ -62,7 +72,8 @@ class Container:
             self.keystore_db.close()
 
 
-def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_after_save: bool = True) -> Container:
+def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_after_save: bool = True,
+          create_tables: bool = True) -> Container:
     """Constructs everything; call it after gunicorn has forked, never before (connection pools)."""
     settings = settings or load_settings()
     state_db = open_database(settings.database_url, settings.data_dir / "state.sqlite")
@@ -71,10 +82,12 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
     else:
         keystore_db = open_database(settings.keystore_url, settings.data_dir / "keystore.sqlite")
     keystore = Keystore(keystore_db, settings.secrets.kek)
-    events = EventStore(event_store_env(settings), lambda transcoder: PerOrganisationCipherMapper(transcoder, keystore))
-    runner = ProjectionRunner(events, state_db, [OrganisationDirectory(), ContractSchedule(), InvoiceIndex(),
-                                                 UsageCounts()])
-    jobs: list[Job] = [*CORE_JOBS, Job("billing", 3600, billing.monthly_job),
+    events = EventStore(event_store_env(settings, create_tables),
+                        lambda transcoder: PerOrganisationCipherMapper(transcoder, keystore))
+    runner = ProjectionRunner(events, state_db, [
+        OrganisationDirectory(), ContractSchedule(), InvoiceIndex(), UsageCounts(), AppointmentCalendar(),
+        DeviceDirectory(), UserDirectory(), NoticeBoard()])
+    jobs: list[Job] = [*CORE_JOBS, *APPOINTMENT_JOBS, Job("billing", 3600, billing.monthly_job),
                        Job("bank-data", 3600, contracts.retire_bank_data), Job("erasure", 3600, erasure.job),
                        Job("retention", 86400, retention.prune_metadata)]
     ephemeral = SqlEphemeral(state_db)
@@ -93,7 +106,11 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
                                  settings.creditor_id, settings.seller_address, settings.seller_vat_id,
                                  settings.data_dir / "billing"),
         ),
+        sms=HttpSmsGateway(settings.sms_gateway_url, settings.sms_gateway_token, settings.sms_sender)
+        if settings.sms_gateway_url else None,
+        appointment_views=AppointmentQueries(state_db), reminder_numbers=SqlReminderNumbers(state_db),
     )
     if catch_up_after_save:  # read-your-writes; safe with several processes (row lock on the position)
         services.after_save = lambda position: runner.catch_up()
-    return Container(settings, services, runner, Scheduler(services, jobs), state_db, keystore_db)
+    return Container(settings, services, runner, Scheduler(services, jobs), state_db, keystore_db,
+                     calls=call_components(settings, state_db, services))

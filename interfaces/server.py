@@ -10,8 +10,9 @@ from gunicorn.app.base import BaseApplication
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, options: dict[str, Any]):
+    def __init__(self, options: dict[str, Any], tables_ready: bool):
         self.options = options
+        self.tables_ready = tables_ready
         super().__init__()
 
     def load_config(self) -> None:
@@ -19,26 +20,36 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
+        from interfaces.bootstrap import build
         from interfaces.http.app import create_app
 
-        return create_app()
+        return create_app(lambda: build(create_tables=not self.tables_ready))
 
 
 def serve(host: str, port: int, workers: int | None = None) -> None:
+    # Signed transcripts name the web origin; by default it is the address this server is bound to.
+    os.environ.setdefault("SPRECHZIMMER_ORIGINS", f"http://{host}:{port},http://localhost:{port}")
     embedded = not os.environ.get("DATABASE_URL")
     if embedded:
         workers = 1  # the embedded SQLite store is kept by a single process
+    else:
+        # Create every table once, before the fork: concurrent CREATE TABLE IF NOT EXISTS in several
+        # workers can collide in PostgreSQL. The container is closed again, so no pool crosses the fork.
+        from interfaces.bootstrap import build
+
+        build().close()
     _Gunicorn({
         "bind": f"{host}:{port}",
         "workers": workers or 2,
         "worker_class": "uvicorn_worker.UvicornWorker",
         "preload_app": False,
         "graceful_timeout": 10,
+        "control_socket_disable": True,  # one shared path per user would collide between servers
         "timeout": 60,
         "accesslog": "-",
         # Never log query strings or headers: tokens and join tokens must not reach a log file.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
-    }).run()
+    }, tables_ready=not embedded).run()
 
 
 def work() -> None:

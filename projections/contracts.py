@@ -12,6 +12,7 @@ from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
+from domain.appointment import Appointment
 from domain.billing import Invoice
 from domain.contract import Contract
 from domain.usage import UsageRecorded
@@ -86,13 +87,12 @@ class InvoiceIndex:
                     (event.number, str(event.org_id), event.month))
 
 
-# Events that count as billable usage, with how to read (kind, month) from each. Another context plugs its own
-# event in with `count_usage(SmsSent, lambda e: ("sms", e.month))` before the projection runner starts.
-COUNTED: dict[type, Callable[[Any], tuple[str, str]]] = {UsageRecorded: lambda e: (e.kind, e.month)}
-
-
-def count_usage(event_class: type, kind_and_month: Callable[[Any], tuple[str, str]]) -> None:
-    COUNTED[event_class] = kind_and_month
+# Events that count as billable usage, with how to read (kind, month) from each: every SMS the appointments
+# context sent (invitation or reminder), and usage recorded directly.
+COUNTED: dict[type, Callable[[Any], tuple[str, str]]] = {
+    Appointment.SmsSent: lambda e: ("sms", e.month),
+    UsageRecorded: lambda e: (e.kind, e.month),
+}
 
 
 class UsageCounts:

@@ -11,7 +11,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ SHARED = ROOT.parent / "shared"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgres"]
+TEST_ORIGIN = "http://sprechzimmer.test"  # also accepted by test servers, so bodies can be prepared once
 
 
 @pytest.fixture(scope="session")
@@ -144,7 +144,7 @@ def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest, mailb
     port = free_port()
     return Settings(
         data_dir=tmp_path / "var", database_url=database_url, keystore_url=database_url,
-        origins=(f"http://127.0.0.1:{port}",),
+        origins=(f"http://127.0.0.1:{port}", TEST_ORIGIN),
         secrets=Secrets(os.urandom(32), os.urandom(32), os.urandom(32)),
         smtp_host="127.0.0.1", smtp_port=mailbox.port,
     )
@@ -225,4 +225,3 @@ def register(client: Client, **changes: Any) -> dict[str, Any]:
 PASSWORD = seed_form()["password"]
 MASTER_PASSWORD = seed_form()["master_password"]
 
-__all__ = ["PASSWORD", "Clock", "LiveServer", "register", "replace", "seed_form", "split_form"]

@@ -8,7 +8,7 @@ import sys
 
 from interfaces.client.sdk import ApiError, TamperingDetected
 
-COMMAND_MODULES = ("operations", "accounts", "contracts")
+COMMAND_MODULES = ("operations", "accounts", "devices", "users", "appointments", "calls", "contracts")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -17,6 +17,7 @@ from zxcvbn import zxcvbn
 from domain import values
 from domain.base import short_name_key
 from infrastructure import crypto as c
+from infrastructure.transcripts import master_keys_cert
 from interfaces.client.keystore import DeviceRecord, LocalStore
 
 MSG_NO_DEVICE = "Dieses Gerät ist für diese Organisation nicht eingerichtet."
@@ -202,6 +203,7 @@ class Client:
                 "box_pk": mp_box_pk.hex(),
                 "anchor": c.mp_anchor(mp.anchor_key, org_id, keyring.sign_pk, mp_sign_pk, mp_box_pk).hex(),
                 "grant": keyring.grant("mp", mp_box_pk),
+                "cert": c.sign(keyring.signing, master_keys_cert(org_id, mp_sign_pk, mp_box_pk)).hex(),
             },
             "device": {
                 "device_id": device_id, "sign_pk": dev_sign_pk.hex(), "box_pk": dev_box_pk.hex(),
@@ -241,18 +243,31 @@ class Client:
         device = c.DeviceKeys.from_seed(bytes.fromhex(record.seed))
         pw = c.password_keys(password, salt, kdf["ops"], kdf["mem"])
         transcript = c.login_transcript(org, user, record.device_id, bytes.fromhex(challenge["nonce"]), self.origin)
-        result = self.request("POST", "/api/v1/auth/finish", {
-            "challenge_id": challenge["challenge_id"],
-            "sig_pw": c.sign(pw.signing, transcript).hex(),
-            "sig_dev": c.sign(device.signing, transcript).hex(),
-        })
+        try:
+            result = self.request("POST", "/api/v1/auth/finish", {
+                "challenge_id": challenge["challenge_id"],
+                "sig_pw": c.sign(pw.signing, transcript).hex(),
+                "sig_dev": c.sign(device.signing, transcript).hex(),
+            })
+        except ApiError as error:
+            if error.status == 401 and record.pinned_org_sign_pk is None and record.pairing_code:
+                from interfaces.client.devices import explain_pending  # "Gerät wartet auf Freigabe" (§4.3)
+
+                explain_pending(self, org, user, record, password)
+            raise
         pinned = record.pinned_org_sign_pk
-        if pinned is None or result["org_sign_pk"] != pinned:
+        first_login = pinned is None
+        if pinned is None:  # first login after approval: check tag_A before pinning the org key (§4.4)
+            from interfaces.client.devices import pin_after_approval
+
+            pinned = pin_after_approval(record, result)
+        if result["org_sign_pk"] != pinned:
             raise TamperingDetected(MSG_TAMPERED)
         keyring = open_grant(result["grant"], record.org_id, record.device_id, bytes.fromhex(pinned), device.box,
                              record.keyring_version)
-        if keyring.version > record.keyring_version:
+        if keyring.version > record.keyring_version or first_login:
             record.keyring_version = keyring.version
+            record.pinned_org_sign_pk, record.pairing_code = pinned, None
             self.store.save_device(record)
         self.session = LoggedIn(result["token"], result["org_id"], result["org_short"], result["user_short"],
                                 result["role"], result["device_id"], keyring)

@@ -15,7 +15,8 @@ from interfaces.http import problems
 from interfaces.http.common import Runtime
 
 # Each context module offers add_routes(app, runtime) and add_openapi(spec).
-CONTEXTS = ("operations", "accounts", "contracts")
+CONTEXTS = ("operations", "accounts", "devices", "users", "recovery", "appointments", "calls",
+            "contracts")
 
 
 class Lifespan:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import falcon
@@ -63,9 +64,7 @@ async def on_validation_error(req: Any, resp: Any, ex: ValidationError, params: 
 
 
 async def on_domain_error(req: Any, resp: Any, ex: DomainError, params: Any) -> None:
-    status = 409 if isinstance(ex, Conflict) else 403 if isinstance(ex, NotPermitted) else \
-        404 if isinstance(ex, NotFound) else 400
-    problem(resp, status, ex.message, {ex.field: [ex.message]} if ex.field else None)
+    problem(resp, _domain_status(ex), ex.message, {ex.field: [ex.message]} if ex.field else None)
 
 
 async def on_auth_failed(req: Any, resp: Any, ex: AuthFailed, params: Any) -> None:
@@ -99,18 +98,41 @@ async def on_unexpected(req: Any, resp: Any, ex: Exception, params: Any) -> None
     problem(resp, 500, GERMAN_DETAILS[500])
 
 
-def install(app: falcon.asgi.App) -> None:
-    # Falcon picks the most specific handler; the generic one is added first.
-    app.add_error_handler(Exception, on_unexpected)
-    app.add_error_handler(falcon.HTTPError, on_http_error)
-    app.add_error_handler(ValidationError, on_validation_error)
-    app.add_error_handler(DomainError, on_domain_error)
-    app.add_error_handler(AuthFailed, on_auth_failed)
-    app.add_error_handler(Throttled, on_throttled)
-    app.add_error_handler(EventStoreDown, on_store_down)
-    try:
-        import psycopg
+Handler = Callable[[Any, Any, Any, Any], Awaitable[None]]
 
-        app.add_error_handler(psycopg.OperationalError, on_store_down)
-    except ImportError:  # pragma: no cover - psycopg is a dependency
-        pass
+
+def _websocket_aware(handler: Handler, status: Callable[[Any], int]) -> Callable[..., Awaitable[None]]:
+    """On a WebSocket there is no response to write: close it with 3000 + the HTTP status, as falcon does."""
+
+    async def handle(req: Any, resp: Any, ex: Any, params: Any, ws: Any = None) -> None:
+        if ws is not None:
+            if ex.__class__ is not falcon.WebSocketDisconnected and not ws.closed:
+                code = status(ex)
+                await ws.close(1011 if code >= 500 else 3000 + code)
+            return
+        await handler(req, resp, ex, params)
+
+    return handle
+
+
+def _domain_status(ex: DomainError) -> int:
+    return 409 if isinstance(ex, Conflict) else 403 if isinstance(ex, NotPermitted) else \
+        404 if isinstance(ex, NotFound) else 400
+
+
+def install(app: falcon.asgi.App) -> None:
+    import psycopg
+
+    # Falcon picks the most specific handler; the generic one is added first.
+    handlers: list[tuple[type[Exception], Handler, Callable[[Any], int]]] = [
+        (Exception, on_unexpected, lambda ex: 500),
+        (falcon.HTTPError, on_http_error, lambda ex: ex.status_code),
+        (ValidationError, on_validation_error, lambda ex: 400),
+        (DomainError, on_domain_error, _domain_status),
+        (AuthFailed, on_auth_failed, lambda ex: 401),
+        (Throttled, on_throttled, lambda ex: 429),
+        (EventStoreDown, on_store_down, lambda ex: 503),
+        (psycopg.OperationalError, on_store_down, lambda ex: 503),
+    ]
+    for exception, handler, status in handlers:
+        app.add_error_handler(exception, _websocket_aware(handler, status))

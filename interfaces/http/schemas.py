@@ -71,6 +71,12 @@ def _hex(n_bytes: int | None = None, max_bytes: int = 4096) -> fields.String:
                          error_messages={**MSG, "invalid": "Bitte eine Hex-Zeichenkette angeben."})
 
 
+def _optional_hex(n_bytes: int) -> fields.String:
+    checks = _hex(n_bytes)
+    return fields.String(required=False, allow_none=True, load_default=None, validate=checks.validators,
+                         error_messages=checks.error_messages)
+
+
 class TrimmedString(fields.String):
     """Short names are trimmed on arrival: surrounding spaces are a typing slip, not part of the name."""
 
@@ -108,7 +114,8 @@ def _phone(value: str) -> None:
     except phonenumbers.NumberParseException:
         number = None
     # "possible", not "valid": the reference product's own example number must be accepted.
-    if number is None or not phonenumbers.is_possible_number(number):
+    possible = phonenumbers.ValidationResult.IS_POSSIBLE
+    if number is None or phonenumbers.is_possible_number_with_reason(number) != possible:
         raise ValidationError("Bitte eine gültige Telefonnummer eingeben.")
 
 
@@ -192,6 +199,7 @@ class MasterKeysSchema(GermanSchema):
     box_pk = _hex(32)
     anchor = _hex(32)
     grant = fields.Nested(GrantSchema, required=True, error_messages=MSG)
+    cert = _optional_hex(64)  # org signature over the mp public keys (transcripts.master_keys_cert)
 
 
 class DeviceKeysSchema(GermanSchema):
@@ -287,6 +295,7 @@ class LoginResultSchema(Schema):
     device_cert = fields.Dict()
     user_cert = fields.String()
     expires_in = fields.Integer()
+    approver_tag = fields.String(allow_none=True)
 
 
 class SessionInfoSchema(Schema):

@@ -1,0 +1,277 @@
+"""Benchmarks of calls (not part of `make test`): `python -m bench.calls [--rooms 500] [--runs 7]`.
+
+1. Join → first received video frame for two aiortc peers through the real server (`sprechzimmer serve`),
+   direct and relay-only through coturn (if installed), median and p95 — as a ratio to a floor measured in
+   the same run: the same two aiortc peers exchanging their descriptions in-process, without any server.
+2. Signalling relay latency and throughput with N concurrent rooms (500 by default) on one server worker,
+   as a ratio to a floor: a bare WebSocket echo server (no rules, no rooms) on the same machine.
+
+Ratios keep the numbers comparable across machines; absolute values are printed alongside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import websockets
+from aiortc import RTCConfiguration, RTCPeerConnection
+from aiortc.contrib.media import MediaPlayer
+
+from interfaces.client import appointments
+from interfaces.client.call import TEST_PATTERN, Call
+from interfaces.client.keystore import LocalStore
+from interfaces.client.sdk import Client
+from tests.calls.media import Coturn, ServeProcess
+from tests.calls.support import Appointment, token_hex
+from tests.conftest import PASSWORD, free_port, register
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def line(name: str, values: list[float], floor: list[float] | None = None, unit: str = "ms") -> None:
+    med, high = statistics.median(values), p95(values)
+    text = f"{name:<44} median {med:8.2f} {unit}  p95 {high:8.2f} {unit}  (n={len(values)})"
+    if floor:
+        text += f"  ratio to floor: median {med / statistics.median(floor):6.2f}  p95 {high / p95(floor):6.2f}"
+    print(text, flush=True)
+
+
+# --- media -------------------------------------------------------------------------------------------
+
+
+class AppointmentBook:
+    """Real appointments, planned through the SDK by the logged-in practice: each brings its two codes."""
+
+    def __init__(self, client: Client):
+        self.client = client
+
+    def add(self, org_id: uuid.UUID) -> Appointment:
+        planned = appointments.add(self.client, datetime.now(UTC) - timedelta(minutes=5), 60, "Bench")
+        codes = planned.patient.codes
+        return Appointment(org_id, uuid.UUID(planned.appointment_id), codes["practitioner"], [codes["patient"]])
+
+async def floor_first_frame() -> float:
+    """Two aiortc peers in one process, descriptions handed over directly: no server, no signalling."""
+    t0 = time.monotonic()
+    a, b = RTCPeerConnection(RTCConfiguration(iceServers=[])), RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    players = [MediaPlayer(TEST_PATTERN, format="lavfi") for _ in range(2)]
+    video_a, video_b = players[0].video, players[1].video
+    assert video_a is not None and video_b is not None
+    a.addTrack(video_a)
+    first = asyncio.get_running_loop().create_future()
+    readers: list[asyncio.Future[None]] = []
+
+    @b.on("track")
+    def on_track(track: Any) -> None:
+        async def read() -> None:
+            await track.recv()
+            if not first.done():
+                first.set_result(time.monotonic())
+        readers.append(asyncio.ensure_future(read()))
+
+    await a.setLocalDescription(await a.createOffer())
+    await b.setRemoteDescription(a.localDescription)
+    b.addTrack(video_b)
+    await b.setLocalDescription(await b.createAnswer())
+    await a.setRemoteDescription(b.localDescription)
+    got = await asyncio.wait_for(first, 30)
+    for pc in (a, b):
+        await pc.close()
+    video_a.stop()
+    video_b.stop()
+    return (got - t0) * 1000
+
+
+async def call_first_frame(url: str, grants: AppointmentBook, org_id: uuid.UUID, relay_only: bool) -> float:
+    appointment = grants.add(org_id)
+    patient = Call(url, appointment.patient_code, relay_only=relay_only)
+    doctor = Call(url, appointment.practitioner_code, appointment.patient_code, relay_only=relay_only)
+    try:
+        t0 = time.monotonic()
+        await doctor.start()
+        await patient.start()
+        await asyncio.gather(patient.wait_frames(1, timeout=60), doctor.wait_frames(1, timeout=60))
+        firsts = [link.first_frame_at for call in (patient, doctor) for link in call.links.values()]
+        return (max(f for f in firsts if f is not None) - t0) * 1000
+    finally:
+        await patient.close()
+        await doctor.close()
+
+
+# --- signalling --------------------------------------------------------------------------------------
+
+
+ECHO_SERVER = """
+import asyncio, sys, websockets
+async def echo(ws):
+    async for raw in ws:
+        await ws.send(raw)
+async def main():
+    async with websockets.serve(echo, "127.0.0.1", int(sys.argv[1]), max_size=2**20):
+        await asyncio.Future()
+asyncio.run(main())
+"""
+
+
+async def echo_floor(messages: int, clients: int) -> tuple[list[float], float]:
+    """A bare WebSocket echo server in its own process (like the server): the cost of the transport itself."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(port)])
+    for _ in range(100):
+        try:
+            probe = await websockets.connect(f"ws://127.0.0.1:{port}")
+            await probe.close()
+            break
+        except OSError:
+            await asyncio.sleep(0.1)
+    conns = await asyncio.gather(*[websockets.connect(f"ws://127.0.0.1:{port}") for _ in range(clients)])
+    latencies: list[float] = []
+
+    async def run(ws: Any) -> None:
+        for _ in range(messages):
+            t0 = time.perf_counter()
+            await ws.send(json.dumps({"type": "offer", "sdp": "v=0", "t": t0}))
+            await ws.recv()
+            latencies.append((time.perf_counter() - t0) * 1000)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*[run(ws) for ws in conns])
+    elapsed = time.perf_counter() - t0
+    for ws in conns:
+        await ws.close()
+    server.terminate()
+    server.wait()
+    return latencies, clients * messages / elapsed
+
+
+async def join(url: str, code: str) -> tuple[Any, dict[str, Any]]:
+    ws = await websockets.connect(url.replace("http", "ws", 1) + "/ws/v1/calls", max_size=2**20, open_timeout=60)
+    await ws.send(json.dumps({"type": "join", "token": token_hex(code)}))
+    while True:
+        message = json.loads(await ws.recv())
+        if message["type"] == "welcome":
+            return ws, message
+
+
+async def expect(ws: Any, kind: str) -> dict[str, Any]:
+    while True:
+        message: dict[str, Any] = json.loads(await ws.recv())
+        if message["type"] == kind:
+            return message
+
+
+async def relay_bench(url: str, grants: AppointmentBook, org_id: uuid.UUID, rooms: int,
+                      messages: int) -> tuple[list[float], float]:
+    """`rooms` admitted pairs; each patient sends `messages` offers one after another (request–response:
+    the practitioner answers), all rooms at once. Latency is one full relay round trip."""
+    appointments = [grants.add(org_id) for _ in range(rooms)]
+    sem = asyncio.Semaphore(50)
+
+    async def open_room(appointment: Any) -> tuple[Any, Any]:
+        async with sem:
+            doctor, _ = await join(url, appointment.practitioner_code)
+            patient, welcome = await join(url, appointment.patient_code)
+            await doctor.send(json.dumps({"type": "admit", "peer": welcome["peer_id"]}))
+            await expect(patient, "admitted")
+            return doctor, patient
+
+    pairs = await asyncio.gather(*[open_room(a) for a in appointments])
+    latencies: list[float] = []
+    sdp = "v=0\r\n" + "a=x:" + "y" * 2000 + "\r\n"  # about the size of an aiortc offer
+
+    async def run(doctor: Any, patient: Any) -> None:
+        for _ in range(messages):
+            t0 = time.perf_counter()
+            await patient.send(json.dumps({"type": "offer", "sdp": sdp, "mac": "00"}))
+            await expect(doctor, "offer")
+            await doctor.send(json.dumps({"type": "answer", "sdp": "v=0", "mac": "00"}))
+            await expect(patient, "answer")
+            latencies.append((time.perf_counter() - t0) * 1000)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*[run(d, p) for d, p in pairs])
+    elapsed = time.perf_counter() - t0
+    for d, p in pairs:
+        await d.close()
+        await p.close()
+    return latencies, rooms * messages * 2 / elapsed
+
+
+# --- main --------------------------------------------------------------------------------------------
+
+
+
+async def run(args: argparse.Namespace) -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))  # 1000 sockets on each side
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        port = free_port()
+        turn = None
+        env = {"SPRECHZIMMER_DATA_DIR": str(directory / "var"), "SPRECHZIMMER_ORIGINS": f"http://127.0.0.1:{port}",
+               "SMTP_PORT": str(free_port())}
+        try:
+            turn_secret = secrets.token_hex(16)
+            turn = Coturn(directory / "coturn", free_port(), turn_secret, 50160)
+            turn.wait_ready()
+            env |= {"TURN_URLS": turn.url, "TURN_SECRET": turn_secret}
+        except Exception as error:  # relayed runs are optional
+            print(f"(coturn not available, relayed runs skipped: {error})")
+            turn = None
+        server = ServeProcess(port, env, None, directory / "serve.log")
+        try:
+            server.wait_ready(1)
+            client = Client(server.url, LocalStore(directory / "client"))
+            org_id = uuid.UUID(str(register(client)["org_id"]))
+            client.login("PWinkler", "MartinW", PASSWORD)
+            grants = AppointmentBook(client)
+            print(f"Calls benchmark — {os.cpu_count()} CPUs, one server worker (embedded mode)\n")
+
+            floor = [await floor_first_frame() for _ in range(args.runs)]
+            line("floor: aiortc pair without server", floor)
+            direct = [await call_first_frame(server.url, grants, org_id, False) for _ in range(args.runs)]
+            line("join → first frame, direct", direct, floor)
+            if turn is not None:
+                relayed = [await call_first_frame(server.url, grants, org_id, True) for _ in range(args.runs)]
+                line("join → first frame, relay-only via coturn", relayed, floor)
+
+            print()
+            floor_lat, floor_rate = await echo_floor(args.messages, args.rooms)
+            line(f"floor: bare WebSocket echo, {args.rooms} clients", floor_lat)
+            lat, rate = await relay_bench(server.url, grants, org_id, args.rooms, args.messages)
+            line(f"relay round trip, {args.rooms} concurrent rooms", lat, floor_lat)
+            print(f"{'throughput (relayed messages/s)':<44} {rate:10.0f}   floor {floor_rate:10.0f} echoes/s"
+                  f"   ratio {rate / floor_rate:6.2f}")
+        finally:
+            server.stop()
+            if turn is not None:
+                turn.stop()
+
+
+def cli(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rooms", type=int, default=500)
+    parser.add_argument("--messages", type=int, default=10, help="offers per room")
+    parser.add_argument("--runs", type=int, default=7, help="aiortc calls per variant")
+    asyncio.run(run(parser.parse_args(argv or [])))
+
+
+if __name__ == "__main__":
+    cli(sys.argv[1:])

@@ -1,0 +1,53 @@
+"""Call-log metadata: who joined which appointment in which role, when, from which IP address.
+
+Server-visible metadata by design (design/crypto.md §5): never a code, a token or patient data. It is kept
+for at most three months: the retention job calls `prune_before(cutoff)`; the practice sees only the
+entries of its own appointments (the query always filters by organisation)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from infrastructure.sql import Database
+
+RETENTION = timedelta(days=90)  # "höchstens 3 Monate"
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS call_log (org_id TEXT NOT NULL, appointment_id TEXT NOT NULL, peer_id TEXT NOT NULL,"
+    " role TEXT NOT NULL, event TEXT NOT NULL, at DOUBLE PRECISION NOT NULL, ip TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS call_log_appointment ON call_log (org_id, appointment_id, at)",
+    "CREATE INDEX IF NOT EXISTS call_log_at ON call_log (at)",
+)
+
+
+class SqlCallLog:
+    def __init__(self, db: Database):
+        self.db = db
+        with db.transaction() as cur:
+            if db.dialect == "postgres":  # workers start at the same moment: CREATE TABLE IF NOT EXISTS races
+                cur.execute("SELECT pg_advisory_xact_lock(7261002)")
+            for statement in SCHEMA:
+                cur.execute(statement)
+
+    def record(self, org_id: str, appointment_id: str, peer_id: str, role: str, event: str, at: float,
+               ip: str) -> None:
+        with self.db.transaction() as cur:
+            cur.execute("INSERT INTO call_log (org_id, appointment_id, peer_id, role, event, at, ip) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s)", (org_id, appointment_id, peer_id, role, event, at, ip))
+
+    def entries(self, org_id: str, appointment_id: str) -> list[dict[str, Any]]:
+        with self.db.transaction() as cur:
+            rows = cur.execute("SELECT peer_id, role, event, at, ip FROM call_log WHERE org_id = %s AND "
+                               "appointment_id = %s ORDER BY at", (org_id, appointment_id)).fetchall()
+        return [{"peer_id": r[0], "role": r[1], "event": r[2], "at": r[3], "ip": r[4]} for r in rows]
+
+    def prune_before(self, cutoff: datetime) -> int:
+        """Deletes every entry older than `cutoff`; returns how many went (hook for the retention job)."""
+        with self.db.transaction() as cur:
+            return cur.execute("DELETE FROM call_log WHERE at < %s", (cutoff.timestamp(),)).rowcount
+
+    def forget_organisation(self, org_id: str) -> int:
+        """Erasure of an organisation (design/crypto.md §4.11 step 4)."""
+        with self.db.transaction() as cur:
+            return cur.execute("DELETE FROM call_log WHERE org_id = %s", (org_id,)).rowcount

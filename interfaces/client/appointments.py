@@ -1,0 +1,305 @@
+"""The practice client's side of the Terminverwaltung (design/crypto.md §2.3, §4.9, §4.10a, §8 decision 3).
+
+Everything about the patient — name, e-mail, phone, note and both access codes — is encrypted here, under a
+fresh per-record key (DEK) wrapped with the organisation's newest data key, and bound by the AAD to the
+organisation and the appointment: a record moved to another appointment no longer opens. The server gets
+times, ciphertext and the codes' join tokens only. Invitations (text, mailto: link, .ics) are composed here,
+so the patient's e-mail address never reaches the server."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import icalendar
+from nacl.exceptions import CryptoError
+
+from infrastructure import crypto as c
+from interfaces.client.sdk import ApiError, Client, Keyring, LoggedIn, TamperingDetected
+
+BERLIN = ZoneInfo("Europe/Berlin")
+SCHEMA = 1
+FIELD = "patient"
+ROLES = ("practitioner", "patient")
+MSG_CODE_UNKNOWN = "Zugangscode unbekannt."
+MSG_RECORD_TAMPERED = ("Die verschlüsselten Patientendaten dieses Termins sind nicht echt oder gehören zu einem "
+                       "anderen Termin. Vorgang abgebrochen.")
+SMS_NOTICE = ("Hinweis: Bei einer Einladung per SMS gelangen Telefonnummer und Zugangscode des Patienten einmal "
+              "über den Server zum SMS-Anbieter. Sie werden nicht gespeichert; der Schutz des Gesprächs gegenüber "
+              "dem Server beruht für diesen Termin darauf, dass er den Code vergisst.")
+
+
+@dataclass
+class PatientRecord:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    note: str | None = None
+    codes: dict[str, str] = field(default_factory=dict)  # role -> code "XXXX-XXXX-XXXX"
+
+
+@dataclass
+class Appointment:
+    appointment_id: str
+    starts_at: datetime
+    ends_at: datetime
+    duration_minutes: int
+    status: str
+    patient: PatientRecord
+    consent: dict[str, Any] | None = None
+    reminder: Any = None
+
+
+@dataclass
+class Page:
+    items: list[Appointment]
+    total: int
+    next_offset: int | None
+
+
+@dataclass
+class Invitation:
+    subject: str
+    body: str
+    mailto: str
+    ics: bytes
+
+
+# --- the record ---------------------------------------------------------------------------------
+
+
+def _dek_aad(org_id: str, appointment_id: str, version: int) -> bytes:
+    return c.lp("vdc/v1/dek", org_id, appointment_id, version)
+
+
+def _record_aad(org_id: str, appointment_id: str, schema: int) -> bytes:
+    return c.lp("vdc/v1/appt", org_id, appointment_id, FIELD, schema)
+
+
+def seal_record(keyring: Keyring, appointment_id: str, patient: PatientRecord) -> dict[str, Any]:
+    """A fresh DEK per record, wrapped under the newest data key v_n (§2.3)."""
+    version = max(keyring.data_keys)
+    dek = c.random_bytes(32)
+    wrapped = c.aead_encrypt(keyring.data_keys[version], dek, _dek_aad(keyring.org_id, appointment_id, version))
+    payload = json.dumps(asdict(patient), ensure_ascii=False).encode()
+    ciphertext = c.aead_encrypt(dek, payload, _record_aad(keyring.org_id, appointment_id, SCHEMA))
+    return {"kver": version, "wrapped_dek": wrapped.hex(), "ciphertext": ciphertext.hex(), "schema": SCHEMA}
+
+
+def open_record(keyring: Keyring, appointment_id: str, wire: dict[str, Any]) -> PatientRecord:
+    """Raises TamperingDetected when the record was altered or belongs to another appointment."""
+    try:
+        version = int(wire["kver"])
+        data_key = keyring.data_keys[version]
+        dek = c.aead_decrypt(data_key, bytes.fromhex(wire["wrapped_dek"]),
+                             _dek_aad(keyring.org_id, appointment_id, version))
+        raw = c.aead_decrypt(dek, bytes.fromhex(wire["ciphertext"]),
+                             _record_aad(keyring.org_id, appointment_id, int(wire["schema"])))
+        return PatientRecord(**json.loads(raw))
+    except (CryptoError, KeyError, ValueError, TypeError):
+        raise TamperingDetected(MSG_RECORD_TAMPERED) from None
+
+
+def new_codes() -> dict[str, str]:
+    codes = {role: c.new_code() for role in ROLES}
+    while codes["practitioner"] == codes["patient"]:  # 2^-60, but the server would refuse it
+        codes["patient"] = c.new_code()
+    return codes
+
+
+def join_tokens(codes: dict[str, str]) -> dict[str, str]:
+    return {role: c.join_token(code).hex() for role, code in codes.items()}
+
+
+# --- API calls ------------------------------------------------------------------------------------
+
+
+def _session(client: Client) -> LoggedIn:
+    if client.session is None:
+        raise ApiError(401, "Für Termine bitte zuerst anmelden (die Patientendaten werden lokal entschlüsselt).")
+    return client.session
+
+
+def _appointment(client: Client, data: dict[str, Any]) -> Appointment:
+    keyring = _session(client).keyring
+    appointment_id = str(data["appointment_id"])
+    return Appointment(
+        appointment_id=appointment_id, starts_at=datetime.fromisoformat(data["starts_at"]),
+        ends_at=datetime.fromisoformat(data["ends_at"]),
+        duration_minutes=int(data.get("duration_minutes") or 0) or int(
+            (datetime.fromisoformat(data["ends_at"]) - datetime.fromisoformat(data["starts_at"])).total_seconds()
+            // 60),
+        status=data["status"], patient=open_record(keyring, appointment_id, data["record"]),
+        consent=data.get("consent"), reminder=data.get("reminder"),
+    )
+
+
+def _utc(moment: datetime) -> str:
+    if moment.tzinfo is None:  # a wall-clock time typed in the practice means German time
+        moment = moment.replace(tzinfo=BERLIN)
+    return moment.astimezone(UTC).isoformat()
+
+
+def add(client: Client, starts_at: datetime, duration_minutes: int, name: str, email: str | None = None,
+        phone: str | None = None, note: str | None = None) -> Appointment:
+    keyring = _session(client).keyring
+    appointment_id = str(uuid.uuid4())
+    codes = new_codes()
+    patient = PatientRecord(name=name, email=email, phone=phone, note=note, codes=codes)
+    data = client.request("POST", "/api/v1/appointments", {
+        "appointment_id": appointment_id, "starts_at": _utc(starts_at), "duration_minutes": duration_minutes,
+        "record": seal_record(keyring, appointment_id, patient), "join_tokens": join_tokens(codes),
+    }, auth=True)
+    return _appointment(client, data)
+
+
+def page(client: Client, day: date | None = None, week: str | None = None, limit: int = 50,
+         offset: int = 0) -> Page:
+    """One page of a day (`day`) or an ISO week (`week="2026-W49"`), in Berlin time, opened locally."""
+    query = f"day={day.isoformat()}" if day is not None else f"week={week}"
+    data = client.request("GET", f"/api/v1/appointments?{query}&limit={limit}&offset={offset}", auth=True)
+    return Page([_appointment(client, item) for item in data["items"]], int(data["total"]), data["next_offset"])
+
+
+def listing(client: Client, day: date | None = None, week: str | None = None,
+            page_size: int = 50) -> Iterator[Appointment]:
+    offset: int | None = 0
+    while offset is not None:
+        current = page(client, day, week, page_size, offset)
+        yield from current.items
+        offset = current.next_offset
+
+
+def show(client: Client, appointment_id: str) -> Appointment:
+    return _appointment(client, client.request("GET", f"/api/v1/appointments/{appointment_id}", auth=True))
+
+
+def _command(client: Client, appointment_id: str, name: str, body: dict[str, Any] | None) -> Appointment:
+    return _appointment(client, client.request("POST", f"/api/v1/appointments/{appointment_id}/{name}", body,
+                                               auth=True))
+
+
+def reschedule(client: Client, appointment_id: str, starts_at: datetime, duration_minutes: int) -> Appointment:
+    return _command(client, appointment_id, "reschedule",
+                    {"starts_at": _utc(starts_at), "duration_minutes": duration_minutes})
+
+
+def cancel(client: Client, appointment_id: str) -> Appointment:
+    return _command(client, appointment_id, "cancel", {})
+
+
+def edit(client: Client, appointment_id: str, **changes: str | None) -> Appointment:
+    """Change name, email, phone or note; the record is re-encrypted under a fresh DEK, the codes stay."""
+    unknown = set(changes) - {"name", "email", "phone", "note"}
+    if unknown:
+        raise ApiError(400, "Unbekannte Angaben: " + ", ".join(sorted(unknown)) + ".")
+    current = show(client, appointment_id)
+    patient = PatientRecord(**{**asdict(current.patient), **changes})
+    return _command(client, appointment_id, "record",
+                    {"record": seal_record(_session(client).keyring, appointment_id, patient)})
+
+
+def record_consent(client: Client, appointment_id: str, method: str, given_at: datetime | None = None) -> Appointment:
+    return _command(client, appointment_id, "consent",
+                    {"given_at": _utc(given_at or datetime.now(UTC)), "method": method})
+
+
+def reissue_codes(client: Client, appointment_id: str) -> Appointment:
+    """New codes in a re-encrypted record (fresh DEK); the old codes stop working at once."""
+    current = show(client, appointment_id)
+    codes = new_codes()
+    patient = PatientRecord(**{**asdict(current.patient), "codes": codes})
+    return _command(client, appointment_id, "codes", {
+        "record": seal_record(_session(client).keyring, appointment_id, patient), "join_tokens": join_tokens(codes)})
+
+
+def send_sms_invitation(client: Client, appointment_id: str, phone: str | None = None,
+                        invitation_id: str | None = None) -> Appointment:
+    """Plan plus. Retrying with the same invitation_id never sends or charges twice. See SMS_NOTICE."""
+    current = show(client, appointment_id)
+    number = phone or current.patient.phone
+    if not number:
+        raise ApiError(400, "Für diesen Termin ist keine Telefonnummer hinterlegt.",
+                       {"phone": ["Bitte eine Telefonnummer angeben."]})
+    return _command(client, appointment_id, "sms-invitations", {
+        "invitation_id": invitation_id or str(uuid.uuid4()), "phone": number,
+        "patient_code": current.patient.codes["patient"]})
+
+
+def request_reminder(client: Client, appointment_id: str, phone: str | None = None,
+                     minutes_before: int = 60) -> Appointment:
+    number = phone or show(client, appointment_id).patient.phone
+    if not number:
+        raise ApiError(400, "Für diesen Termin ist keine Telefonnummer hinterlegt.",
+                       {"phone": ["Bitte eine Telefonnummer angeben."]})
+    return _command(client, appointment_id, "reminder", {"phone": number, "minutes_before": minutes_before})
+
+
+def check_code(client: Client, code: str) -> dict[str, Any]:
+    """For patients and practitioners, no login: forgiving input (case, spaces, O/0, I/L/1)."""
+    try:
+        token = c.join_token(code)
+    except ValueError:
+        raise ApiError(404, MSG_CODE_UNKNOWN) from None
+    result: dict[str, Any] = client.request("POST", "/api/v1/access-codes/check", {"join_token": token.hex()})
+    return result
+
+
+# --- invitations ----------------------------------------------------------------------------------
+
+
+def join_address(client: Client) -> str:
+    return f"{client.origin}/join"
+
+
+def _when(moment: datetime) -> str:
+    local = moment.astimezone(BERLIN)
+    return f"{local:%d.%m.%Y} um {local:%H:%M} Uhr"
+
+
+def invitation(client: Client, appointment: Appointment, practice: str | None = None) -> Invitation:
+    """E-mail text, a mailto: link and an iCalendar file for the patient, all composed on this machine."""
+    practice = practice or _session(client).org_short
+    code = appointment.patient.codes["patient"]
+    url = join_address(client)
+    subject = f"Ihre Videosprechstunde am {_when(appointment.starts_at)}"
+    body = (
+        f"Guten Tag {appointment.patient.name},\n\n"
+        f"Ihre Videosprechstunde bei {practice} findet am {_when(appointment.starts_at)} statt "
+        f"(Dauer: {appointment.duration_minutes} Minuten).\n\n"
+        f"So nehmen Sie teil:\n"
+        f"1. Öffnen Sie kurz vor dem Termin {url}\n"
+        f"2. Geben Sie Ihren Zugangscode ein: {code}\n\n"
+        "Sie brauchen kein Benutzerkonto und müssen nichts installieren. Der Zugangscode gilt ab 30 Minuten vor "
+        "dem Termin. Bitte geben Sie ihn nicht weiter.\n\n"
+        f"Mit freundlichen Grüßen\n{practice}\n"
+    )
+    to = quote(appointment.patient.email or "", safe="@")
+    crlf_body = body.replace("\n", "\r\n")  # RFC 6068: line breaks in a mailto body are %0D%0A
+    mailto = f"mailto:{to}?subject={quote(subject, safe='')}&body={quote(crlf_body, safe='')}"
+    return Invitation(subject, body, mailto, ics(appointment, practice, url, body))
+
+
+def ics(appointment: Appointment, practice: str, url: str, description: str) -> bytes:
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Sprechzimmer//Videosprechstunde//DE")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = icalendar.Event()
+    event.add("uid", f"{appointment.appointment_id}@sprechzimmer")
+    event.add("dtstamp", datetime.now(UTC))
+    event.add("dtstart", appointment.starts_at.astimezone(BERLIN))
+    event.add("dtend", appointment.ends_at.astimezone(BERLIN))
+    event.add("summary", f"Videosprechstunde – {practice}")
+    event.add("description", description)
+    event.add("location", url)
+    event.add("url", url)
+    calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()

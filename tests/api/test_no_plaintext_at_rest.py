@@ -1,0 +1,67 @@
+"""After registration and login, the registration's plaintext and every secret are nowhere at rest or in logs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from interfaces.client.sdk import Client
+from tests.conftest import MASTER_PASSWORD, PASSWORD, LiveServer, register
+
+IBAN = "DE89370400440532013000"
+PLAINTEXT = ["Praxis Winkler", "Musterstraße", "Musterhausen", "m.winkler@mail.de", "01234 5678 910",
+             IBAN, "Dr. med. Martin Winkler"]
+
+
+def forms(value: str) -> list[bytes]:
+    """The ways a value could sit in storage: UTF-8, hex of UTF-8, and JSON-escaped."""
+    raw = value.encode()
+    return [raw, raw.hex().encode(), value.encode("unicode_escape")]
+
+
+def raw_storage(server: LiveServer) -> bytes:
+    settings = server.settings
+    if settings.database_url is None:
+        return b"".join(path.read_bytes() for path in Path(settings.data_dir).rglob("*") if path.is_file())
+    chunks = []
+    with psycopg.connect(settings.database_url) as conn:
+        tables = conn.execute("SELECT schemaname, tablename FROM pg_tables "
+                              "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')").fetchall()
+        for schema, table in tables:
+            for (row,) in conn.execute(f'SELECT t::text FROM "{schema}"."{table}" t').fetchall():
+                chunks.append(row.encode())
+    return b"\n".join(chunks)
+
+
+def test_nothing_readable_at_rest_or_in_logs(server: LiveServer, new_client: Callable[[str], Client],
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = new_client("a")
+    register(client, plan="plus", billing={"account_holder": "Dr. med. Martin Winkler", "iban": IBAN,
+                                           "bic": "COBADEFFXXX", "sepa_mandate": True})
+    session = client.login("PWinkler", "MartinW", PASSWORD)
+    client.whoami()
+    device = client.store.device(client.origin, "pwinkler")
+    assert device is not None
+    secrets = [PASSWORD, MASTER_PASSWORD, device.seed, session.token, session.keyring.org_sign_seed.hex(),
+               session.keyring.data_keys[1].hex()]
+
+    storage = raw_storage(server)
+    assert b"sprechzimmer" in storage.lower() or len(storage) > 1000  # the scan really read the store
+    for value in PLAINTEXT + secrets:
+        for form in forms(value):
+            assert form not in storage, f"{value!r} found at rest"
+    logs = caplog.text.encode()
+    for value in PLAINTEXT + secrets:
+        assert value.encode() not in logs, f"{value!r} found in the logs"
+
+
+def test_the_client_keeps_its_device_seed_private(server: LiveServer, new_client: Callable[[str], Client]) -> None:
+    client = new_client("a")
+    register(client)
+    files = list(client.store.directory.rglob("*.json"))
+    assert files and all(path.stat().st_mode & 0o077 == 0 for path in files)

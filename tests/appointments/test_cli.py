@@ -1,0 +1,62 @@
+"""The `sprechzimmer appointments` commands against a live server, as a practice would type them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import icalendar
+import pytest
+
+from interfaces.cli.main import main
+from interfaces.client.keystore import LocalStore
+from interfaces.client.sdk import Client
+from tests.conftest import PASSWORD, Clock, LiveServer, register
+
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def test_appointment_commands(server: LiveServer, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                              capsys: pytest.CaptureFixture[str], new_client: Callable[[str], Client]) -> None:
+    clock.set(START - timedelta(days=1))
+    config = tmp_path / "cli-config"
+    sdk = Client(server.url, LocalStore(config))
+    register(sdk)
+    sdk.close()
+    monkeypatch.setenv("SPRECHZIMMER_URL", server.url)
+    monkeypatch.setenv("SPRECHZIMMER_CONFIG_DIR", str(config))
+    monkeypatch.setenv("SPRECHZIMMER_PASSWORD", PASSWORD)
+
+    def run(*argv: str) -> str:
+        assert main(["appointments", *argv]) == 0
+        return capsys.readouterr().out
+
+    out = run("add", "--org", "PWinkler", "--user", "MartinW", "--start", "2026-12-01 10:00", "--duration", "30",
+              "--name", "Jörg Böhm", "--email", "joerg@example.org")
+    appointment_id = re.search(r"\(([0-9a-f-]{36})\)", out)[1]  # type: ignore[index]
+    assert "01.12.2026 10:00" in out and "Jörg Böhm" in out
+    old_code = re.search(r"Zugangscode Patient:\s+(\S+)", out)[1]  # type: ignore[index]
+
+    assert "Jörg Böhm" in run("list", "--day", "2026-12-01")
+    assert "Jörg Böhm" in run("list", "--week", "2026-W49")
+    assert "Keine Termine." in run("list", "--day", "2026-12-02")
+    assert "01.12.2026 11:00  45 min" in run("reschedule", appointment_id, "--start", "2026-12-01T11:00:00+01:00",
+                                             "--duration", "45")
+    assert "Einwilligung: mündlich" in run("consent", appointment_id, "--method", "mündlich")
+    assert "Telefon: 0151 23456789" in run("edit", appointment_id, "--phone", "0151 23456789")
+    out = run("reissue-codes", appointment_id)
+    new_code = re.search(r"Zugangscode Patient:\s+(\S+)", out)[1]  # type: ignore[index]
+    assert new_code != old_code and new_code in run("show", appointment_id)
+
+    ics = tmp_path / "termin.ics"
+    out = run("invite", appointment_id, "--ics", str(ics), "--practice", "Praxis Winkler")
+    assert new_code in out and "mailto:joerg@example.org?subject=" in out
+    event = next(iter(icalendar.Calendar.from_ical(ics.read_bytes()).walk("VEVENT")))
+    assert event.decoded("DTSTART") == datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+
+    assert main(["appointments", "invite", appointment_id, "--sms", "--phone", "0151 23456789"]) == 1  # basis
+    assert "nur im Tarif plus" in capsys.readouterr().err
+    assert "abgesagt" in run("cancel", appointment_id)
+    assert "[abgesagt]" in run("list", "--day", "2026-12-01")

@@ -1,0 +1,59 @@
+"""Fixtures for calls: the live server with a join resolver of real codes, registered practices."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from infrastructure.settings import Settings
+from interfaces.bootstrap import build
+from interfaces.client.sdk import Client
+from tests.calls.support import GrantBook
+from tests.conftest import Clock, LiveServer, register
+
+PLUS_BILLING = {"account_holder": "Dr. med. Martin Winkler", "iban": "DE89 3704 0044 0532 0130 00",
+                "bic": "COBADEFFXXX", "sepa_mandate": True}
+
+
+@pytest.fixture
+def grants() -> GrantBook:
+    return GrantBook()
+
+
+@pytest.fixture
+def call_settings(settings: Settings) -> Settings:
+    """Short heartbeats and grace periods, so dead peers and reconnects are observable within seconds."""
+    return replace(settings, call_heartbeat_seconds=0.5, call_grace_seconds=2.0)
+
+
+@pytest.fixture
+def server(call_settings: Settings, clock: Clock, grants: GrantBook) -> Iterator[LiveServer]:
+    live = LiveServer(call_settings, clock)
+
+    def factory() -> Any:
+        container = build(call_settings, clock=clock)
+        assert container.calls is not None
+        container.calls.join_resolver = grants
+        return container
+
+    live.runtime.factory = factory
+    with live:
+        yield live
+
+
+@pytest.fixture
+def practice(new_client: Callable[[str], Client]) -> Callable[..., uuid.UUID]:
+    """Registers the seed's practice (basis, or plus with a SEPA mandate); returns its org id."""
+
+    def make(plan: str = "basis", name: str = "praxis") -> uuid.UUID:
+        client = new_client(name)
+        changes: dict[str, Any] = {"plan": plan, "billing": PLUS_BILLING} if plan == "plus" else {}
+        if name != "praxis":
+            changes["credentials__org_short"] = name
+        return uuid.UUID(str(register(client, **changes)["org_id"]))
+
+    return make

@@ -1,0 +1,130 @@
+"""Test support for calls: a join resolver backed by real codes (the appointments context is built in
+parallel), and a small JSON WebSocket client for signalling-level tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import websockets
+
+from application.ports import JoinGrant
+from infrastructure import crypto
+
+
+@dataclass
+class Appointment:
+    org_id: uuid.UUID
+    appointment_id: uuid.UUID
+    practitioner_code: str
+    patient_codes: list[str]
+
+    @property
+    def patient_code(self) -> str:
+        return self.patient_codes[0]
+
+
+class GrantBook:
+    """join token → JoinGrant, like the appointments context's `resolve_join_token` (codes from
+    crypto.new_code, tokens from crypto.join_token). Optionally mirrored to a JSON file, so that server
+    subprocesses resolve the same codes."""
+
+    def __init__(self, path: Path | None = None):
+        self.grants: dict[bytes, JoinGrant] = {}
+        self.path = path
+
+    def __call__(self, join_token: bytes) -> JoinGrant | None:
+        if self.path is not None and self.path.exists():
+            return load_grants(self.path).get(join_token)
+        return self.grants.get(join_token)
+
+    def add(self, org_id: uuid.UUID, patients: int = 1, starts: timedelta = timedelta(minutes=-5),
+            length: timedelta = timedelta(hours=1)) -> Appointment:
+        appointment_id = uuid.uuid4()
+        start = datetime.now(UTC) + starts
+        appointment = Appointment(org_id, appointment_id, crypto.new_code(),
+                                  [crypto.new_code() for _ in range(patients)])
+        for code, role in [(appointment.practitioner_code, "practitioner"),
+                           *[(c, "patient") for c in appointment.patient_codes]]:
+            self.grants[crypto.join_token(code)] = JoinGrant(org_id, appointment_id, role, start, start + length)
+        self._save()
+        return appointment
+
+    def revoke(self, code: str) -> None:
+        self.grants.pop(crypto.join_token(code), None)
+        self._save()
+
+    def _save(self) -> None:
+        if self.path is not None:
+            data = {k.hex(): {"org_id": str(g.org_id), "appointment_id": str(g.appointment_id), "role": g.role,
+                              "starts_at": g.starts_at.isoformat(), "ends_at": g.ends_at.isoformat()}
+                    for k, g in self.grants.items()}
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data))
+            os.replace(tmp, self.path)
+
+
+def load_grants(path: Path) -> dict[bytes, JoinGrant]:
+    data = json.loads(path.read_text())
+    return {bytes.fromhex(k): JoinGrant(uuid.UUID(v["org_id"]), uuid.UUID(v["appointment_id"]), v["role"],
+                                        datetime.fromisoformat(v["starts_at"]), datetime.fromisoformat(v["ends_at"]))
+            for k, v in data.items()}
+
+
+def token_hex(code: str) -> str:
+    return crypto.join_token(code).hex()
+
+
+class Peer:
+    """A signalling participant speaking JSON over a real WebSocket."""
+
+    def __init__(self, ws: Any):
+        self.ws = ws
+        self.welcome: dict[str, Any] = {}
+
+    @classmethod
+    async def join(cls, url: str, code: str, **extra: Any) -> Peer:
+        ws = await websockets.connect(url.replace("http", "ws", 1) + "/ws/v1/calls", max_size=2**20)
+        peer = cls(ws)
+        await peer.send({"type": "join", "token": token_hex(code), **extra})
+        peer.welcome = await peer.expect("welcome")
+        return peer
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(message))
+
+    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        return message
+
+    async def expect(self, kind: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The next message of this type; others in between (pongs, presence updates) are skipped."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            message = await self.recv(max(remaining, 0.01))
+            if message["type"] == kind:
+                return message
+            if message["type"] == "error" and kind != "error":
+                raise AssertionError(f"error while waiting for {kind}: {message}")
+
+    async def quiet(self, kind: str, seconds: float = 0.5) -> bool:
+        """True when no message of this type arrives within `seconds`."""
+        try:
+            await self.expect(kind, seconds)
+        except TimeoutError:
+            return True
+        return False
+
+    @property
+    def peer_id(self) -> str:
+        return str(self.welcome["peer_id"])
+
+    async def close(self) -> None:
+        await self.ws.close()

@@ -1,0 +1,325 @@
+"""The signalling WebSocket through a real server on both backends: waiting room, admission, relaying,
+room limits, refusals, plan rules, heartbeats and reconnects, ICE servers and the call log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+
+import httpx
+import pytest
+import websockets
+
+from interfaces.client.sdk import Client
+from tests.calls.support import Appointment, GrantBook, Peer, token_hex
+from tests.conftest import PASSWORD, LiveServer
+
+SDP_ONE_VIDEO = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
+SDP_SCREEN = SDP_ONE_VIDEO + "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
+
+
+async def admitted_pair(server: LiveServer, grants: GrantBook, org_id: uuid.UUID,
+                        ) -> tuple[Appointment, Peer, Peer]:
+    appointment = grants.add(org_id)
+    doctor = await Peer.join(server.url, appointment.practitioner_code)
+    patient = await Peer.join(server.url, appointment.patient_code)
+    await doctor.send({"type": "admit", "peer": patient.peer_id})
+    await patient.expect("admitted")
+    await doctor.expect("peer-joined")
+    return appointment, doctor, patient
+
+
+async def refusal(server: LiveServer, message: dict[str, object]) -> tuple[dict[str, object], int | None]:
+    """The error frame and close code a join is refused with."""
+    ws = await websockets.connect(server.url.replace("http", "ws", 1) + "/ws/v1/calls")
+    await ws.send(json.dumps(message))
+    error = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    with pytest.raises(websockets.ConnectionClosed):
+        await asyncio.wait_for(ws.recv(), 5)
+    return error, ws.close_code
+
+
+async def test_patient_waits_until_admitted_and_signalling_is_relayed(server: LiveServer, grants: GrantBook,
+                                                                      practice: Callable[..., uuid.UUID]) -> None:
+    appointment = grants.add(practice())
+    patient = await Peer.join(server.url, appointment.patient_code)
+    assert patient.welcome["state"] == "waiting" and patient.welcome["peers"] == []
+    assert patient.welcome["role"] == "patient" and "waiting" not in patient.welcome
+
+    doctor = await Peer.join(server.url, appointment.practitioner_code)
+    assert doctor.welcome["state"] == "admitted" and doctor.welcome["role"] == "practitioner"
+    [waiting] = doctor.welcome["waiting"]  # who waits and since when
+    assert waiting["peer_id"] == patient.peer_id and waiting["since"] > 0
+
+    # a waiting patient cannot signal to the practitioner
+    await patient.send({"type": "offer", "sdp": SDP_ONE_VIDEO, "mac": "00"})
+    assert (await patient.expect("dropped"))["ref"] == "offer"
+    assert await doctor.quiet("offer")
+
+    await doctor.send({"type": "admit", "peer": patient.peer_id})
+    admitted = await patient.expect("admitted")
+    assert [p["peer_id"] for p in admitted["peers"]] == [doctor.peer_id]
+    assert (await doctor.expect("peer-joined"))["peer_id"] == patient.peer_id
+    assert (await doctor.expect("waiting-room"))["waiting"] == []
+
+    await patient.send({"type": "offer", "sdp": SDP_ONE_VIDEO, "mac": "ab", "from": "someone-else", "x": 1})
+    offer = await doctor.expect("offer")
+    assert offer == {"type": "offer", "from": patient.peer_id, "role": "patient", "sdp": SDP_ONE_VIDEO,
+                     "mac": "ab"}  # the server stamps the sender itself and passes only known fields
+    await doctor.send({"type": "answer", "sdp": SDP_ONE_VIDEO, "mac": "cd"})
+    assert (await patient.expect("answer"))["from"] == doctor.peer_id
+
+    # send back into the waiting room: the doctor sees the patient leave the call and wait again
+    await doctor.send({"type": "send-back", "peer": patient.peer_id})
+    assert "Wartezimmer" in (await patient.expect("sent-back"))["reason"]
+    assert (await doctor.expect("peer-left"))["reason"] == "sent-back"
+    assert [w["peer_id"] for w in (await doctor.expect("waiting-room"))["waiting"]] == [patient.peer_id]
+    await patient.close()
+    await doctor.close()
+
+
+async def test_third_party_refused_in_basis_and_outside_addresses_dropped(
+        server: LiveServer, grants: GrantBook, practice: Callable[..., uuid.UUID]) -> None:
+    org_id = practice()
+    appointment, doctor, patient = await admitted_pair(server, grants, org_id)
+    other_doctor = await Peer.join(server.url, grants.add(org_id).practitioner_code)  # another appointment
+
+    # the same patient code used a second time is a third party in a two-person room
+    error, code = await refusal(server, {"type": "join", "token": token_hex(appointment.patient_code)})
+    assert code == 4409 and error["code"] == 4409
+    assert error["detail"] == "Der Raum ist voll: Ihr Tarif erlaubt höchstens 2 Teilnehmende."
+    error, code = await refusal(server, {"type": "join", "token": token_hex(appointment.practitioner_code)})
+    assert code == 4409
+
+    # addressed to a peer of another room (or an invented one): dropped, never delivered
+    for target in (other_doctor.peer_id, "0123456789abcdef"):
+        await patient.send({"type": "offer", "to": target, "sdp": SDP_ONE_VIDEO, "mac": "00"})
+        assert (await patient.expect("dropped"))["detail"] == "Der Empfänger ist nicht in diesem Raum."
+    assert await other_doctor.quiet("offer") and await doctor.quiet("offer", 0.2)
+    for p in (doctor, patient, other_doctor):
+        await p.close()
+
+
+async def test_wrong_expired_or_revoked_code_never_reaches_the_waiting_room(
+        server: LiveServer, grants: GrantBook, practice: Callable[..., uuid.UUID]) -> None:
+    from datetime import timedelta
+
+    from infrastructure import crypto
+
+    org_id = practice()
+    current = grants.add(org_id)
+    doctor = await Peer.join(server.url, current.practitioner_code)
+    expired = grants.add(org_id, starts=timedelta(hours=-3), length=timedelta(hours=1))
+    revoked = grants.add(org_id)
+    grants.revoke(revoked.patient_code)
+    for token in (token_hex(crypto.new_code()), token_hex(expired.patient_code), token_hex(revoked.patient_code),
+                  "zz" * 32, "abc", None):
+        error, code = await refusal(server, {"type": "join", "token": token})
+        assert code == 4403 and error["detail"] == "Der Zugangscode ist ungültig oder abgelaufen."
+    assert await doctor.quiet("waiting-room")  # nobody appeared in the waiting room
+    error, code = await refusal(server, {"type": "offer", "sdp": "v=0"})  # no join first
+    assert code == 4400
+    with pytest.raises(websockets.InvalidStatus) as foreign:  # a page of another origin cannot even connect
+        await websockets.connect(server.url.replace("http", "ws", 1) + "/ws/v1/calls", origin="https://evil.example")
+    assert foreign.value.response.status_code == 403
+    await doctor.close()
+
+
+async def test_staff_account_cannot_lead_a_call(server: LiveServer, grants: GrantBook,
+                                                new_client: Callable[[str], Client],
+                                                practice: Callable[..., uuid.UUID]) -> None:
+    from interfaces.client import users
+
+    org_id = practice()
+    client = new_client("praxis")
+    session = client.login("PWinkler", "MartinW", PASSWORD)
+    appointment = grants.add(org_id)
+    doctor = await Peer.join(server.url, appointment.practitioner_code, session=session.token)  # admin: leads
+    assert doctor.welcome["role"] == "practitioner"
+    await doctor.close()
+
+    error, code = await refusal(server, {"type": "join", "token": token_hex(appointment.practitioner_code),
+                                         "session": "not-a-session"})
+    assert code == 4401
+    users.add_user(client, "Praxishilfe", "staff", "Empfang#Praxis2024")  # she types her own password
+    staff = client.login("PWinkler", "Praxishilfe", "Empfang#Praxis2024")
+    assert staff.role == "staff"
+    error, code = await refusal(server, {"type": "join", "token": token_hex(appointment.practitioner_code),
+                                         "session": staff.token})
+    assert code == 4403 and error["detail"] == "Mitarbeiterkonten können keine Sprechstunde leiten."
+
+
+async def test_screen_sharing_only_in_plus(server: LiveServer, grants: GrantBook,
+                                           practice: Callable[..., uuid.UUID]) -> None:
+    _, doctor, patient = await admitted_pair(server, grants, practice("basis"))
+    assert doctor.welcome["screen_sharing"] is False
+    await doctor.send({"type": "renegotiate", "sdp": SDP_SCREEN, "mac": "00"})
+    refused = await doctor.expect("refused")
+    assert refused["feature"] == "screen_sharing"
+    assert refused["detail"] == "Die Bildschirmfreigabe ist nur im Tarif plus enthalten."
+    assert await patient.quiet("renegotiate")
+    await doctor.send({"type": "renegotiate", "sdp": SDP_ONE_VIDEO, "mac": "00"})  # an ordinary renegotiation
+    assert (await patient.expect("renegotiate"))["sdp"] == SDP_ONE_VIDEO
+
+    _, doctor2, patient2 = await admitted_pair(server, grants, practice("plus", name="PlusPraxis"))
+    big = SDP_SCREEN + "a=x-padding:" + "x" * 12000 + "\r\n"  # over NOTIFY's 8000 bytes: side table
+    await doctor2.send({"type": "renegotiate", "sdp": big, "mac": "00"})
+    assert (await patient2.expect("renegotiate"))["sdp"] == big
+    for p in (doctor, patient, doctor2, patient2):
+        await p.close()
+
+
+async def test_conference_of_four_in_plus_is_a_mesh(server: LiveServer, grants: GrantBook,
+                                                    practice: Callable[..., uuid.UUID]) -> None:
+    appointment = grants.add(practice("plus"), patients=4)
+    doctor = await Peer.join(server.url, appointment.practitioner_code)
+    assert doctor.welcome["conference"] is True and doctor.welcome["max_participants"] == 4
+    patients = []
+    for code in appointment.patient_codes[:3]:
+        p = await Peer.join(server.url, code)
+        await doctor.send({"type": "admit", "peer": p.peer_id})
+        admitted = await p.expect("admitted")
+        assert {x["peer_id"] for x in admitted["peers"]} == {doctor.peer_id, *[q.peer_id for q in patients]}
+        patients.append(p)
+    error, code = await refusal(server, {"type": "join", "token": token_hex(appointment.patient_codes[3])})
+    assert code == 4409 and "höchstens 4" in str(error["detail"])
+    # each pair signals on its own: a message to one peer reaches only that peer
+    a, b, c = patients
+    await a.send({"type": "offer", "to": c.peer_id, "sdp": SDP_ONE_VIDEO, "mac": "00"})
+    assert (await c.expect("offer"))["from"] == a.peer_id
+    assert await b.quiet("offer", 0.3) and await doctor.quiet("offer", 0.1)
+    for p in (doctor, *patients):
+        await p.close()
+
+
+async def test_oversized_message_closes_the_socket(server: LiveServer, grants: GrantBook,
+                                                   practice: Callable[..., uuid.UUID]) -> None:
+    _, doctor, patient = await admitted_pair(server, grants, practice())
+    await patient.send({"type": "offer", "sdp": "x" * (70 * 1024), "mac": "00"})
+    error = await patient.expect("error")
+    assert error["code"] == 4413 and error["detail"] == "Die Nachricht ist zu groß (höchstens 64 KiB)."
+    assert await doctor.quiet("offer", 0.3)
+    await doctor.close()
+
+
+async def test_dead_peer_detected_resume_keeps_place_and_gone_is_reported(
+        server: LiveServer, grants: GrantBook, practice: Callable[..., uuid.UUID]) -> None:
+    appointment, doctor, patient = await admitted_pair(server, grants, practice())
+    heartbeat = doctor.welcome["heartbeat_seconds"]
+    # the patient stops sending heartbeats: the server notices within three intervals
+    keepalive = asyncio.create_task(_heartbeat(doctor, heartbeat))
+    assert (await doctor.expect("peer-disconnected", timeout=heartbeat * 6))["peer_id"] == patient.peer_id
+
+    # it comes back within the grace period with its resume token: same peer, still admitted
+    again = await Peer.join(server.url, appointment.patient_code, peer_id=patient.peer_id,
+                            resume_token=patient.welcome["resume_token"])
+    assert again.welcome["peer_id"] == patient.peer_id and again.welcome["state"] == "admitted"
+    assert again.welcome["resumed"] is True
+    assert (await doctor.expect("peer-reconnected"))["peer_id"] == patient.peer_id
+    await again.send({"type": "offer", "sdp": SDP_ONE_VIDEO, "mac": "00", "ice_restart": True})
+    assert (await doctor.expect("offer"))["ice_restart"] is True  # ICE restarts are relayed as they are
+
+    # a wrong resume token does not take over the place
+    _, code = await refusal(server, {"type": "join", "token": token_hex(appointment.patient_code),
+                                     "peer_id": patient.peer_id, "resume_token": "guess"})
+    assert code == 4410
+
+    # dropped again and not back within the grace period: reported as gone, the place is free
+    await again.ws.close()  # a closing handshake without "leave" counts as a drop, too
+    await doctor.expect("peer-disconnected")
+    left = await doctor.expect("peer-left", timeout=6)
+    assert left == {"type": "peer-left", "peer_id": patient.peer_id, "role": "patient", "reason": "gone"}
+    keepalive.cancel()
+    newcomer = await Peer.join(server.url, appointment.patient_code)
+    assert newcomer.welcome["state"] == "waiting"
+    await newcomer.close()
+    await doctor.close()
+
+
+async def test_waiting_place_survives_a_reconnect(server: LiveServer, grants: GrantBook,
+                                                  practice: Callable[..., uuid.UUID]) -> None:
+    appointment = grants.add(practice())
+    first = await Peer.join(server.url, appointment.patient_code)
+    await first.ws.close()
+    again = await Peer.join(server.url, appointment.patient_code, peer_id=first.peer_id,
+                            resume_token=first.welcome["resume_token"])
+    doctor = await Peer.join(server.url, appointment.practitioner_code)
+    [waiting] = doctor.welcome["waiting"]
+    assert again.welcome["state"] == "waiting" and again.welcome["since"] == first.welcome["since"]
+    assert waiting["peer_id"] == first.peer_id and waiting["since"] == first.welcome["since"]
+    await again.send({"type": "leave"})
+    assert (await doctor.expect("waiting-room"))["waiting"] == []
+    await doctor.close()
+
+
+async def _heartbeat(peer: Peer, interval: float) -> None:
+    while True:
+        await peer.send({"type": "ping"})
+        await asyncio.sleep(interval)
+
+
+async def test_ice_servers_with_turn_rest_credentials(server: LiveServer, grants: GrantBook,
+                                                      practice: Callable[..., uuid.UUID],
+                                                      new_client: Callable[[str], Client]) -> None:
+    import base64
+    import hashlib
+    import hmac
+    import time
+    from dataclasses import replace
+
+    container = server.container
+    container.settings = replace(container.settings, turn_urls=("turn:127.0.0.1:3478?transport=udp",),
+                                 turn_secret="geheim", turn_ttl_seconds=600)
+    appointment = grants.add(practice())
+    answer = httpx.get(server.url + "/api/v1/calls/ice-servers",
+                       headers={"X-Join-Token": token_hex(appointment.patient_code)})
+    assert answer.status_code == 200
+    stun, turn = answer.json()["ice_servers"]
+    assert stun == {"urls": ["stun:127.0.0.1:3478"]}
+    expiry, _, label = turn["username"].partition(":")
+    assert 590 <= int(expiry) - time.time() <= 601 and label
+    assert turn["credential"] == base64.b64encode(
+        hmac.new(b"geheim", turn["username"].encode(), hashlib.sha1).digest()).decode()
+
+    refused = httpx.get(server.url + "/api/v1/calls/ice-servers", headers={"X-Join-Token": "00" * 32})
+    assert refused.status_code == 403 and refused.json()["detail"] == "Der Zugangscode ist ungültig oder abgelaufen."
+    assert httpx.get(server.url + "/api/v1/calls/ice-servers").status_code == 401
+    client = new_client("praxis")
+    client.login("PWinkler", "MartinW", PASSWORD)
+    assert len(client.request("GET", "/api/v1/calls/ice-servers", auth=True)["ice_servers"]) == 2
+
+
+async def test_call_log_visible_only_to_the_own_practice_and_pruned(
+        server: LiveServer, grants: GrantBook, practice: Callable[..., uuid.UUID],
+        new_client: Callable[[str], Client]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    org_id = practice()
+    appointment, doctor, patient = await admitted_pair(server, grants, org_id)
+    await patient.send({"type": "leave"})
+    await doctor.expect("peer-left")
+    await doctor.send({"type": "leave"})
+    with pytest.raises(websockets.ConnectionClosed):
+        await doctor.recv()
+
+    own = new_client("praxis")
+    own.login("PWinkler", "MartinW", PASSWORD)
+    path = f"/api/v1/calls/log?appointment_id={appointment.appointment_id}"
+    entries = own.request("GET", path, auth=True)["entries"]
+    assert [(e["role"], e["event"]) for e in entries] == [
+        ("practitioner", "joined"), ("patient", "joined"), ("patient", "admitted"), ("patient", "left"),
+        ("practitioner", "left")]
+    assert {e["ip"] for e in entries} == {"127.0.0.1"}
+
+    practice(name="AndereP")
+    other = new_client("AndereP")
+    other.login("AndereP", "MartinW", PASSWORD)
+    assert other.request("GET", path, auth=True)["entries"] == []  # another practice sees nothing
+    assert httpx.get(server.url + path).status_code == 401
+
+    log = server.container.calls.call_log  # type: ignore[union-attr]
+    assert log.prune_before(datetime.now(UTC) - timedelta(days=90)) == 0
+    assert log.prune_before(datetime.now(UTC) + timedelta(seconds=1)) == 5
+    assert own.request("GET", path, auth=True)["entries"] == []
