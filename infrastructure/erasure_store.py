@@ -104,7 +104,9 @@ class SqlOrgDataPurger:
                skip: tuple[str, ...] = ()) -> dict[str, int]:
         def ephemeral(cur: Cursor) -> dict[str, int]:
             counts = {"sessions_challenges_counters": self.ephemeral.forget(org_id, short_name, time.time(), cur)}
-            tables = ORG_TABLES + (ORG_TABLES_POSTGRES if self.state_db.dialect == "postgres" else ())
+            tables = list(ORG_TABLES)
+            if self.state_db.dialect == "postgres":  # the signalling tables exist once a call has been held
+                tables += [t for t in ORG_TABLES_POSTGRES if cur.execute("SELECT to_regclass(%s)", (t,)).fetchone()[0]]
             for table in tables:
                 counts[table] = int(cur.execute(f"DELETE FROM {table} WHERE org_id = %s", (str(org_id),)).rowcount)
             return counts

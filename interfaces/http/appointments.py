@@ -18,7 +18,7 @@ from domain.appointment import CONSENT_METHODS, MAX_DURATION, MIN_DURATION
 from interfaces.http import problems
 from interfaces.http.common import Resource, Runtime, client_ip, load
 from interfaces.http.openapi import operation
-from interfaces.http.schemas import MSG, GermanSchema, _choice, _hex, _int, _phone, _text
+from interfaces.http.schemas import MSG, EmptySchema, GermanSchema, _choice, _hex, _int, _phone, _text
 
 MAX_PAGE = 100
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -88,10 +88,6 @@ class ReminderSchema(GermanSchema):
 
 class CodeCheckSchema(GermanSchema):
     join_token = _hex(32)
-
-
-class EmptySchema(GermanSchema):
-    pass
 
 
 class AppointmentSchema(Schema):
@@ -283,7 +279,7 @@ def add_openapi(spec: APISpec) -> None:
         ("Reissue", ReissueSchema), ("RecordChange", RecordChangeSchema), ("SmsInvitation", SmsInvitationSchema),
         ("Reminder", ReminderSchema),
         ("CodeCheck", CodeCheckSchema), ("Appointment", AppointmentSchema), ("CalendarPage", CalendarPageSchema),
-        ("CodeCheckResult", CodeCheckResultSchema), ("Empty", EmptySchema),
+        ("CodeCheckResult", CodeCheckResultSchema),
     ]:
         spec.components.schema(name, schema=schema)
     path_id = [{"name": "appointment_id", "in": "path", "required": True, "schema": {"type": "string"}}]

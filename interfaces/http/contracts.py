@@ -14,11 +14,7 @@ from application.access import Session
 from domain.contract import MSG_CONFIRM
 from interfaces.http.common import Resource, Runtime, load
 from interfaces.http.openapi import operation
-from interfaces.http.schemas import BillingSchema, GermanSchema, _true
-
-
-class EmptySchema(GermanSchema):
-    pass
+from interfaces.http.schemas import BillingSchema, EmptySchema, GermanSchema, _true
 
 
 class CancellationSchema(GermanSchema):
@@ -134,7 +130,7 @@ def add_routes(app: falcon.asgi.App, runtime: Runtime) -> None:
 
 
 def add_openapi(spec: APISpec) -> None:
-    for name, schema in [("Contract", ContractSchema), ("Empty", EmptySchema),
+    for name, schema in [("Contract", ContractSchema),
                          ("Cancellation", CancellationSchema), ("InvoiceList", InvoiceListSchema)]:
         spec.components.schema(name, schema=schema)
     if "Billing" not in spec.components.schemas:  # registered with the registration form when that comes first

@@ -39,6 +39,7 @@ def build_spec() -> dict[str, Any]:
                    info={"description": "Videosprechstunde mit Ende-zu-Ende-Verschlüsselung."})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Problem", schema=schemas.ProblemSchema)
+    spec.components.schema("Empty", schema=schemas.EmptySchema)
     for name in CONTEXTS:
         importlib.import_module(f"interfaces.http.{name}").add_openapi(spec)
     return spec.to_dict()

@@ -119,6 +119,10 @@ def _phone(value: str) -> None:
         raise ValidationError("Bitte eine gültige Telefonnummer eingeben.")
 
 
+class EmptySchema(GermanSchema):
+    """A command without fields: an empty JSON object, and nothing else."""
+
+
 class OrganisationSchema(GermanSchema):
     name = _text(200)
     kind = _choice(values.ORGANISATION_KINDS)

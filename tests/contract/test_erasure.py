@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -122,6 +123,10 @@ def test_erasure_leaves_nothing_and_old_copies_stay_unreadable(
     services = server.container.services
     settings = server.container.settings
     services.save(*[UsageRecord.record(org_id, SMS, "2021-03") for _ in range(2)])
+    calls = server.container.calls
+    assert calls is not None  # call-log metadata of the practice must go with it
+    calls.call_log.record(str(org_id), str(uuid.uuid4()), "peer-1", "patient", "joined", clock().timestamp(),
+                          "127.0.0.1")
 
     backup = raw_events(settings, org_id)
     assert len(backup) >= 6 and services.events.mapper.to_domain_event(backup[0]) is not None
