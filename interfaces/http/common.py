@@ -57,8 +57,28 @@ async def load(req: falcon.asgi.Request, schema: Schema) -> dict[str, Any]:
     body = await req.get_media()
     if not isinstance(body, dict):
         raise ValidationError({"_body": ["Ein JSON-Objekt wird erwartet."]})
+    if unusable := sorted(_unusable_text(body)):
+        raise ValidationError({path: [MSG_CONTROL] for path in unusable})
     data: dict[str, Any] = schema.load(body)
     return data
+
+
+MSG_CONTROL = "Steuerzeichen (z. B. Nullbytes) und ungültige Unicode-Zeichen sind nicht erlaubt."
+
+
+def _unusable_text(value: Any, path: str = "") -> list[str]:
+    """Paths of strings no store can keep: NUL bytes (PostgreSQL text) and lone surrogates (not UTF-8)."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return [path or "_body"]
+        return [path or "_body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _unusable_text(item, f"{path}.{key}".strip("."))]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _unusable_text(item, f"{path}.{i}".strip("."))]
+    return []
 
 
 def client_ip(req: falcon.asgi.Request) -> str:

@@ -147,3 +147,14 @@ def test_unknown_routes_and_methods(server: LiveServer) -> None:
     assert httpx.get(server.url + "/api/v1/nichts").status_code == 404
     answer = httpx.delete(server.url + "/api/v1/registrations")
     assert answer.status_code == 405 and answer.json()["detail"].startswith("Diese Methode")
+
+
+@pytest.mark.parametrize("value", ["PWinkler\x00", "\ud800abc"])
+def test_text_no_store_can_keep_is_refused(server: LiveServer, valid_body: dict[str, Any], value: str) -> None:
+    """NUL bytes (PostgreSQL text) and lone surrogates (not UTF-8) are refused up front, on every endpoint."""
+    answer = post(server, None, raw=json.dumps(with_change(valid_body, "credentials.org_short", value)).encode())
+    assert answer.status_code == 400 and "credentials.org_short" in answer.json()["errors"]
+    start = httpx.post(server.url + "/api/v1/auth/start", content=json.dumps(
+        {"org": value, "user": "MartinW", "device_id": "d", "origin": server.url}).encode(),
+        headers={"Content-Type": "application/json"})
+    assert start.status_code == 400 and "org" in start.json()["errors"]
