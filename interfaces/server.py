@@ -54,11 +54,13 @@ def serve(host: str, port: int, workers: int | None = None) -> None:
 
 def work() -> None:
     """PostgreSQL mode: read models and scheduled jobs run here, apart from the web workers."""
+    import logging
     import signal
     import threading
 
     from interfaces.bootstrap import build
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     container = build()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
