@@ -124,15 +124,38 @@ class ProjectionRunner:
                 return False
 
     def run_forever(self, interval: float = 0.5) -> None:
-        while not self._stop.is_set():
-            try:
-                self.catch_up()
-            except Exception:  # a failing projection must not stop the others; it is retried next round
-                log.exception("projection catch-up failed")
-            self._stop.wait(interval)
+        """Catches up whenever PostgreSQL notifies a new event (the library NOTIFYs on every insert), and at
+        least every `interval` seconds; SQLite has no notifications, so there it polls."""
+        listener = self._listen()
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.catch_up()
+                except Exception:  # a failing projection must not stop the others; it is retried next round
+                    log.exception("projection catch-up failed")
+                if listener is None:
+                    self._stop.wait(interval)
+                else:
+                    for _ in listener.notifies(timeout=interval, stop_after=1):
+                        pass
+        finally:
+            if listener is not None:
+                listener.close()
 
-    def start_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.run_forever, name="projections", daemon=True)
+    def _listen(self) -> Any:
+        channel = getattr(self.events.recorder, "channel_name", None)
+        url = getattr(self.db, "url", None)
+        if self.db.dialect != "postgres" or channel is None or url is None:
+            return None
+        import psycopg
+        from psycopg import sql
+
+        connection = psycopg.connect(url, autocommit=True)
+        connection.execute(sql.SQL("LISTEN {0}").format(sql.Identifier(channel)))
+        return connection
+
+    def start_thread(self, interval: float = 0.5) -> threading.Thread:
+        thread = threading.Thread(target=self.run_forever, args=(interval,), name="projections", daemon=True)
         thread.start()
         return thread
 
