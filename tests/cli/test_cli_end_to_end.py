@@ -89,7 +89,8 @@ def test_data_stays_in_the_working_directory_and_auditors_can_replay(
     replay = cli(env, workdir, "events")
     assert replay.returncode == 0, replay.stderr
     events = [json.loads(line) for line in replay.stdout.splitlines()]
-    assert [e["type"] for e in events][:4] == [
+    registration = [e["type"] for e in events if e["organisation"]]  # global events (billing runs) aside
+    assert registration[:4] == [
         "sprechzimmer.OrganisationShortName.Claimed", "sprechzimmer.Organisation.Registered",
         "sprechzimmer.Device.RegisteredWithOrganisation", "sprechzimmer.Contract.Concluded"]
     positions = [e["position"] for e in events]
