@@ -192,3 +192,19 @@ def test_openapi_documents_the_contract_endpoints(server: LiveServer) -> None:
     assert {"/api/v1/contract", "/api/v1/contract/upgrade", "/api/v1/contract/downgrade",
             "/api/v1/contract/cancellation", "/api/v1/invoices", "/api/v1/invoices/{number}/pdf"} <= documented
     assert set(document["paths"]["/api/v1/contract/cancellation"]) == {"post", "delete"}
+
+
+def test_only_administrators_change_the_contract_or_see_invoices(server: LiveServer, clock: Clock,
+                                                                 new_client: Callable[[str], Client]) -> None:
+    from interfaces.client import users
+
+    client, _ = practice(new_client, clock, date(2026, 11, 2), plan="plus", billing=BANK)
+    users.add_user(client, "Empfang", "staff", "Empfang#Praxis2024")
+    client.login("PWinkler", "Empfang", "Empfang#Praxis2024")
+    for refused in (lambda: contract.cancel(client, confirm=True), lambda: contract.downgrade(client),
+                    lambda: contract.invoices(client)):
+        with pytest.raises(ApiError) as err:
+            refused()
+        assert err.value.status == 403 and err.value.detail.startswith("Nur Administratoren")
+    relogin(client)
+    assert contract.show(client)["plan"] == "plus"  # nothing changed
