@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from application.access import Session
-from application.errors import NotFound, NotPermitted
+from application.errors import EventKeyDestroyed, NotFound, NotPermitted
 from application.services import Services
 from domain.billing import Invoice
 from domain.contract import Contract
@@ -186,8 +186,6 @@ def retire_bank_data(services: Services) -> int:
 def load(services: Services, aggregate_id: UUID) -> Any | None:
     """Like events.get, but an organisation whose key is already destroyed (an erasure in progress) has
     nothing left to load."""
-    from infrastructure.event_cipher import EventKeyDestroyed
-
     try:
         return services.events.get(aggregate_id)
     except EventKeyDestroyed:

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from application import fresh as fr
+from application import protocol as t
 from application.access import Session, ip_prefix
 from application.errors import AuthFailed, Conflict, Invalid, NotFound, NotPermitted, Throttled
 from application.services import Services
 from domain.base import short_name_key
 from domain.device import Device
 from domain.organisation import Organisation
-from infrastructure import transcripts as t
 
 ENROLL_WINDOW, ENROLL_PER_ACCOUNT, ENROLL_PER_IP = 3600.0, 5, 10  # §4.3: per hour, no hard lock
 MSG_APPROVE_ADMIN = "Nur Administratoren dürfen Geräte freigeben."

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from domain.base import Conflict, DomainError, NotPermitted
 
-__all__ = ["AuthFailed", "Conflict", "DomainError", "Invalid", "NotFound", "NotPermitted", "Throttled"]
+__all__ = ["AuthFailed", "Conflict", "DomainError", "EventKeyDestroyed", "Invalid", "NotFound", "NotPermitted",
+           "Throttled"]
 
 AUTH_FAILED_MESSAGE = "Anmeldung fehlgeschlagen. Bitte Praxiskennung, Benutzername und Passwort prüfen."
 
@@ -25,3 +28,11 @@ class Invalid(DomainError):
 
 class NotFound(DomainError):
     pass
+
+
+class EventKeyDestroyed(Exception):
+    """The organisation of this event has been erased: its payload is unreadable by design."""
+
+    def __init__(self, org_id: UUID):
+        super().__init__(f"key of organisation {org_id} destroyed")
+        self.org_id = org_id

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from application import fresh as fr
+from application import protocol as t
 from application.access import ip_prefix
 from application.devices import MSG_CERT, MSG_GRANT
 from application.errors import AuthFailed, Conflict, Invalid, Throttled
@@ -21,7 +22,6 @@ from application.users import NewPassword, _verify_possession, _verify_user_cert
 from domain.base import short_name_key
 from domain.device import Device
 from domain.organisation import Organisation
-from infrastructure import transcripts as t
 
 HOUR, DAY = 3600.0, 86400.0
 LIMITS = (("org", HOUR, 5), ("org", DAY, 20), ("ip", DAY, 10))

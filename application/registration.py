@@ -13,12 +13,12 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from application.errors import Conflict, Invalid
+from application.protocol import master_keys_cert
 from application.services import Services
 from domain.base import short_name_key
 from domain.contract import Contract
 from domain.device import Device
 from domain.organisation import Organisation, OrganisationShortName
-from infrastructure.transcripts import master_keys_cert
 
 PASSWORD_FLOOR = (2, 64 * 1024 * 1024)
 MASTER_FLOOR = (3, 256 * 1024 * 1024)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from application import fresh as fr
+from application import protocol as t
 from application.access import Session, ip_prefix
 from application.errors import AuthFailed, Conflict, Invalid, Throttled
 from application.notify import mail_admins
@@ -18,7 +19,6 @@ from application.services import Services
 from domain.base import short_name_key
 from domain.device import Device
 from domain.organisation import Organisation, User
-from infrastructure import transcripts as t
 
 INVITE_TTL = 72 * 3600.0
 INVITE_WINDOW, INVITE_MISSES = 900.0, 10  # like access codes: 10 misses per IP per 15 minutes
@@ -139,7 +139,7 @@ def invite(services: Services, session: Session, user_short: str, role: str, tok
     f = fr.verify(services, session, proof, "user-invite", key)
     fr.require_admin(f, MSG_USERS_ADMIN)
     existing = f.organisation.user(key)
-    tag = t.invite_tag(_b(token), services.pepper_code).hex()
+    tag = services.crypto.invite_tag(_b(token), services.pepper_code).hex()
     f.organisation.invite(tag, existing.short_name if existing else user_short.strip(),
                           existing.role if existing else role, services.now() + INVITE_TTL, by=f.user.key)
     fr.save(services, f.organisation)
@@ -163,7 +163,7 @@ def redeem_invite(services: Services, challenge_id: str, token: str, name: str, 
                               data["origin"])
     proven = services.crypto.verify(_b(pw.pk_pw), message, sig_pw) & \
         services.crypto.verify(_b(dev_sign_pk), message, sig_dev)
-    tag = t.invite_tag(_b(token), services.pepper_code).hex()
+    tag = services.crypto.invite_tag(_b(token), services.pepper_code).hex()
     invitation = organisation.redeem_invite(tag, now) if organisation and proven else None
     key = short_name_key(data["user"])
     if organisation is None or invitation is None or short_name_key(invitation["user_short"]) != key \

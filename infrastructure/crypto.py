@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import struct
 import unicodedata
-import uuid
 from dataclasses import dataclass
 
 import nacl.encoding
@@ -19,6 +18,8 @@ from nacl.public import PrivateKey, PublicKey, SealedBox
 from nacl.pwhash import argon2id
 from nacl.secret import Aead, SecretBox
 from nacl.signing import SigningKey, VerifyKey
+
+from application.protocol import Field, lp
 
 RAW = nacl.encoding.RawEncoder
 
@@ -31,27 +32,6 @@ SALT_BYTES = argon2id.SALTBYTES
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CROCKFORD_ALIASES = {"O": "0", "I": "1", "L": "1"}
-
-Field = str | bytes | int | uuid.UUID
-
-
-def lp(*fields: Field) -> bytes:
-    """Length-prefixed encoding: u32be(len) ‖ bytes per field; str as UTF-8, int as u64be."""
-    out = bytearray()
-    for f in fields:
-        if isinstance(f, uuid.UUID):
-            f = str(f)
-        if isinstance(f, str):
-            b = f.encode()
-        elif isinstance(f, bool):
-            raise TypeError("booleans are not encoded")
-        elif isinstance(f, int):
-            b = struct.pack(">Q", f)
-        else:
-            b = bytes(f)
-        out += struct.pack(">I", len(b)) + b
-    return bytes(out)
-
 
 def kdf(root: bytes, ctx8: str, subkey_id: int) -> bytes:
     """crypto_kdf_derive_from_key(32, subkey_id, ctx8, root)."""
@@ -116,6 +96,15 @@ def join_token(code: str) -> bytes:
 
 def access_code_tag(join: bytes, pepper: bytes) -> bytes:
     return h("vdc/v1/access-code", join, key=pepper)
+
+
+def invite_token(code: str) -> bytes:
+    """What the server learns of an invite code: never the code itself (like join tokens, §4.10a)."""
+    return h("vdc/v1/invite", normalise_code(code))
+
+
+def invite_tag(token: bytes, pepper: bytes) -> bytes:
+    return h("vdc/v1/invite-code", token, key=pepper)
 
 
 def call_key(patient_code: str) -> bytes:

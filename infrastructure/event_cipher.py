@@ -12,18 +12,13 @@ from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 
+from application.errors import EventKeyDestroyed
 from infrastructure import crypto
 from infrastructure.keystore import Keystore
 
 MAGIC = b"v1"
 
-
-class EventKeyDestroyed(Exception):
-    """The organisation of this event has been erased: its payload is unreadable by design."""
-
-    def __init__(self, org_id: UUID):
-        super().__init__(f"key of organisation {org_id} destroyed")
-        self.org_id = org_id
+__all__ = ["MAGIC", "EventKeyDestroyed", "PerOrganisationCipherMapper", "org_of_stored"]
 
 
 def event_aad(org_id: UUID, stored: StoredEvent) -> bytes:

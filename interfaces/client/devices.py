@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from application import protocol as t
 from domain.base import short_name_key
 from infrastructure import crypto as c
-from infrastructure import transcripts as t
 from interfaces.client.keystore import DeviceRecord
 from interfaces.client.sdk import MSG_TAMPERED, ApiError, Client, Keyring, LoggedIn, TamperingDetected
 

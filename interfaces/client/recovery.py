@@ -7,9 +7,9 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
+from application import protocol as t
 from domain.base import short_name_key
 from infrastructure import crypto as c
-from infrastructure import transcripts as t
 from interfaces.client.devices import new_device, now_iso
 from interfaces.client.keystore import DeviceRecord
 from interfaces.client.sdk import ApiError, Client, Keyring, TamperingDetected, open_grant

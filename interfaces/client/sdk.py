@@ -14,10 +14,10 @@ from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 from zxcvbn import zxcvbn
 
+from application.protocol import master_keys_cert
 from domain import values
 from domain.base import short_name_key
 from infrastructure import crypto as c
-from infrastructure.transcripts import master_keys_cert
 from interfaces.client.keystore import DeviceRecord, LocalStore
 
 MSG_NO_DEVICE = "Dieses Gerät ist für diese Organisation nicht eingerichtet."

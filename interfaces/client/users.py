@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from application import protocol as t
 from domain import values
 from domain.base import short_name_key
 from infrastructure import crypto as c
-from infrastructure import transcripts as t
 from interfaces.client.devices import (
     enroll_record,
     logged_in,
@@ -131,7 +131,7 @@ def invite(client: Client, user_short: str, role: str = "staff") -> str:
     code = c.new_code()
     sent, _, _ = proof(client, "user-invite", short_name_key(user_short))
     client.request("POST", "/api/v1/invites", {"user_short": user_short, "role": role,
-                                               "token": t.invite_token(code).hex(), "proof": sent}, auth=True)
+                                               "token": c.invite_token(code).hex(), "proof": sent}, auth=True)
     return code
 
 
@@ -140,7 +140,7 @@ def redeem_invite(client: Client, org: str, user: str, code: str, password: str,
     for the admin to type when approving the device."""
     pw = new_password(password)
     try:
-        token = t.invite_token(code)
+        token = c.invite_token(code)
     except ValueError:
         raise ApiError(400, "Der Einladungscode hat 12 Zeichen (XXXX-XXXX-XXXX).") from None
     seed, device, device_id = new_device()

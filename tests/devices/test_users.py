@@ -10,9 +10,9 @@ from uuid import UUID
 
 import pytest
 
+from application import protocol as t
 from application.errors import AUTH_FAILED_MESSAGE
 from infrastructure import crypto as c
-from infrastructure import transcripts as t
 from interfaces.client import devices, users
 from interfaces.client.sdk import ApiError, Client
 from tests.conftest import PASSWORD, LiveServer

@@ -1,10 +1,33 @@
-"""What devices, users and the master password sign beyond login and registration (design/crypto.md
-§4.4–4.8). Shared by the server and the SDK so both build the same bytes; every message starts with its
-versioned domain label and carries the organisation, and where a server nonce is involved, that nonce."""
+"""The signed messages of the protocol beyond login and registration (design/crypto.md §4.4–4.8): what
+devices, users and the master password sign. The server verifies and the SDK signs the same bytes; every
+message starts with its versioned domain label and carries the organisation, and where a server nonce is
+involved, that nonce. Pure byte layout (no cryptography), so the use cases own it."""
 
 from __future__ import annotations
 
-from infrastructure.crypto import h, lp, normalise_code
+import struct
+import uuid
+
+Field = str | bytes | int | uuid.UUID
+
+
+def lp(*fields: Field) -> bytes:
+    """Length-prefixed encoding (design/crypto.md §2.2): u32be(len) ‖ bytes per field; str as UTF-8, int as
+    u64be. Unambiguous in every language, so signed messages need no JSON canonicalisation."""
+    out = bytearray()
+    for f in fields:
+        if isinstance(f, uuid.UUID):
+            f = str(f)
+        if isinstance(f, str):
+            b = f.encode()
+        elif isinstance(f, bool):
+            raise TypeError("booleans are not encoded")
+        elif isinstance(f, int):
+            b = struct.pack(">Q", f)
+        else:
+            b = bytes(f)
+        out += struct.pack(">I", len(b)) + b
+    return bytes(out)
 
 
 def enroll(org: str, user: str, device_id: str, name: str, dev_sign_pk: bytes, dev_box_pk: bytes, nonce: bytes,
@@ -53,15 +76,6 @@ def recovery(org: str, device_id: str, name: str, dev_sign_pk: bytes, dev_box_pk
 
 def revocation(org_id: str, device_id: str, revoked_at: str) -> bytes:
     return lp("vdc/v1/device-revoke", org_id, device_id, revoked_at)
-
-
-def invite_token(code: str) -> bytes:
-    """What the server learns of an invite code: never the code itself (like join tokens, §4.10a)."""
-    return h("vdc/v1/invite", normalise_code(code))
-
-
-def invite_tag(token: bytes, pepper: bytes) -> bytes:
-    return h("vdc/v1/invite-code", token, key=pepper)
 
 
 def invite_redeem(org: str, user: str, device_id: str, name: str, dev_sign_pk: bytes, dev_box_pk: bytes,
