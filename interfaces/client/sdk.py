@@ -265,6 +265,13 @@ class Client:
             raise TamperingDetected(MSG_TAMPERED)
         keyring = open_grant(result["grant"], record.org_id, record.device_id, bytes.fromhex(pinned), device.box,
                              record.keyring_version)
+        # The organisation vouches for this user's password key and role: a server that slipped in a user or
+        # raised a role is caught here. (A freshly invited user waits for an admin's certificate.)
+        if result.get("user_cert"):
+            certified = c.user_cert_message(record.org_id, short_name_key(result["user_short"]), result["role"], salt,
+                                            kdf["ops"], kdf["mem"], pw.signing.verify_key.encode())
+            if not c.verify(bytes.fromhex(pinned), certified, bytes.fromhex(result["user_cert"])):
+                raise TamperingDetected(MSG_TAMPERED)
         if keyring.version > record.keyring_version or first_login:
             record.keyring_version = keyring.version
             record.pinned_org_sign_pk, record.pairing_code = pinned, None

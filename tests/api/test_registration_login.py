@@ -82,3 +82,31 @@ def test_password_longer_than_32_is_refused_at_the_form(server: LiveServer,
     with pytest.raises(ApiError) as err:
         client.login("PWinkler", "MartinW", PASSWORD + "x" * 20)
     assert err.value.status == 400 and "höchstens 32" in err.value.detail
+
+
+class RaisingRoles(httpx.HTTPTransport):
+    """A malicious server in transit: every login answer claims the administrator role."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.url.path != "/api/v1/auth/finish" or response.status_code != 200:
+            return response
+        response.read()
+        body = response.json() | {"role": "admin"}
+        return httpx.Response(200, json=body, headers={"content-type": "application/json"})
+
+
+def test_a_role_the_organisation_did_not_certify_is_refused(server: LiveServer,
+                                                           new_client: Callable[[str], Client]) -> None:
+    from interfaces.client import users
+    from interfaces.client.sdk import TamperingDetected
+
+    admin = new_client("a")
+    register(admin)
+    admin.login("PWinkler", "MartinW", PASSWORD)
+    users.add_user(admin, "Empfang", "staff", "Empfang#Praxis2024")
+    tampered = Client(server.url, admin.store, transport=RaisingRoles())
+    with pytest.raises(TamperingDetected):
+        tampered.login("PWinkler", "Empfang", "Empfang#Praxis2024")
+    assert tampered.login("PWinkler", "MartinW", PASSWORD).role == "admin"  # a true claim still passes
+    tampered.close()
