@@ -10,7 +10,7 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError
 
 from application import protocol as t
-from application.access import Session
+from application.access import Challenge, Session
 from application.errors import AuthFailed, Conflict, Invalid, NotPermitted
 from application.services import Services
 from domain.device import Device
@@ -21,14 +21,6 @@ MSG_PROOF = "Die Bestätigung durch dieses Gerät fehlt oder ist abgelaufen. Bit
 MSG_ADMIN = "Nur Administratoren dürfen das."
 MSG_CONCURRENT = "Die Daten wurden gleichzeitig geändert. Bitte den Vorgang wiederholen."
 MSG_ORIGIN = "Unbekannte Herkunft (origin) der Anfrage."
-
-
-@dataclass(frozen=True)
-class FreshChallenge:
-    challenge_id: str
-    nonce: str
-    salt: str
-    kdf: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -49,7 +41,7 @@ def organisation_of(services: Services, session: Session) -> Organisation:
     return organisation
 
 
-def issue(services: Services, session: Session, origin: str) -> FreshChallenge:
+def issue(services: Services, session: Session, origin: str) -> Challenge:
     if origin not in services.origins:
         raise Invalid(MSG_ORIGIN, "origin")
     user = organisation_of(services, session).user(session.user_key)
@@ -60,7 +52,7 @@ def issue(services: Services, session: Session, origin: str) -> FreshChallenge:
     services.ephemeral.put_challenge(challenge_id, "fresh", {
         "token_hash": session.token_hash, "device_id": session.device_id, "nonce": nonce, "origin": origin,
     }, services.now() + FRESH_TTL)
-    return FreshChallenge(challenge_id, nonce, user.pw_salt, {"alg": "argon2id13", "ops": user.pw_ops,
+    return Challenge(challenge_id, nonce, user.pw_salt, {"alg": "argon2id13", "ops": user.pw_ops,
                                                               "mem": user.pw_mem})
 
 
