@@ -94,8 +94,9 @@ def notify(services: Services, organisation: Organisation, subject: str, body: s
     try:
         services.mailer.send(main_user_email(organisation), subject, body)
         return True
-    except OSError:
-        log.exception("confirmation mail not sent: %s", subject)
+    except OSError as error:
+        # The error's text can name the recipient's address: log only what kind of failure it was.
+        log.warning("confirmation mail not sent: %s (%s)", subject, type(error).__name__)
         return False
 
 
