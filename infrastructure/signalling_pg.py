@@ -2,7 +2,15 @@
 per-room advisory lock, messages fanned out with LISTEN/NOTIFY; each process delivers to its own sockets.
 
 NOTIFY payloads are limited to 8000 bytes, and a screen-share renegotiation offer is ~10 KB, so larger
-messages go through the side table `call_signal_blob` and the notification carries only the row id."""
+messages go through the side table `call_signal_blob` and the notification carries only the row id.
+
+Liveness: a worker killed with SIGKILL cannot mark its members disconnected, and its timers that would report
+them gone die with it. So every worker beats in `call_worker` (database clock, so hosts with skewed clocks
+agree) and, whenever a room is loaded under its lock, members of a worker that has not beaten for
+`stale_after` seconds count as disconnected since that worker's last beat: the ordinary grace, resume and
+"gone" rules of application/calls.py then apply. A sweep in every started worker visits the rooms that hold
+such members (nobody else may touch those rooms: the dead worker's timers are gone), so the other parties
+hear "peer-disconnected" and, after the grace period, "peer-left gone", and the seats are freed."""
 
 from __future__ import annotations
 
@@ -11,6 +19,8 @@ import contextlib
 import json
 import logging
 import os
+import secrets
+import socket
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -18,16 +28,22 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from application import calls
 from application.calls import Member, Outbound, Room
 from infrastructure.signalling_memory import LocalSockets
 
 T = TypeVar("T")
+GoneHook = Callable[[str, str, Member], None]
 log = logging.getLogger("sprechzimmer.signalling")
 
 CHANNEL = "sz_call_signal"
 INLINE_LIMIT = 7000  # bytes; NOTIFY refuses 8000 and more
 BLOB_TTL = 60.0
 SCHEMA_LOCK = 7_261_001  # serialises CREATE TABLE across workers starting at the same moment
+STALE_BEATS = 3  # like a client socket: silent for three heartbeat intervals means dead
+MIN_STALE_SECONDS = 3.0  # a worker's loop may stall briefly (GC, a slow query); never call that death
+WORKER_ROW_TTL = 600.0  # a dead worker's liveness row goes once none of its members is left connected
+DB_NOW = "EXTRACT(EPOCH FROM clock_timestamp())"
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS call_member (room TEXT NOT NULL, peer_id TEXT NOT NULL, org_id TEXT NOT NULL, "
@@ -36,18 +52,33 @@ SCHEMA = (
     "PRIMARY KEY (room, peer_id))",
     "CREATE TABLE IF NOT EXISTS call_signal_blob (id BIGSERIAL PRIMARY KEY, payload TEXT NOT NULL, "
     "created DOUBLE PRECISION NOT NULL)",
+    # One row per running worker (no personal data: host name, pid, random suffix); `beat` in database time.
+    "CREATE TABLE IF NOT EXISTS call_worker (worker TEXT PRIMARY KEY, beat DOUBLE PRECISION NOT NULL)",
 )
 _COLUMNS = "peer_id, org_id, role, state, since, resume_hash, conn_id, connected, gone_at, worker"
 
 
+def worker_id() -> str:
+    """Unique across hosts and restarts: pids repeat across hosts (and containers), hence the host name and
+    a random suffix. The pid stays readable for operators (and tests) who look for the process."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
 class PostgresHub(LocalSockets):
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, heartbeat: float = 10.0, grace: float = 30.0,
+                 now: Callable[[], float] = time.time, on_gone: GoneHook | None = None):
         super().__init__()
         self.url = url
-        self.worker = f"{os.getpid()}"
+        self.worker = worker_id()  # set again in start(): the hub may be built before gunicorn forks
+        self.heartbeat = heartbeat
+        self.grace = grace
+        self.stale_after = max(STALE_BEATS * heartbeat, MIN_STALE_SECONDS)
+        self.now = now
+        self.on_gone = on_gone  # (org_id, room_id, member) of a member the sweep reported gone; blocking is fine
         self._pool: AsyncConnectionPool | None = None
         self._listener: psycopg.AsyncConnection[Any] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._beat_task: asyncio.Task[None] | None = None
         self._started = asyncio.Event()
         self._starting = False
 
@@ -59,6 +90,7 @@ class PostgresHub(LocalSockets):
             await self._started.wait()
             return
         self._starting = True
+        self.worker = worker_id()
         pool = AsyncConnectionPool(self.url, min_size=1, max_size=8, open=False, kwargs={"autocommit": False})
         await pool.open()
         async with pool.connection() as conn, conn.transaction():
@@ -66,22 +98,26 @@ class PostgresHub(LocalSockets):
             for statement in SCHEMA:
                 await conn.execute(statement)
         self._pool = pool
+        await self._beat()  # before any member names this worker, so nobody takes it for dead
         self._listener = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
         await self._listener.execute(f"LISTEN {CHANNEL}")
         self._task = asyncio.create_task(self._listen())
+        self._beat_task = asyncio.create_task(self._keep_beating())
         self._started.set()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        for task in (self._beat_task, self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         if self._listener is not None:
             await self._listener.close()
         if self._pool is not None:
             async with self._pool.connection() as conn:  # this worker's sockets are gone with it
                 await conn.execute("UPDATE call_member SET connected = FALSE, gone_at = %s WHERE worker = %s "
-                                   "AND connected", (time.time() + 30.0, self.worker))
+                                   "AND connected", (self.now() + self.grace, self.worker))
+                await conn.execute("DELETE FROM call_worker WHERE worker = %s", (self.worker,))
             await self._pool.close()
 
     def _require_pool(self) -> AsyncConnectionPool:
@@ -93,14 +129,44 @@ class PostgresHub(LocalSockets):
         async with self._require_pool().connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (room_id,))
             room = await self._load(conn, room_id, org_id)
+            # Marking is deterministic (since the dead worker's last beat), so when the rule refuses and
+            # everything rolls back, the next load or sweep marks the same members the same way.
+            notices = await self._mark_dead_workers(conn, room)
             result = rule(room)  # a refusal raises here and the transaction rolls back
-            await conn.execute("DELETE FROM call_member WHERE room = %s", (room_id,))
-            for m in room.members.values():
-                await conn.execute(
-                    f"INSERT INTO call_member (room, {_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    (room_id, m.peer_id, room.org_id, m.role, m.state, m.since, m.resume_hash, m.conn_id,
-                     m.connected, m.gone_at, m.worker))
-            return result
+            await self._store(conn, room_id, room)
+        # after the commit and with the connection back in the pool: "peer-disconnected" before the rule's news
+        await self.publish(room_id, notices)
+        return result
+
+    async def _mark_dead_workers(self, conn: psycopg.AsyncConnection[Any], room: Room) -> list[Outbound]:
+        """Connected members of a worker that stopped beating dropped when it last beat (a member whose worker
+        has no row at all — written before liveness rows existed, or by a worker that never beat — from now)."""
+        suspects = {m.worker for m in room.members.values() if m.connected and m.worker != self.worker}
+        if not suspects:
+            return []
+        cur = await conn.execute(f"SELECT worker, {DB_NOW} - beat FROM call_worker WHERE worker = ANY(%s)",
+                                 (sorted(suspects),))
+        ages: dict[str, float] = {row[0]: float(row[1]) for row in await cur.fetchall()}
+        now, notices = self.now(), []
+        for member in list(room.members.values()):
+            age = ages.get(member.worker)
+            if member.worker not in suspects or not member.connected or (age is not None and age <= self.stale_after):
+                continue
+            log.warning("signalling worker %s stopped beating; its call member counts as disconnected",
+                        member.worker)
+            decision = calls.disconnect(room, peer_id=member.peer_id, conn_id=member.conn_id,
+                                        now=now - (age or 0.0), grace=self.grace)
+            notices.extend(decision.outbound)
+        return notices
+
+    @staticmethod
+    async def _store(conn: psycopg.AsyncConnection[Any], room_id: str, room: Room) -> None:
+        await conn.execute("DELETE FROM call_member WHERE room = %s", (room_id,))
+        for m in room.members.values():
+            await conn.execute(
+                f"INSERT INTO call_member (room, {_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (room_id, m.peer_id, room.org_id, m.role, m.state, m.since, m.resume_hash, m.conn_id,
+                 m.connected, m.gone_at, m.worker))
 
     async def snapshot(self, room_id: str) -> Room | None:
         async with self._require_pool().connection() as conn:
@@ -117,6 +183,57 @@ class PostgresHub(LocalSockets):
                                           resume_hash=row[5], conn_id=row[6], connected=row[7], gone_at=row[8],
                                           worker=row[9])
         return room
+
+    # --- liveness -------------------------------------------------------------------------------------
+
+    async def _beat(self) -> None:
+        async with self._require_pool().connection() as conn:
+            await conn.execute(f"INSERT INTO call_worker (worker, beat) VALUES (%s, {DB_NOW}) "
+                               "ON CONFLICT (worker) DO UPDATE SET beat = EXCLUDED.beat", (self.worker,))
+
+    async def _keep_beating(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            try:
+                await self._beat()
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be away for a moment; beat again next interval
+                log.warning("signalling heartbeat or sweep failed", exc_info=True)
+
+    async def sweep(self) -> int:
+        """Visits, under their locks, the rooms that need a live worker's attention: members of dead workers
+        still marked connected or past their grace period, and any member whose grace ran out long ago
+        without its worker's timer reporting it. Idempotent: several workers may sweep at once, the second
+        finds nothing left. Also forgets liveness rows of long-dead workers. Returns the rooms visited."""
+        now = self.now()
+        async with self._require_pool().connection() as conn:
+            cur = await conn.execute(
+                "SELECT DISTINCT m.room, m.org_id FROM call_member m LEFT JOIN call_worker w ON w.worker = m.worker"
+                f" WHERE (m.worker <> %s AND (w.beat IS NULL OR w.beat < {DB_NOW} - %s)"
+                " AND (m.connected OR m.gone_at <= %s)) OR (NOT m.connected AND m.gone_at < %s)",
+                (self.worker, self.stale_after, now, now - self.stale_after))
+            rooms = [(str(r[0]), str(r[1])) for r in await cur.fetchall()]
+            # a dead worker's row stays while a member of it is still marked connected: that row's last beat
+            # is when its members dropped
+            await conn.execute(f"DELETE FROM call_worker w WHERE w.beat < {DB_NOW} - %s AND NOT EXISTS "
+                               "(SELECT 1 FROM call_member m WHERE m.worker = w.worker AND m.connected)",
+                               (max(WORKER_ROW_TTL, self.stale_after + self.grace),))
+        for room_id, org_id in rooms:
+            outbound, gone = await self.transact(room_id, org_id, self._purge)
+            await self.publish(room_id, outbound)
+            for member in gone:
+                if self.on_gone is not None:
+                    await asyncio.to_thread(self.on_gone, org_id, room_id, member)
+        return len(rooms)
+
+    def _purge(self, room: Room) -> tuple[list[Outbound], list[Member]]:
+        before = dict(room.members)
+        outbound = calls.purge_expired(room, self.now())
+        return outbound, [m for peer_id, m in before.items() if peer_id not in room.members]
+
+    # --- fan-out ----------------------------------------------------------------------------------------
 
     async def publish(self, room_id: str, outbound: list[Outbound]) -> None:
         if not outbound:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from application.appointments import resolve_join_token
-from application.calls import SignallingHub
+from application.calls import Member, SignallingHub
 from application.ports import JoinResolver
 from application.services import Services
 from infrastructure.call_log import SqlCallLog
@@ -24,6 +24,7 @@ class CallComponents:
 
 def call_components(settings: Settings, state_db: Database, services: Services) -> CallComponents:
     hub: SignallingHub
+    call_log = SqlCallLog(state_db)
     if settings.database_url is None:
         from infrastructure.signalling_memory import MemoryHub
 
@@ -31,5 +32,11 @@ def call_components(settings: Settings, state_db: Database, services: Services) 
     else:
         from infrastructure.signalling_pg import PostgresHub
 
-        hub = PostgresHub(settings.database_url)
-    return CallComponents(hub, SqlCallLog(state_db), partial(resolve_join_token, services))
+        def gone(org_id: str, room_id: str, member: Member) -> None:
+            """A member of a dead worker, reported gone by another worker's sweep (its address died with the
+            worker that held the socket)."""
+            call_log.record(org_id, room_id, member.peer_id, member.role, "gone", services.now(), "")
+
+        hub = PostgresHub(settings.database_url, heartbeat=settings.call_heartbeat_seconds,
+                          grace=settings.call_grace_seconds, now=services.now, on_gone=gone)
+    return CallComponents(hub, call_log, partial(resolve_join_token, services))
