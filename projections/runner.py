@@ -36,6 +36,7 @@ class ProjectionRunner:
         self.projections = projections
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         with db.transaction() as cur:
             cur.execute("CREATE TABLE IF NOT EXISTS projection_tracking (name TEXT PRIMARY KEY, "
                         "position BIGINT NOT NULL)")
@@ -133,14 +134,19 @@ class ProjectionRunner:
                     self.catch_up()
                 except Exception:  # a failing projection must not stop the others; it is retried next round
                     log.exception("projection catch-up failed")
-                if listener is None:
-                    self._stop.wait(interval)
-                else:
-                    for _ in listener.notifies(timeout=interval, stop_after=1):
-                        pass
+                self._wait_for_news(listener, interval)
         finally:
             if listener is not None:
                 listener.close()
+
+    def _wait_for_news(self, listener: Any, interval: float) -> None:
+        """Returns on a notification, after `interval`, or soon after stop() (checked every second)."""
+        deadline = time.monotonic() + interval
+        while not self._stop.is_set() and (remaining := deadline - time.monotonic()) > 0:
+            if listener is None:
+                self._stop.wait(min(remaining, 1.0))
+            elif any(True for _ in listener.notifies(timeout=min(remaining, 1.0), stop_after=1)):
+                return
 
     def _listen(self) -> Any:
         channel = getattr(self.events.recorder, "channel_name", None)
@@ -155,9 +161,13 @@ class ProjectionRunner:
         return connection
 
     def start_thread(self, interval: float = 0.5) -> threading.Thread:
-        thread = threading.Thread(target=self.run_forever, args=(interval,), name="projections", daemon=True)
-        thread.start()
-        return thread
+        self._thread = threading.Thread(target=self.run_forever, args=(interval,), name="projections", daemon=True)
+        self._thread.start()
+        return self._thread
 
     def stop(self) -> None:
+        """Stops the loop and waits for it, so that nothing runs on connections about to be closed."""
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
