@@ -60,6 +60,7 @@ def test_plus_conference_has_a_code_per_participant_and_a_call_code_the_server_n
     services = server.container.services
     assert resolve_join_token(services, crypto.join_token(call_code)) is None
     stored = services.events.get(uuid.UUID(planned.appointment_id))
+    assert stored is not None
     server_side = json.dumps({"tags": stored.code_tags, "record": stored.record})
     token = crypto.join_token(call_code)
     for secret in (call_code, crypto.normalise_code(call_code), token.hex(),
