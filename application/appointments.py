@@ -19,11 +19,11 @@ from eventsourcing.persistence import IntegrityError
 from application.access import Session, ip_prefix
 from application.errors import Conflict, Invalid, NotFound, Throttled
 from application.jobs import Job
-from application.plans import require_feature
+from application.plans import current_plan, require_feature
 from application.ports import CalendarEntry, DueReminder, JoinGrant, ReminderNumbers, SmsFailed
 from application.services import Services
-from domain.appointment import ROLES, AccessCodeTag, Appointment
-from domain.plans import Feature
+from domain.appointment import CODE_SLOTS, ROLES, AccessCodeTag, Appointment, role_of_slot
+from domain.plans import Feature, get_plan, participants_allowed
 
 log = logging.getLogger("sprechzimmer.appointments")
 
@@ -35,6 +35,7 @@ MSG_SMS_FAILED = ("Der SMS-Versand ist fehlgeschlagen; die SMS wurde nicht versa
                   "Bitte später erneut versuchen.")
 MSG_SMS_UNAVAILABLE = "Der SMS-Versand ist auf diesem Server nicht eingerichtet."
 MSG_WRONG_CODE = "Der Zugangscode gehört nicht zum Patienten dieses Termins."
+MSG_TOO_MANY = "Ihr Tarif erlaubt höchstens {n} Teilnehmende je Termin (Behandler eingeschlossen)."
 
 # Access-code guessing (§4.3): misses per IP, and per network prefix as a second, wider net.
 CODE_IP_WINDOW, CODE_IP_LIMIT = 900.0, 20
@@ -68,9 +69,16 @@ def _view(a: Appointment) -> AppointmentView:
                            reminder, a.codes_version)
 
 
-def _tags(services: Services, join_tokens: dict[str, bytes]) -> dict[str, str]:
-    return {role: services.crypto.access_code_tag(join_tokens[role], services.pepper_code).hex() for role in ROLES
-            if role in join_tokens}
+def _tags(services: Services, session: Session, join_tokens: dict[str, bytes]) -> dict[str, str]:
+    """Keyed tags per code slot. More than one patient code makes a conference: plan plus only, and never
+    more codes than the plan's participants (practitioner included)."""
+    if len(join_tokens) > len(ROLES):
+        require_feature(services, session.org_id, Feature.CONFERENCE)
+        plan = current_plan(services, session.org_id)
+        if not participants_allowed(plan, len(join_tokens)):
+            raise Invalid(MSG_TOO_MANY.format(n=get_plan(plan).max_participants), "join_tokens")
+    return {slot: services.crypto.access_code_tag(join_tokens[slot], services.pepper_code).hex()
+            for slot in CODE_SLOTS if slot in join_tokens}
 
 
 def _own(services: Services, session: Session, appointment_id: UUID) -> Appointment:
@@ -104,7 +112,7 @@ def schedule(services: Services, session: Session, appointment_id: UUID, starts_
     """The client chose the id (it is bound into the record's AAD) and generated both codes."""
     if services.events.get(appointment_id) is not None:
         raise Conflict("Diese Termin-ID ist bereits vergeben.", "appointment_id")
-    tags = _tags(services, join_tokens)
+    tags = _tags(services, session, join_tokens)
     appointment = Appointment.schedule(appointment_id, session.org_id, starts_at, duration_minutes, record, tags)
     claims = [AccessCodeTag.claim(tag, session.org_id, appointment_id, role) for role, tag in tags.items()]
     try:
@@ -153,7 +161,7 @@ def record_consent(services: Services, session: Session, appointment_id: UUID, g
 def reissue_codes(services: Services, session: Session, appointment_id: UUID, record: dict[str, Any],
                   join_tokens: dict[str, bytes]) -> AppointmentView:
     appointment = _own(services, session, appointment_id)
-    tags = _tags(services, join_tokens)
+    tags = _tags(services, session, join_tokens)
     appointment.reissue_codes(record, tags)
     claims = [AccessCodeTag.claim(tag, session.org_id, appointment_id, role) for role, tag in tags.items()]
     _save(services, appointment, *claims, message=MSG_TAG_TAKEN, field="join_tokens")
@@ -195,10 +203,10 @@ def resolve_join_token(services: Services, join_token: bytes) -> JoinGrant | Non
     appointment = services.events.get(claim.appointment_id)
     if not isinstance(appointment, Appointment) or appointment.org_id != claim.org_id:
         return None
-    role = appointment.role_of(tag)
-    if role is None or role != claim.role or not appointment.codes_valid_at(services.clock()):
+    slot = appointment.role_of(tag)
+    if slot is None or slot != claim.role or not appointment.codes_valid_at(services.clock()):
         return None
-    return JoinGrant(org_id=appointment.org_id, appointment_id=appointment.id, role=role,
+    return JoinGrant(org_id=appointment.org_id, appointment_id=appointment.id, role=role_of_slot(slot),
                      starts_at=appointment.starts_at, ends_at=appointment.ends_at)
 
 

@@ -1,8 +1,12 @@
 """The appointment (Termin) and the claims that make its access-code tags unique.
 
 The server sees only what it needs: the time (for the code window and the reminder) and ciphertext. The
-patient record — name, contact, note and both access codes — is end-to-end encrypted by the practice client
-(design/crypto.md §4.9); the server keeps only keyed tags of the codes' join tokens (§4.10a)."""
+patient record — name, contact, note and the access codes — is end-to-end encrypted by the practice client
+(design/crypto.md §4.9); the server keeps only keyed tags of the codes' join tokens (§4.10a).
+
+A conference (plan plus) carries up to two further participant codes, each its own tag in its own slot
+("patient-2", "patient-3"); every patient slot joins a call in the role "patient". The slot names are the keys
+of `code_tags` and the `role` of an AccessCodeTag claim, so events written before conferences load unchanged."""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from uuid import UUID
 from domain.base import Conflict, DomainError, OrgAggregate, global_id
 
 ROLES = ("practitioner", "patient")
+EXTRA_PATIENT_SLOTS = ("patient-2", "patient-3")  # further participants of a conference (plan plus)
+CODE_SLOTS = (*ROLES, *EXTRA_PATIENT_SLOTS)
 CONSENT_METHODS = ("schriftlich", "elektronisch", "mündlich")
 SCHEDULED, CANCELLED = "scheduled", "cancelled"
 MIN_DURATION, MAX_DURATION = 5, 480
@@ -36,9 +42,21 @@ def check_record(record: dict[str, Any]) -> None:
         raise DomainError("Der verschlüsselte Datensatz ist unvollständig.", "record")
 
 
+def role_of_slot(slot: str) -> str:
+    """The call role a code slot stands for: every patient slot of a conference joins as "patient"."""
+    return "patient" if slot == "patient" or slot in EXTRA_PATIENT_SLOTS else slot
+
+
 def check_tags(code_tags: dict[str, str]) -> None:
-    if sorted(code_tags) != sorted(ROLES) or code_tags["practitioner"] == code_tags["patient"]:
+    """Practitioner and patient always; further participants only in order (patient-2 before patient-3),
+    and every code different from all others. The plan's participant limit is checked by the caller."""
+    if not set(ROLES) <= set(code_tags):
         raise DomainError("Zwei verschiedene Zugangscodes (Behandler, Patient) werden benötigt.", "join_tokens")
+    if set(code_tags) != set(CODE_SLOTS[:len(code_tags)]):
+        raise DomainError("Weitere Teilnehmende bitte der Reihe nach angeben (patient-2, dann patient-3).",
+                          "join_tokens")
+    if len(set(code_tags.values())) != len(code_tags):
+        raise DomainError("Alle Zugangscodes eines Termins müssen verschieden sein.", "join_tokens")
 
 
 class Appointment(OrgAggregate):
@@ -67,7 +85,7 @@ class Appointment(OrgAggregate):
             appointment.duration_minutes = self.duration_minutes
 
     class Cancelled(Event):
-        """Absage: both codes stop working at once; a pending reminder is dropped."""
+        """Absage: all codes stop working at once; a pending reminder is dropped."""
 
         TOPIC = "sprechzimmer.Appointment.Cancelled"
 
@@ -239,7 +257,8 @@ class Appointment(OrgAggregate):
         return self.status == CANCELLED
 
     def role_of(self, tag: str) -> str | None:
-        """The role a tag currently stands for; revoked and foreign tags stand for none."""
+        """The code slot a tag currently stands for ("practitioner", "patient", "patient-2", …); revoked and
+        foreign tags stand for none. `role_of_slot` turns the slot into the call role."""
         for role, current in self.code_tags.items():
             if current == tag:
                 return role
@@ -271,7 +290,7 @@ class AccessCodeTag(OrgAggregate):
     class Claimed(Created):
         TOPIC = "sprechzimmer.AccessCodeTag.Claimed"
         appointment_id: UUID
-        role: str
+        role: str  # the code slot: "practitioner", "patient", or a conference's "patient-2"/"patient-3"
 
     def __init__(self, org_id: UUID, appointment_id: UUID, role: str):
         self.org_id = org_id

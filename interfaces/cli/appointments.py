@@ -45,6 +45,10 @@ def _print(a: ap.Appointment, details: bool = False) -> None:
                 print(f"  {label}: {value}")
         print(f"  Zugangscode Behandler: {a.patient.codes.get('practitioner')}")
         print(f"  Zugangscode Patient:   {a.patient.codes.get('patient')}")
+        for number, slot in enumerate(a.patient.participants[1:], start=2):
+            print(f"  Zugangscode Teilnehmer {number}: {a.patient.codes[slot]}")
+        if a.patient.call_code:
+            print(f"  Konferenzcode (für alle, auch die Praxis: --call-code): {a.patient.call_code}")
         if a.consent:
             print(f"  Einwilligung: {a.consent['method']} am {a.consent['given_at']}")
         if isinstance(a.reminder, dict):
@@ -53,7 +57,8 @@ def _print(a: ap.Appointment, details: bool = False) -> None:
 
 def cmd_add(args: argparse.Namespace) -> int:
     c = _logged_in(args)
-    appointment = ap.add(c, _moment(args.start), args.duration, args.name, args.email, args.phone, args.note)
+    appointment = ap.add(c, _moment(args.start), args.duration, args.name, args.email, args.phone, args.note,
+                         participants=args.participants)
     if args.reminder:
         appointment = ap.request_reminder(c, appointment.appointment_id, minutes_before=args.reminder)
     print("Termin angelegt.")
@@ -117,7 +122,8 @@ def cmd_invite(args: argparse.Namespace) -> int:
         ap.send_sms_invitation(c, args.id, args.phone)
         print("Einladung per SMS versandt.")
         return 0
-    invitation = ap.invitation(c, appointment, args.practice)
+    slot = "patient" if args.participant == 1 else f"patient-{args.participant}"
+    invitation = ap.invitation(c, appointment, args.practice, participant=slot, name=args.name, email=args.email)
     print(f"Betreff: {invitation.subject}\n\n{invitation.body}\nmailto-Link:\n{invitation.mailto}")
     if args.ics:
         Path(args.ics).write_bytes(invitation.ics)
@@ -145,6 +151,9 @@ def add_commands(sub: Any) -> None:
     add.add_argument("--phone")
     add.add_argument("--note")
     add.add_argument("--reminder", type=int, metavar="MINUTEN", help="SMS-Erinnerung so viele Minuten vorher")
+    add.add_argument("--participants", type=int, default=1, metavar="N",
+                     help=f"eingeladene Teilnehmende ohne Behandler (1–{ap.MAX_PARTICIPANTS}; ab 2 eine Konferenz "
+                          "mit eigenem Code je Teilnehmendem und gemeinsamem Konferenzcode, Tarif plus)")
     listing = command("list", "Termine eines Tages oder einer Woche", cmd_list, with_id=False)
     listing.add_argument("--day", help="JJJJ-MM-TT (Standard: heute)")
     listing.add_argument("--week", help="JJJJ-Www, z. B. 2026-W49")
@@ -165,3 +174,7 @@ def add_commands(sub: Any) -> None:
     invite.add_argument("--practice", help="Name der Praxis im Text (Standard: Kurzname)")
     invite.add_argument("--sms", action="store_true", help="per SMS über den Server senden (Tarif plus)")
     invite.add_argument("--phone", help="Telefonnummer für die SMS (Standard: aus dem Termin)")
+    invite.add_argument("--participant", type=int, default=1, metavar="N",
+                        help="Einladung für Teilnehmenden Nr. N einer Konferenz (Standard: 1, der Patient)")
+    invite.add_argument("--name", help="Name im Gruß (weitere Teilnehmende stehen nicht im Termin)")
+    invite.add_argument("--email", help="E-Mail-Adresse für den mailto-Link")

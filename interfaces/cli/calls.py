@@ -1,6 +1,7 @@
 """`sprechzimmer call`: join a consultation with the aiortc client, print state, path, round-trip time and
-frames received. A practitioner passes the patient's code too (--patient-code): the key that proves the
-media connection (k_call) derives from it."""
+frames received. The key that proves the media connection (k_call, design/crypto.md §4.10a) derives from the
+call code (--call-code): in a conference every party passes the shared Konferenzcode; in a 1:1 call the
+practitioner passes the patient's code and the patient needs none (their own code is the call code)."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ async def _run(args: argparse.Namespace) -> int:
     sdk = client()
     session = (sdk.store.session() or {}).get("token") if args.with_session else None
     sdk.close()
-    call = Call(sdk.origin, args.code, args.patient_code, session_token=session, video=args.video,
+    call = Call(sdk.origin, args.code, args.call_code, session_token=session, video=args.video,
                 test_pattern=args.test_pattern or not args.video, relay_only=args.relay_only,
                 auto_admit=not args.no_admit, on_event=_print_event)
     stop = asyncio.Event()
@@ -94,9 +95,10 @@ def cmd_call(args: argparse.Namespace) -> int:
 def add_commands(sub: Any) -> None:
     p = sub.add_parser("call", help="An einer Sprechstunde teilnehmen (Video, Peer-to-Peer)")
     p.add_argument("--code", required=True, help="eigener Zugangscode")
-    p.add_argument("--patient-code", default=None,
-                   help="Code des Patienten (nur Praxis): daraus wird der Schlüssel abgeleitet, der die "
-                        "Verbindung gegen Manipulation durch den Server absichert")
+    p.add_argument("--call-code", "--patient-code", dest="call_code", default=None,
+                   help="Code, aus dem der Schlüssel abgeleitet wird, der die Verbindung gegen Manipulation durch "
+                        "den Server absichert: bei einer Konferenz der Konferenzcode (alle Teilnehmenden); sonst "
+                        "der Code des Patienten (nur Praxis; --patient-code ist der frühere Name)")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--video", default=None, help="Videodatei als Kamera")
     source.add_argument("--test-pattern", action="store_true", help="Testbild senden (Standard)")

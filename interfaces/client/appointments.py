@@ -1,10 +1,15 @@
 """The practice client's side of the Terminverwaltung (design/crypto.md §2.3, §4.9, §4.10a, §8 decision 3).
 
-Everything about the patient — name, e-mail, phone, note and both access codes — is encrypted here, under a
+Everything about the patient — name, e-mail, phone, note and the access codes — is encrypted here, under a
 fresh per-record key (DEK) wrapped with the organisation's newest data key, and bound by the AAD to the
 organisation and the appointment: a record moved to another appointment no longer opens. The server gets
 times, ciphertext and the codes' join tokens only. Invitations (text, mailto: link, .ics) are composed here,
-so the patient's e-mail address never reaches the server."""
+so the patient's e-mail address never reaches the server.
+
+Conferences (plan plus): up to two further participant codes ("patient-2", "patient-3"), and a separate random
+call code from which every party derives k_call (§4.10a). The call code lives only inside the encrypted record
+and the invitations; the server sees neither it nor any token of it. A 1:1 appointment has no call code: k_call
+derives from the patient code, as before."""
 
 from __future__ import annotations
 
@@ -27,7 +32,13 @@ BERLIN = ZoneInfo("Europe/Berlin")
 SCHEMA = 1
 FIELD = "patient"
 ROLES = ("practitioner", "patient")
+EXTRA_PATIENT_SLOTS = ("patient-2", "patient-3")
+MAX_PARTICIPANTS = 1 + len(EXTRA_PATIENT_SLOTS)  # patients per appointment; the plan may allow fewer
 MSG_CODE_UNKNOWN = "Zugangscode unbekannt."
+MSG_PARTICIPANTS = f"Bitte 1 bis {MAX_PARTICIPANTS} Teilnehmende (ohne Behandler) angeben."
+MSG_NO_PARTICIPANT = "Diesen Teilnehmenden gibt es in diesem Termin nicht."
+MSG_SMS_CONFERENCE = ("Konferenz-Einladungen bitte per E-Mail oder persönlich übergeben: Der Konferenzcode darf "
+                      "nicht über den Server laufen.")
 MSG_RECORD_TAMPERED = ("Die verschlüsselten Patientendaten dieses Termins sind nicht echt oder gehören zu einem "
                        "anderen Termin. Vorgang abgebrochen.")
 SMS_NOTICE = ("Hinweis: Bei einer Einladung per SMS gelangen Telefonnummer und Zugangscode des Patienten einmal "
@@ -41,7 +52,18 @@ class PatientRecord:
     email: str | None = None
     phone: str | None = None
     note: str | None = None
-    codes: dict[str, str] = field(default_factory=dict)  # role -> code "XXXX-XXXX-XXXX"
+    codes: dict[str, str] = field(default_factory=dict)  # slot -> code "XXXX-XXXX-XXXX"
+    call_code: str | None = None  # conferences only: the shared secret k_call derives from (never sent)
+
+    @property
+    def participants(self) -> list[str]:
+        """The patient slots of this appointment: ["patient"], or more in a conference."""
+        return [slot for slot in ("patient", *EXTRA_PATIENT_SLOTS) if slot in self.codes]
+
+    @property
+    def key_code(self) -> str:
+        """The code every party derives k_call from: the call code of a conference, else the patient code."""
+        return self.call_code or self.codes["patient"]
 
 
 @dataclass
@@ -106,15 +128,32 @@ def open_record(keyring: Keyring, appointment_id: str, wire: dict[str, Any]) -> 
         raise TamperingDetected(MSG_RECORD_TAMPERED) from None
 
 
-def new_codes() -> dict[str, str]:
-    codes = {role: c.new_code() for role in ROLES}
-    while codes["practitioner"] == codes["patient"]:  # 2^-60, but the server would refuse it
-        codes["patient"] = c.new_code()
+def new_codes(participants: int = 1) -> dict[str, str]:
+    """The practitioner's code and one per participant, all different (the server would refuse a repeat)."""
+    if not 1 <= participants <= MAX_PARTICIPANTS:
+        raise ApiError(400, MSG_PARTICIPANTS, {"participants": [MSG_PARTICIPANTS]})
+    slots = [*ROLES, *EXTRA_PATIENT_SLOTS[:participants - 1]]
+    codes: dict[str, str] = {}
+    for slot in slots:
+        code = c.new_code()
+        while code in codes.values():  # 2^-60
+            code = c.new_code()
+        codes[slot] = code
     return codes
 
 
+def new_call_code(codes: dict[str, str]) -> str | None:
+    """A conference's shared call code (same format as the access codes); None for a 1:1 appointment."""
+    if len(codes) <= len(ROLES):
+        return None
+    code = c.new_code()
+    while code in codes.values():  # never equal to a join code: the server knows their tokens
+        code = c.new_code()
+    return code
+
+
 def join_tokens(codes: dict[str, str]) -> dict[str, str]:
-    return {role: c.join_token(code).hex() for role, code in codes.items()}
+    return {slot: c.join_token(code).hex() for slot, code in codes.items()}
 
 
 # --- API calls ------------------------------------------------------------------------------------
@@ -147,11 +186,13 @@ def _utc(moment: datetime) -> str:
 
 
 def add(client: Client, starts_at: datetime, duration_minutes: int, name: str, email: str | None = None,
-        phone: str | None = None, note: str | None = None) -> Appointment:
+        phone: str | None = None, note: str | None = None, participants: int = 1) -> Appointment:
+    """`participants` > 1 plans a conference (plan plus): one code per participant plus a shared call code."""
     keyring = _session(client).keyring
     appointment_id = str(uuid.uuid4())
-    codes = new_codes()
-    patient = PatientRecord(name=name, email=email, phone=phone, note=note, codes=codes)
+    codes = new_codes(participants)
+    patient = PatientRecord(name=name, email=email, phone=phone, note=note, codes=codes,
+                            call_code=new_call_code(codes))
     data = client.request("POST", "/api/v1/appointments", {
         "appointment_id": appointment_id, "starts_at": _utc(starts_at), "duration_minutes": duration_minutes,
         "record": seal_record(keyring, appointment_id, patient), "join_tokens": join_tokens(codes),
@@ -211,10 +252,11 @@ def record_consent(client: Client, appointment_id: str, method: str, given_at: d
 
 
 def reissue_codes(client: Client, appointment_id: str) -> Appointment:
-    """New codes in a re-encrypted record (fresh DEK); the old codes stop working at once."""
+    """New codes (and a new call code for a conference) in a re-encrypted record (fresh DEK); the old codes
+    stop working at once. The number of participants stays."""
     current = show(client, appointment_id)
-    codes = new_codes()
-    patient = PatientRecord(**{**asdict(current.patient), "codes": codes})
+    codes = new_codes(len(current.patient.participants))
+    patient = PatientRecord(**{**asdict(current.patient), "codes": codes, "call_code": new_call_code(codes)})
     return _command(client, appointment_id, "codes", {
         "record": seal_record(_session(client).keyring, appointment_id, patient), "join_tokens": join_tokens(codes)})
 
@@ -223,6 +265,8 @@ def send_sms_invitation(client: Client, appointment_id: str, phone: str | None =
                         invitation_id: str | None = None) -> Appointment:
     """Plan plus. Retrying with the same invitation_id never sends or charges twice. See SMS_NOTICE."""
     current = show(client, appointment_id)
+    if current.patient.call_code:
+        raise ApiError(400, MSG_SMS_CONFERENCE)
     number = phone or current.patient.phone
     if not number:
         raise ApiError(400, "Für diesen Termin ist keine Telefonnummer hinterlegt.",
@@ -263,24 +307,41 @@ def _when(moment: datetime) -> str:
     return f"{local:%d.%m.%Y} um {local:%H:%M} Uhr"
 
 
-def invitation(client: Client, appointment: Appointment, practice: str | None = None) -> Invitation:
-    """E-mail text, a mailto: link and an iCalendar file for the patient, all composed on this machine."""
+def invitation(client: Client, appointment: Appointment, practice: str | None = None,
+               participant: str = "patient", name: str | None = None, email: str | None = None) -> Invitation:
+    """E-mail text, a mailto: link and an iCalendar file for one participant, all composed on this machine.
+
+    `participant` is the code slot ("patient", or "patient-2"/"patient-3" in a conference); the further
+    participants' names and addresses are not in the record, so pass them here. A conference invitation
+    carries the participant's own code and the shared call code."""
     practice = practice or _session(client).org_short
-    code = appointment.patient.codes["patient"]
+    record = appointment.patient
+    if participant not in record.participants:
+        raise ApiError(400, MSG_NO_PARTICIPANT, {"participant": [MSG_NO_PARTICIPANT]})
+    code = record.codes[participant]
+    main = participant == "patient"
+    greeting = name or (record.name if main else None)
+    address = email or (record.email if main else None)
     url = join_address(client)
     subject = f"Ihre Videosprechstunde am {_when(appointment.starts_at)}"
+    kind = "Videosprechstunde" if record.call_code is None else \
+        f"Videosprechstunde (Konferenz mit {len(record.participants)} Teilnehmenden)"
+    steps = f"2. Geben Sie Ihren Zugangscode ein: {code}\n"
+    if record.call_code is not None:
+        steps += (f"3. Geben Sie zusätzlich den Konferenzcode ein: {record.call_code}\n"
+                  "   (er schützt die Verbindung zwischen allen Teilnehmenden)\n")
     body = (
-        f"Guten Tag {appointment.patient.name},\n\n"
-        f"Ihre Videosprechstunde bei {practice} findet am {_when(appointment.starts_at)} statt "
+        f"Guten Tag{' ' + greeting if greeting else ''},\n\n"
+        f"Ihre {kind} bei {practice} findet am {_when(appointment.starts_at)} statt "
         f"(Dauer: {appointment.duration_minutes} Minuten).\n\n"
         f"So nehmen Sie teil:\n"
         f"1. Öffnen Sie kurz vor dem Termin {url}\n"
-        f"2. Geben Sie Ihren Zugangscode ein: {code}\n\n"
+        f"{steps}\n"
         "Sie brauchen kein Benutzerkonto und müssen nichts installieren. Der Zugangscode gilt ab 30 Minuten vor "
         "dem Termin. Bitte geben Sie ihn nicht weiter.\n\n"
         f"Mit freundlichen Grüßen\n{practice}\n"
     )
-    to = quote(appointment.patient.email or "", safe="@")
+    to = quote(address or "", safe="@")
     crlf_body = body.replace("\n", "\r\n")  # RFC 6068: line breaks in a mailto body are %0D%0A
     mailto = f"mailto:{to}?subject={quote(subject, safe='')}&body={quote(crlf_body, safe='')}"
     return Invitation(subject, body, mailto, ics(appointment, practice, url, body))

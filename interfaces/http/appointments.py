@@ -43,9 +43,18 @@ class RecordSchema(GermanSchema):
     schema = _int(1, 1000)
 
 
+def _extra_token(slot: str) -> fields.String:
+    """A conference's further participant (plan plus): optional, sent as "patient-2"/"patient-3"."""
+    token = _hex(32)
+    return fields.String(required=False, data_key=slot, validate=token.validators,
+                         error_messages=token.error_messages)
+
+
 class JoinTokensSchema(GermanSchema):
     practitioner = _hex(32)
     patient = _hex(32)
+    patient_2 = _extra_token("patient-2")
+    patient_3 = _extra_token("patient-3")
 
 
 class ScheduleSchema(GermanSchema):
@@ -132,7 +141,8 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _tokens(data: dict[str, Any]) -> dict[str, bytes]:
-    return {role: bytes.fromhex(token) for role, token in data["join_tokens"].items()}
+    """Code slot ("practitioner", "patient", "patient-2", …) → join token."""
+    return {slot.replace("_", "-"): bytes.fromhex(token) for slot, token in data["join_tokens"].items()}
 
 
 def _appointment_id(raw: str) -> UUID:
@@ -286,7 +296,8 @@ def add_openapi(spec: APISpec) -> None:
     listing = [{"name": n, "in": "query", "required": False, "schema": {"type": t}}
                for n, t in (("day", "string"), ("week", "string"), ("limit", "integer"), ("offset", "integer"))]
     spec.path("/api/v1/appointments", operations={
-        "post": operation("Termin anlegen", "Schedule", (201, "Appointment"), (400, 401, 409), True),
+        "post": operation("Termin anlegen (Konferenz mit weiteren Codes: Tarif plus)", "Schedule",
+                          (201, "Appointment"), (400, 401, 403, 409), True),
         "get": operation("Termine eines Tages oder einer Woche", None, (200, "CalendarPage"), (400, 401), True,
                          listing),
     })
@@ -297,7 +308,7 @@ def add_openapi(spec: APISpec) -> None:
                 "sms-invitations": "SmsInvitation", "reminder": "Reminder"}
     for name, request in requests.items():
         errors = (400, 401, 403, 404, 409, 502, 503) if name in ("sms-invitations", "reminder") else \
-            (400, 401, 404, 409)
+            (400, 401, 403, 404, 409) if name == "codes" else (400, 401, 404, 409)
         spec.path(f"/api/v1/appointments/{{appointment_id}}/{name}", operations={"post": operation(
             SUMMARIES[name], request, (200, "Appointment"), errors, True, path_id)})
     spec.path("/api/v1/access-codes/check", operations={"post": operation(

@@ -13,6 +13,7 @@ import pytest
 from interfaces.cli.main import main
 from interfaces.client.keystore import LocalStore
 from interfaces.client.sdk import Client
+from tests.appointments.conftest import PLUS_BILLING
 from tests.conftest import PASSWORD, Clock, LiveServer, register
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -60,3 +61,36 @@ def test_appointment_commands(server: LiveServer, clock: Clock, tmp_path: Path, 
     assert "nur im Tarif plus" in capsys.readouterr().err
     assert "abgesagt" in run("cancel", appointment_id)
     assert "[abgesagt]" in run("list", "--day", "2026-12-01")
+
+
+def test_conference_commands(server: LiveServer, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    """`add --participants 3` in plus prints a code per participant and the Konferenzcode; each participant's
+    invitation carries their own code and the Konferenzcode; basis is refused with the plan's message."""
+    clock.set(START - timedelta(days=1))
+    config = tmp_path / "cli-config"
+    sdk = Client(server.url, LocalStore(config))
+    register(sdk, plan="plus", billing=PLUS_BILLING)
+    sdk.close()
+    monkeypatch.setenv("SPRECHZIMMER_URL", server.url)
+    monkeypatch.setenv("SPRECHZIMMER_CONFIG_DIR", str(config))
+    monkeypatch.setenv("SPRECHZIMMER_PASSWORD", PASSWORD)
+
+    def run(*argv: str) -> str:
+        assert main(["appointments", *argv]) == 0
+        return capsys.readouterr().out
+
+    out = run("add", "--org", "PWinkler", "--user", "MartinW", "--start", "2026-12-01 10:00", "--name", "Jörg Böhm",
+              "--participants", "3")
+    appointment_id = re.search(r"\(([0-9a-f-]{36})\)", out)[1]  # type: ignore[index]
+    codes = {1: re.search(r"Zugangscode Patient:\s+(\S+)", out)[1]}  # type: ignore[index]
+    for n in (2, 3):
+        codes[n] = re.search(rf"Zugangscode Teilnehmer {n}:\s+(\S+)", out)[1]  # type: ignore[index]
+    call_code = re.search(r"Konferenzcode .*: (\S+)", out)[1]  # type: ignore[index]
+    assert len({*codes.values(), call_code}) == 4
+    for n in (1, 2, 3):
+        invitation = run("invite", appointment_id, "--participant", str(n), "--name", f"Gast {n}")
+        assert codes[n] in invitation and call_code in invitation and f"Guten Tag Gast {n}," in invitation
+        assert not any(code in invitation for m, code in codes.items() if m != n)
+    assert main(["appointments", "add", "--start", "2026-12-01 11:00", "--name", "x", "--participants", "4"]) == 1
+    assert "1 bis 3" in capsys.readouterr().err

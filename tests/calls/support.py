@@ -1,5 +1,6 @@
-"""Test support for calls: a join resolver backed by real codes (the appointments context is built in
-parallel), and a small JSON WebSocket client for signalling-level tests."""
+"""Test support for calls: a join resolver backed by real codes (test-made grants first, then the appointments
+context's own resolver, so appointments planned through the SDK join too), and a small JSON WebSocket client
+for signalling-level tests."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 import websockets
 
-from application.ports import JoinGrant
+from application.ports import JoinGrant, JoinResolver
 from infrastructure import crypto
 
 
@@ -38,11 +39,16 @@ class GrantBook:
     def __init__(self, path: Path | None = None):
         self.grants: dict[bytes, JoinGrant] = {}
         self.path = path
+        self.fallback: JoinResolver | None = None  # the server's real resolver (appointments planned via SDK)
 
     def __call__(self, join_token: bytes) -> JoinGrant | None:
         if self.path is not None and self.path.exists():
-            return load_grants(self.path).get(join_token)
-        return self.grants.get(join_token)
+            grant = load_grants(self.path).get(join_token)
+        else:
+            grant = self.grants.get(join_token)
+        if grant is None and self.fallback is not None:
+            return self.fallback(join_token)
+        return grant
 
     def add(self, org_id: uuid.UUID, patients: int = 1, starts: timedelta = timedelta(minutes=-5),
             length: timedelta = timedelta(hours=1)) -> Appointment:

@@ -24,7 +24,7 @@ def test_call_command_connects_and_reports(server: LiveServer, grants: GrantBook
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     patient = run("--code", appointment.patient_code, "--test-pattern", "--duration", "4", "--timeout", "60")
-    doctor = run("--code", appointment.practitioner_code, "--patient-code", appointment.patient_code,
+    doctor = run("--code", appointment.practitioner_code, "--call-code", appointment.patient_code,
                  "--duration", "4", "--timeout", "60")
     out_patient, _ = patient.communicate(timeout=120)
     out_doctor, _ = doctor.communicate(timeout=120)

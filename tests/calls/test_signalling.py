@@ -7,14 +7,17 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 import websockets
 
+from interfaces.client import appointments
 from interfaces.client.sdk import Client
+from tests.calls.conftest import PLUS_BILLING
 from tests.calls.support import Appointment, GrantBook, Peer, token_hex
-from tests.conftest import PASSWORD, LiveServer
+from tests.conftest import PASSWORD, LiveServer, register
 
 SDP_ONE_VIDEO = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
 SDP_SCREEN = SDP_ONE_VIDEO + "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
@@ -171,20 +174,34 @@ async def test_screen_sharing_only_in_plus(server: LiveServer, grants: GrantBook
         await p.close()
 
 
-async def test_conference_of_four_in_plus_is_a_mesh(server: LiveServer, grants: GrantBook,
-                                                    practice: Callable[..., uuid.UUID]) -> None:
-    appointment = grants.add(practice("plus"), patients=4)
-    doctor = await Peer.join(server.url, appointment.practitioner_code)
+async def test_conference_of_four_in_plus_is_a_mesh(server: LiveServer,
+                                                    new_client: Callable[[str], Client]) -> None:
+    """A real conference planned through the SDK by a plus practice: the practitioner and three participants,
+    each with their own code, meet in one room; a fifth party is refused; each pair signals on its own."""
+    client = new_client("praxis")
+    register(client, plan="plus", billing=PLUS_BILLING)
+    client.login("PWinkler", "MartinW", PASSWORD)
+    planned = appointments.add(client, datetime.now(UTC) - timedelta(minutes=5), 60, "Jörg Böhm", participants=3)
+    codes = planned.patient.codes
+    assert planned.patient.participants == ["patient", "patient-2", "patient-3"] and planned.patient.call_code
+    doctor = await Peer.join(server.url, codes["practitioner"])
     assert doctor.welcome["conference"] is True and doctor.welcome["max_participants"] == 4
-    patients = []
-    for code in appointment.patient_codes[:3]:
-        p = await Peer.join(server.url, code)
+    assert doctor.welcome["appointment_id"] == planned.appointment_id
+    patients: list[Peer] = []
+    for slot in planned.patient.participants:
+        p = await Peer.join(server.url, codes[slot])
+        assert p.welcome["role"] == "patient" and p.welcome["appointment_id"] == planned.appointment_id
+        assert p.welcome["state"] == "waiting"
         await doctor.send({"type": "admit", "peer": p.peer_id})
         admitted = await p.expect("admitted")
         assert {x["peer_id"] for x in admitted["peers"]} == {doctor.peer_id, *[q.peer_id for q in patients]}
         patients.append(p)
-    error, code = await refusal(server, {"type": "join", "token": token_hex(appointment.patient_codes[3])})
+    # a fifth party (a participant's code on a second device) finds the room full
+    error, code = await refusal(server, {"type": "join", "token": token_hex(codes["patient-2"])})
     assert code == 4409 and "höchstens 4" in str(error["detail"])
+    # the call code is no access code: it never reaches the waiting room
+    error, code = await refusal(server, {"type": "join", "token": token_hex(planned.patient.call_code)})
+    assert code == 4403 and error["detail"] == "Der Zugangscode ist ungültig oder abgelaufen."
     # each pair signals on its own: a message to one peer reaches only that peer
     a, b, c = patients
     await a.send({"type": "offer", "to": c.peer_id, "sdp": SDP_ONE_VIDEO, "mac": "00"})
