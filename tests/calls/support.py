@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import websockets
@@ -32,20 +30,17 @@ class Appointment:
 
 
 class GrantBook:
-    """join token → JoinGrant, like the appointments context's `resolve_join_token` (codes from
-    crypto.new_code, tokens from crypto.join_token). Optionally mirrored to a JSON file, so that server
-    subprocesses resolve the same codes."""
+    """join token → JoinGrant for signalling-level tests that need grants the appointments context would not
+    hand out on demand (expired windows, revoked codes, several patients); codes from crypto.new_code, tokens
+    from crypto.join_token. Anything else goes to the server's real resolver, so appointments planned
+    through the SDK join too."""
 
-    def __init__(self, path: Path | None = None):
+    def __init__(self) -> None:
         self.grants: dict[bytes, JoinGrant] = {}
-        self.path = path
         self.fallback: JoinResolver | None = None  # the server's real resolver (appointments planned via SDK)
 
     def __call__(self, join_token: bytes) -> JoinGrant | None:
-        if self.path is not None and self.path.exists():
-            grant = load_grants(self.path).get(join_token)
-        else:
-            grant = self.grants.get(join_token)
+        grant = self.grants.get(join_token)
         if grant is None and self.fallback is not None:
             return self.fallback(join_token)
         return grant
@@ -59,28 +54,10 @@ class GrantBook:
         for code, role in [(appointment.practitioner_code, "practitioner"),
                            *[(c, "patient") for c in appointment.patient_codes]]:
             self.grants[crypto.join_token(code)] = JoinGrant(org_id, appointment_id, role, start, start + length)
-        self._save()
         return appointment
 
     def revoke(self, code: str) -> None:
         self.grants.pop(crypto.join_token(code), None)
-        self._save()
-
-    def _save(self) -> None:
-        if self.path is not None:
-            data = {k.hex(): {"org_id": str(g.org_id), "appointment_id": str(g.appointment_id), "role": g.role,
-                              "starts_at": g.starts_at.isoformat(), "ends_at": g.ends_at.isoformat()}
-                    for k, g in self.grants.items()}
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data))
-            os.replace(tmp, self.path)
-
-
-def load_grants(path: Path) -> dict[bytes, JoinGrant]:
-    data = json.loads(path.read_text())
-    return {bytes.fromhex(k): JoinGrant(uuid.UUID(v["org_id"]), uuid.UUID(v["appointment_id"]), v["role"],
-                                        datetime.fromisoformat(v["starts_at"]), datetime.fromisoformat(v["ends_at"]))
-            for k, v in data.items()}
 
 
 def token_hex(code: str) -> str:
