@@ -42,8 +42,6 @@ GONE_WITHIN = max(3 * HEARTBEAT, 3.0) + HEARTBEAT + GRACE + 4.0  # + slack for a
 @pytest.fixture
 def two_workers(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[ServeProcess,
                                                                                               str]]:
-    if backend != "postgres":
-        pytest.skip("several workers need PostgreSQL; embedded mode runs one process")
     database_url: str = request.getfixturevalue("postgres_url")
     port = free_port()
     env = {"SPRECHZIMMER_DATA_DIR": str(tmp_path / "var"), "SPRECHZIMMER_ORIGINS": f"http://127.0.0.1:{port}",
@@ -107,6 +105,7 @@ def _pid(worker: str) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)  # embedded mode runs one process
 async def test_kill_9_of_a_worker_frees_the_seats_of_its_participants(
         two_workers: tuple[ServeProcess, str], tmp_path: Path) -> None:
     server, database_url = two_workers
@@ -169,10 +168,9 @@ async def test_kill_9_of_a_worker_frees_the_seats_of_its_participants(
             task.cancel()
 
 
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)  # liveness records exist on PostgreSQL only
 async def test_sweep_reports_members_of_a_silent_worker_gone_and_cleans_up(
         backend: str, server: LiveServer, grants: GrantBook, practice: Callable[..., uuid.UUID]) -> None:
-    if backend != "postgres":
-        pytest.skip("the liveness records exist on PostgreSQL only")
     appointment = grants.add(practice())
     patient = await Peer.join(server.url, appointment.patient_code)
     doctor = await Peer.join(server.url, appointment.practitioner_code)
