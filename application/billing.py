@@ -117,19 +117,8 @@ def _issue_invoice(services: Services, org_id: UUID, month: str, issued_on: date
 
 def _sepa_file(services: Services, month: str, invoices: list[Invoice], created_at: datetime,
                collection: date) -> bytes:
-    from infrastructure.sepa import Creditor, Debit, build_direct_debit_file  # an adapter, used only here
-
     assert services.contracts is not None
-    setup = services.contracts.billing
-    first, _ = billing_period(month)
-    debits = [Debit(
-        debtor_name=inv.debit["holder"], iban=inv.debit["iban"], bic=inv.debit["bic"],
-        amount=Decimal(inv.amounts["gross"]), mandate_reference=inv.debit["mandate_reference"],
-        mandate_signed_on=date.fromisoformat(inv.debit["mandate_signed_on"]),
-        description=f"Sprechzimmer Rechnung {inv.number} {first.strftime('%m/%Y')}", end_to_end_id=inv.number,
-    ) for inv in invoices]
-    return build_direct_debit_file(Creditor(setup.creditor_name, setup.creditor_iban, setup.creditor_bic,
-                                            setup.creditor_id), debits, collection, f"SPZ-{month}", created_at)
+    return services.contracts.documents.direct_debit_file(month, invoices, created_at, collection)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -223,18 +212,9 @@ def invoices_of(services: Services, org_id: UUID, role: str) -> list[Invoice]:
 
 
 def invoice_pdf(services: Services, org_id: UUID, role: str, number: str) -> bytes:
-    from infrastructure.invoice_pdf import InvoiceDocument, InvoiceParty, render_invoice_pdf
-
     invoice = next((inv for inv in invoices_of(services, org_id, role) if inv.number == number), None)
     if invoice is None:
         raise NotFound("Diese Rechnung gibt es nicht.")
     assert services.contracts is not None
-    setup = services.contracts.billing
-    start, end = billing_period(invoice.month)
-    issued = date.fromisoformat(invoice.issued_on)
-    return render_invoice_pdf(InvoiceDocument(
-        number=invoice.number, issued_on=issued, period_start=start, period_end=end,
-        seller=InvoiceParty(setup.creditor_name, setup.seller_address), seller_vat_id=setup.seller_vat_id,
-        recipient=InvoiceParty(invoice.recipient["name"], tuple(invoice.recipient["address_lines"])),
-        amounts=amounts_of(invoice), mandate_reference=invoice.debit["mandate_reference"],
-        creditor_id=setup.creditor_id, collection_date=issued + timedelta(days=COLLECTION_DELAY_DAYS)))
+    collection = date.fromisoformat(invoice.issued_on) + timedelta(days=COLLECTION_DELAY_DAYS)
+    return services.contracts.documents.invoice_pdf(invoice, amounts_of(invoice), collection)

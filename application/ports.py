@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
 
+from domain.billing import Invoice
+from domain.invoice import InvoiceAmounts
+
 Clock = Callable[[], datetime]
 
 
@@ -125,11 +128,20 @@ class BillingSetup:
     out_dir: Path
 
 
+class BillingDocuments(Protocol):
+    """Renders what the billing use cases decide: the month's SEPA file and an invoice's PDF."""
+
+    def direct_debit_file(self, month: str, invoices: list[Invoice], created_at: datetime,
+                          collection: date) -> bytes: ...
+    def invoice_pdf(self, invoice: Invoice, amounts: InvoiceAmounts, collection: date) -> bytes: ...
+
+
 @dataclass
 class ContractPorts:
     directory: ContractDirectory
     purger: OrgDataPurger
     billing: BillingSetup
+    documents: BillingDocuments
 
 
 class SmsFailed(Exception):

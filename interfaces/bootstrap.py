@@ -12,6 +12,7 @@ from application.jobs import CORE_JOBS, Job
 from application.ports import BillingSetup, ContractPorts
 from application.services import Clock, Services, utc_now
 from infrastructure import crypto
+from infrastructure.billing_documents import SepaAndPdfDocuments
 from infrastructure.ephemeral import SqlEphemeral
 from infrastructure.erasure_store import SqlOrgDataPurger
 from infrastructure.event_cipher import PerOrganisationCipherMapper
@@ -91,6 +92,9 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
                        Job("bank-data", 3600, contracts.retire_bank_data), Job("erasure", 3600, erasure.job),
                        Job("retention", 86400, retention.prune_metadata)]
     ephemeral = SqlEphemeral(state_db)
+    billing_setup = BillingSetup(settings.creditor_name, settings.creditor_iban, settings.creditor_bic,
+                                 settings.creditor_id, settings.seller_address, settings.seller_vat_id,
+                                 settings.data_dir / "billing")
     services = Services(
         events=events, keystore=keystore, ephemeral=ephemeral, crypto=crypto,
         pepper_code=settings.secrets.pepper_code, fake_salt_key=settings.secrets.fake_salt_key,
@@ -102,9 +106,8 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
             directory=SqlContractDirectory(state_db),
             purger=SqlOrgDataPurger(events, state_db, keystore_db, runner, ephemeral, settings.database_url,
                                     settings.data_dir, clock),
-            billing=BillingSetup(settings.creditor_name, settings.creditor_iban, settings.creditor_bic,
-                                 settings.creditor_id, settings.seller_address, settings.seller_vat_id,
-                                 settings.data_dir / "billing"),
+            billing=billing_setup,
+            documents=SepaAndPdfDocuments(billing_setup),
         ),
         sms=HttpSmsGateway(settings.sms_gateway_url, settings.sms_gateway_token, settings.sms_sender)
         if settings.sms_gateway_url else None,

@@ -1,0 +1,42 @@
+"""The billing documents of an invoiced month: the SEPA direct-debit file (sepaxml) and invoice PDFs (fpdf2),
+built from the domain's invoices and the operator's billing set-up (implements application.ports.BillingDocuments)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from application.ports import BillingSetup
+from domain.billing import Invoice
+from domain.invoice import InvoiceAmounts, billing_period
+from infrastructure.invoice_pdf import InvoiceDocument, InvoiceParty, render_invoice_pdf
+from infrastructure.sepa import Creditor, Debit, build_direct_debit_file
+
+
+class SepaAndPdfDocuments:
+    def __init__(self, setup: BillingSetup):
+        self.setup = setup
+
+    def direct_debit_file(self, month: str, invoices: list[Invoice], created_at: datetime,
+                          collection: date) -> bytes:
+        first, _ = billing_period(month)
+        debits = [Debit(
+            debtor_name=inv.debit["holder"], iban=inv.debit["iban"], bic=inv.debit["bic"],
+            amount=Decimal(inv.amounts["gross"]), mandate_reference=inv.debit["mandate_reference"],
+            mandate_signed_on=date.fromisoformat(inv.debit["mandate_signed_on"]),
+            description=f"Sprechzimmer Rechnung {inv.number} {first.strftime('%m/%Y')}", end_to_end_id=inv.number,
+        ) for inv in invoices]
+        setup = self.setup
+        creditor = Creditor(setup.creditor_name, setup.creditor_iban, setup.creditor_bic, setup.creditor_id)
+        return build_direct_debit_file(creditor, debits, collection, f"SPZ-{month}", created_at)
+
+    def invoice_pdf(self, invoice: Invoice, amounts: InvoiceAmounts, collection: date) -> bytes:
+        setup = self.setup
+        start, end = billing_period(invoice.month)
+        return render_invoice_pdf(InvoiceDocument(
+            number=invoice.number, issued_on=date.fromisoformat(invoice.issued_on), period_start=start,
+            period_end=end, seller=InvoiceParty(setup.creditor_name, setup.seller_address),
+            seller_vat_id=setup.seller_vat_id,
+            recipient=InvoiceParty(invoice.recipient["name"], tuple(invoice.recipient["address_lines"])),
+            amounts=amounts, mandate_reference=invoice.debit["mandate_reference"], creditor_id=setup.creditor_id,
+            collection_date=collection))
