@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import icalendar
 import pytest
@@ -19,12 +20,13 @@ from tests.conftest import PASSWORD, Clock, LiveServer, register
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
-def test_appointment_commands(server: LiveServer, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                              capsys: pytest.CaptureFixture[str], new_client: Callable[[str], Client]) -> None:
-    clock.set(START - timedelta(days=1))
+def cli_for_registered_practice(server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str], **changes: Any) -> Callable[..., str]:
+    """Registers the seed practice with the CLI's own device storage and returns `run(*argv)` for
+    `sprechzimmer appointments …`, which must succeed and gives what it printed."""
     config = tmp_path / "cli-config"
     sdk = Client(server.url, LocalStore(config))
-    register(sdk)
+    register(sdk, **changes)
     sdk.close()
     monkeypatch.setenv("SPRECHZIMMER_URL", server.url)
     monkeypatch.setenv("SPRECHZIMMER_CONFIG_DIR", str(config))
@@ -33,6 +35,14 @@ def test_appointment_commands(server: LiveServer, clock: Clock, tmp_path: Path, 
     def run(*argv: str) -> str:
         assert main(["appointments", *argv]) == 0
         return capsys.readouterr().out
+
+    return run
+
+
+def test_appointment_commands(server: LiveServer, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    clock.set(START - timedelta(days=1))
+    run = cli_for_registered_practice(server, tmp_path, monkeypatch, capsys)
 
     out = run("add", "--org", "PWinkler", "--user", "MartinW", "--start", "2026-12-01 10:00", "--duration", "30",
               "--name", "Jörg Böhm", "--email", "joerg@example.org")
@@ -68,17 +78,7 @@ def test_conference_commands(server: LiveServer, clock: Clock, tmp_path: Path, m
     """`add --participants 3` in plus prints a code per participant and the Konferenzcode; each participant's
     invitation carries their own code and the Konferenzcode; basis is refused with the plan's message."""
     clock.set(START - timedelta(days=1))
-    config = tmp_path / "cli-config"
-    sdk = Client(server.url, LocalStore(config))
-    register(sdk, plan="plus", billing=PLUS_BILLING)
-    sdk.close()
-    monkeypatch.setenv("SPRECHZIMMER_URL", server.url)
-    monkeypatch.setenv("SPRECHZIMMER_CONFIG_DIR", str(config))
-    monkeypatch.setenv("SPRECHZIMMER_PASSWORD", PASSWORD)
-
-    def run(*argv: str) -> str:
-        assert main(["appointments", *argv]) == 0
-        return capsys.readouterr().out
+    run = cli_for_registered_practice(server, tmp_path, monkeypatch, capsys, plan="plus", billing=PLUS_BILLING)
 
     out = run("add", "--org", "PWinkler", "--user", "MartinW", "--start", "2026-12-01 10:00", "--name", "Jörg Böhm",
               "--participants", "3")
