@@ -48,6 +48,9 @@ class MemoryHub(LocalSockets):
     async def stop(self) -> None:
         return None
 
+    def health(self) -> str:
+        return "ok"
+
     async def transact(self, room_id: str, org_id: str, rule: Callable[[Room], T]) -> T:
         lock = self._locks.setdefault(room_id, asyncio.Lock())
         async with lock:

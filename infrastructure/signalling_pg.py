@@ -54,8 +54,10 @@ SCHEMA = (
     "created DOUBLE PRECISION NOT NULL)",
     # One row per running worker (no personal data: host name, pid, random suffix); `beat` in database time.
     "CREATE TABLE IF NOT EXISTS call_worker (worker TEXT PRIMARY KEY, beat DOUBLE PRECISION NOT NULL)",
+    # the code's seat (§8a.6); '' in rows of a version before seats
+    "ALTER TABLE call_member ADD COLUMN IF NOT EXISTS slot TEXT NOT NULL DEFAULT ''",
 )
-_COLUMNS = "peer_id, org_id, role, state, since, resume_hash, conn_id, connected, gone_at, worker"
+_COLUMNS = "peer_id, org_id, role, state, since, resume_hash, conn_id, connected, gone_at, worker, slot"
 
 
 def worker_id() -> str:
@@ -120,6 +122,9 @@ class PostgresHub(LocalSockets):
                 await conn.execute("DELETE FROM call_worker WHERE worker = %s", (self.worker,))
             await self._pool.close()
 
+    def health(self) -> str:
+        return "ok"
+
     def _require_pool(self) -> AsyncConnectionPool:
         if self._pool is None:
             raise RuntimeError("signalling hub not started")
@@ -164,9 +169,9 @@ class PostgresHub(LocalSockets):
         await conn.execute("DELETE FROM call_member WHERE room = %s", (room_id,))
         for m in room.members.values():
             await conn.execute(
-                f"INSERT INTO call_member (room, {_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                f"INSERT INTO call_member (room, {_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (room_id, m.peer_id, room.org_id, m.role, m.state, m.since, m.resume_hash, m.conn_id,
-                 m.connected, m.gone_at, m.worker))
+                 m.connected, m.gone_at, m.worker, m.slot))
 
     async def snapshot(self, room_id: str) -> Room | None:
         async with self._require_pool().connection() as conn:
@@ -181,7 +186,7 @@ class PostgresHub(LocalSockets):
             room.org_id = row[1]
             room.members[row[0]] = Member(peer_id=row[0], role=row[2], state=row[3], since=row[4],
                                           resume_hash=row[5], conn_id=row[6], connected=row[7], gone_at=row[8],
-                                          worker=row[9])
+                                          worker=row[9], slot=row[10])
         return room
 
     # --- liveness -------------------------------------------------------------------------------------

@@ -202,8 +202,10 @@ class Call:
     # --- signalling -----------------------------------------------------------------------------------
 
     def _fetch_ice_servers(self) -> list[dict[str, Any]]:
-        response = httpx.get(self.base_url + "/api/v1/calls/ice-servers", headers={"X-Join-Token": self.join_token},
-                             timeout=10)
+        headers = {"X-Join-Token": self.join_token}
+        if self.session_token:  # the practitioner code needs the admin's session (§8a.7)
+            headers["Authorization"] = f"Bearer {self.session_token}"
+        response = httpx.get(self.base_url + "/api/v1/calls/ice-servers", headers=headers, timeout=10)
         if response.status_code != 200:
             detail = response.json().get("detail", "") if response.content else ""
             raise CallError(detail or "Die Verbindungsdaten konnten nicht abgerufen werden.", response.status_code)

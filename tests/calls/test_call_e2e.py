@@ -55,14 +55,15 @@ def served(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iter
         server.stop()
 
 
-def practice_appointments(url: str, directory: Path, count: int) -> list[appointments.Appointment]:
-    """The practice registers, logs in and plans `count` appointments starting now, each with its codes."""
+def practice_appointments(url: str, directory: Path, count: int) -> tuple[list[appointments.Appointment], str]:
+    """The practice registers, logs in and plans `count` appointments starting now, each with its codes; also
+    the admin's session, which the practitioner presents with its code."""
     client = Client(url, LocalStore(directory))
     try:
         register(client)
-        client.login("PWinkler", "MartinW", PASSWORD)
+        session = client.login("PWinkler", "MartinW", PASSWORD).token
         now = datetime.now(UTC) - timedelta(minutes=5)
-        return [appointments.add(client, now, 60, f"Patientin {i}") for i in range(count)]
+        return [appointments.add(client, now, 60, f"Patientin {i}") for i in range(count)], session
     finally:
         client.close()
 
@@ -74,19 +75,19 @@ def workers_of(database_url: str) -> dict[str, str]:
 
 async def test_call_through_sprechzimmer_serve(served: tuple[ServeProcess, str | None], tmp_path: Path) -> None:
     server, database_url = served
-    planned, other = practice_appointments(server.url, tmp_path / "praxis", 2)
+    (planned, other), session = practice_appointments(server.url, tmp_path / "praxis", 2)
     codes = planned.patient.codes
 
     if database_url:  # several workers: signalling pairs on different workers still reach each other
         other_codes = other.patient.codes
         patient = await Peer.join(server.url, other_codes["patient"])
-        doctor = await Peer.join(server.url, other_codes["practitioner"])
+        doctor = await Peer.join(server.url, other_codes["practitioner"], session=session)
         for _ in range(30):  # reconnect until the doctor lands on the other worker
             if workers_of(database_url)[doctor.peer_id] != workers_of(database_url)[patient.peer_id]:
                 break
             await doctor.send({"type": "leave"})
             await doctor.close()
-            doctor = await Peer.join(server.url, other_codes["practitioner"])
+            doctor = await Peer.join(server.url, other_codes["practitioner"], session=session)
         placed = workers_of(database_url)
         assert placed[doctor.peer_id] != placed[patient.peer_id]
         await doctor.send({"type": "admit", "peer": patient.peer_id})
@@ -100,7 +101,7 @@ async def test_call_through_sprechzimmer_serve(served: tuple[ServeProcess, str |
 
     events: list[tuple[str, str]] = []
     patient_call = Call(server.url, codes["patient"], on_event=lambda k, d: events.append(("patient", k)))
-    doctor_call = Call(server.url, codes["practitioner"], codes["patient"], auto_admit=False,
+    doctor_call = Call(server.url, codes["practitioner"], codes["patient"], auto_admit=False, session_token=session,
                        on_event=lambda k, d: events.append(("practitioner", k)))
     try:
         await patient_call.start()
@@ -166,7 +167,8 @@ async def test_relay_only_call_through_coturn(server: LiveServer, grants: GrantB
                                  turn_secret=coturn_secret(coturn), turn_ttl_seconds=600)
     appointment = grants.add(practice())
     patient = Call(server.url, appointment.patient_code, relay_only=True)
-    doctor = Call(server.url, appointment.practitioner_code, appointment.patient_code, relay_only=True)
+    doctor = Call(server.url, appointment.practitioner_code, appointment.patient_code, relay_only=True,
+                  session_token=appointment.session)
     try:
         await patient.start()
         await doctor.start()
@@ -226,7 +228,7 @@ async def test_tampering_relay_refuses_the_call_with_a_visible_reason(server: Li
     patient = Call(server.url, appointment.patient_code,
                    on_event=lambda k, d: shown.append(d.get("detail", "")) if k == "failed" else None)
     doctor = Call(server.url, appointment.practitioner_code, appointment.patient_code,
-                  signalling_url=f"ws://127.0.0.1:{port}",
+                  signalling_url=f"ws://127.0.0.1:{port}", session_token=appointment.session,
                   on_event=lambda k, d: shown.append(d.get("detail", "")) if k == "failed" else None)
     try:
         await patient.start()
@@ -257,7 +259,7 @@ async def test_dropped_signalling_resumes_and_renegotiations_are_maced(server: L
     patient_events: list[tuple[str, dict[str, Any]]] = []
     patient = Call(server.url, appointment.patient_code, on_event=lambda k, d: patient_events.append((k, d)))
     doctor = Call(server.url, appointment.practitioner_code, appointment.patient_code,
-                  on_event=lambda k, d: doctor_events.append((k, d)))
+                  session_token=appointment.session, on_event=lambda k, d: doctor_events.append((k, d)))
     screen = MediaPlayer(TEST_PATTERN, format="lavfi")
     try:
         await patient.start()
