@@ -1,6 +1,11 @@
 """The SDK's side of a consultation: signalling over `/ws/v1/calls`, peer-to-peer media with aiortc, and the
 signalling-proof check of design/crypto.md §4.10a.
 
+ICE candidates trickle both ways (design/crypto.md §8a.8): after each description this client sends its
+candidates as `candidate` messages and an end-of-candidates marker, and it applies the candidates it receives,
+so a browser peer need not wait for complete gathering. aiortc gathers before it describes, so its own
+descriptions carry the candidates too.
+
 The server relays the SDP, and the SDP carries the DTLS fingerprints that protect the media. So every offer
 and answer is MACed with k_call, a key derived from the patient code that only the parties know; a
 description whose MAC fails is never applied, and the call ends with a visible reason. ICE servers are always
@@ -22,10 +27,11 @@ from typing import Any
 
 import httpx
 import websockets
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCIceCandidate, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
+from aiortc.sdp import candidate_from_sdp
 
 from infrastructure import crypto as c
 
@@ -75,6 +81,25 @@ class PeerLink:
     first_frame_at: float | None = None
     connected_at: float | None = None
     readers: list[asyncio.Task[None]] = field(default_factory=list)
+    early_candidates: list[dict[str, Any] | None] = field(default_factory=list)  # before the remote description
+
+
+def local_candidates(sdp: str) -> list[dict[str, Any]]:
+    """The candidates of a description as trickle messages carry them (the browser's RTCIceCandidateInit):
+    each once, in the first media section that has it (with BUNDLE all sections share one transport)."""
+    found: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    sections = re.split(r"\r?\n(?=m=)", sdp)[1:]
+    session_ufrag = _UFRAG.search(re.split(r"\r?\nm=", sdp, maxsplit=1)[0])
+    for index, section in enumerate(sections):
+        mid = re.search(r"^a=mid:(\S+)", section, re.MULTILINE)
+        ufrag = _UFRAG.search(section) or session_ufrag
+        for line in re.findall(r"^a=(candidate:.+?)\s*$", section, re.MULTILINE):
+            if line not in seen:
+                seen.add(line)
+                found.append({"candidate": line, "sdpMid": mid.group(1) if mid else None, "sdpMLineIndex": index,
+                              "usernameFragment": ufrag.group(1) if ufrag else None})
+    return found
 
 
 class Call:
@@ -284,6 +309,8 @@ class Call:
             await self._on_offer(message)
         elif kind == "answer":
             await self._on_answer(message)
+        elif kind == "candidate":
+            await self._on_candidate(message)
         elif kind == "bye":
             reason = MSG_REMOTE_TAMPERED if message.get("reason") == "sdp-mac" else None
             link = self.links.get(message.get("from", ""))
@@ -387,11 +414,53 @@ class Call:
                 await self._offer(self._new_link(peer["peer_id"], peer["role"]), "offer")
 
     async def _offer(self, link: PeerLink, kind: str) -> None:
-        await link.pc.setLocalDescription(await link.pc.createOffer())  # gathers every candidate (no trickle)
+        await link.pc.setLocalDescription(await link.pc.createOffer())  # aiortc gathers every candidate here
         sdp = link.pc.localDescription.sdp
         mac = description_mac(self.k_call, self._label(self.welcome["peer_id"], link.peer_id),
                               self.welcome["role"], sdp)
         await self._send({"type": kind, "to": link.peer_id, "sdp": sdp, "mac": mac})
+        await self._trickle(link.peer_id, sdp)
+
+    async def _trickle(self, peer_id: str, sdp: str) -> None:
+        """Our candidates one by one, then the end-of-candidates marker (`"candidate": null`), as a browser
+        sends them; a peer that strips or ignores the candidates inside descriptions still connects."""
+        for candidate in local_candidates(sdp):
+            await self._send({"type": "candidate", "to": peer_id, "candidate": candidate})
+        await self._send({"type": "candidate", "to": peer_id, "candidate": None})
+
+    async def _on_candidate(self, message: dict[str, Any]) -> None:
+        """A trickled candidate (or the end marker) of a peer; held back until its description is applied."""
+        link = self.links.get(message.get("from", ""))
+        if link is None:
+            return
+        candidate = message.get("candidate")
+        if candidate is not None and not isinstance(candidate, dict):
+            return
+        if link.pc.remoteDescription is None:
+            link.early_candidates.append(candidate)
+            return
+        await self._apply_candidate(link, candidate)
+
+    async def _apply_candidate(self, link: PeerLink, init: dict[str, Any] | None) -> None:
+        if init is None or not init.get("candidate"):  # null, or the browser's {"candidate": ""}: no more
+            await link.pc.addIceCandidate(None)
+            return
+        remote = link.pc.remoteDescription
+        ufrag = init.get("usernameFragment")
+        if ufrag and remote is not None and ufrag not in _UFRAG.findall(remote.sdp):
+            return  # a candidate of an earlier ICE generation (before a restart)
+        text = str(init["candidate"])
+        candidate: RTCIceCandidate = candidate_from_sdp(text.removeprefix("candidate:"))
+        candidate.sdpMid = init.get("sdpMid")
+        candidate.sdpMLineIndex = init.get("sdpMLineIndex")
+        if candidate.sdpMid is None and candidate.sdpMLineIndex is None:
+            candidate.sdpMLineIndex = 0
+        await link.pc.addIceCandidate(candidate)
+
+    async def _apply_early_candidates(self, link: PeerLink) -> None:
+        pending, link.early_candidates = link.early_candidates, []
+        for init in pending:
+            await self._apply_candidate(link, init)
 
     def _verify(self, message: dict[str, Any]) -> None:
         sdp, mac = message.get("sdp"), message.get("mac")
@@ -415,10 +484,12 @@ class Call:
         peer_id = message["from"]
         link = self.links.get(peer_id) or self._new_link(peer_id, str(message.get("role")))
         await link.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "offer"))
+        await self._apply_early_candidates(link)
         await link.pc.setLocalDescription(await link.pc.createAnswer())
         sdp = link.pc.localDescription.sdp
         mac = description_mac(self.k_call, self._label(self.welcome["peer_id"], peer_id), self.welcome["role"], sdp)
         await self._send({"type": "answer", "to": peer_id, "sdp": sdp, "mac": mac})
+        await self._trickle(peer_id, sdp)
 
     async def _on_answer(self, message: dict[str, Any]) -> None:
         link = self.links.get(message.get("from", ""))
@@ -429,6 +500,7 @@ class Call:
         except SignallingTampered:
             await self._refuse_tampered(message)
         await link.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "answer"))
+        await self._apply_early_candidates(link)
 
     async def _close_link(self, link: PeerLink) -> None:
         if self.links.pop(link.peer_id, None) is not None:

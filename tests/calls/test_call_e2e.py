@@ -248,6 +248,65 @@ async def test_tampering_relay_refuses_the_call_with_a_visible_reason(server: Li
         proxy.close()
 
 
+class CandidateStrippingRelay:
+    """A relay in front of the server that removes every candidate from the descriptions in both directions,
+    as a browser's description looks before gathering: the parties connect only through trickled `candidate`
+    messages (§8a.8). The MACs cover fingerprints and ufrag, not candidates, so they still verify."""
+
+    def __init__(self, upstream: str):
+        self.upstream = upstream
+        self.stripped = 0
+        self.trickled: list[dict[str, Any] | None] = []
+
+    def _strip(self, raw: str | bytes) -> str | bytes:
+        message = json.loads(raw)
+        if message.get("type") in ("offer", "answer") and isinstance(message.get("sdp"), str):
+            lines = message["sdp"].split("\r\n")
+            kept = [x for x in lines if not x.startswith(("a=candidate:", "a=end-of-candidates"))]
+            self.stripped += len(lines) - len(kept)
+            message["sdp"] = "\r\n".join(kept)
+            return json.dumps(message)
+        if message.get("type") == "candidate":
+            self.trickled.append(message.get("candidate"))
+        return raw
+
+    async def handle(self, client: Any) -> None:
+        async with websockets.connect(self.upstream) as upstream:
+            async def pipe(source: Any, sink: Any) -> None:
+                async for raw in source:
+                    await sink.send(self._strip(raw))
+
+            tasks = [asyncio.create_task(pipe(upstream, client)), asyncio.create_task(pipe(client, upstream))]
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in tasks:
+                task.cancel()
+
+
+async def test_trickled_candidates_alone_connect_the_call(server: LiveServer, grants: GrantBook,
+                                                          practice: Any) -> None:
+    relay = CandidateStrippingRelay(server.url.replace("http", "ws", 1) + "/ws/v1/calls")
+    proxy = await websockets.serve(relay.handle, "127.0.0.1", 0)
+    via = f"ws://127.0.0.1:{proxy.sockets[0].getsockname()[1]}"
+    appointment = grants.add(practice())
+    patient = Call(server.url, appointment.patient_code, signalling_url=via)
+    doctor = Call(server.url, appointment.practitioner_code, appointment.patient_code, signalling_url=via,
+                  session_token=appointment.session)
+    try:
+        await patient.start()
+        await doctor.start()
+        await asyncio.gather(patient.wait_frames(5, timeout=40), doctor.wait_frames(5, timeout=40))
+        assert relay.stripped > 0 and patient.error is None and doctor.error is None
+        ends = [c for c in relay.trickled if c is None]
+        assert len(ends) == 4  # each side ended its candidates once; both pass the relay up and down
+        found = [c for c in relay.trickled if c is not None]
+        assert found and all(c["candidate"].startswith("candidate:") and "sdpMid" in c and "sdpMLineIndex" in c
+                             and c["usernameFragment"] for c in found)
+    finally:
+        await patient.close()
+        await doctor.close()
+        proxy.close()
+
+
 async def test_dropped_signalling_resumes_and_renegotiations_are_maced(server: LiveServer, grants: GrantBook,
                                                                         practice: Any) -> None:
     from aiortc.contrib.media import MediaPlayer
