@@ -30,7 +30,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from application import calls
 from application.calls import Member, Outbound, Room
-from infrastructure.signalling_memory import LocalSockets
+from infrastructure.signalling_memory import COLUMNS, INSERT, LocalSockets, member_from_row, member_row
 
 T = TypeVar("T")
 GoneHook = Callable[[str, str, Member], None]
@@ -57,7 +57,7 @@ SCHEMA = (
     # the code's seat (§8a.6); '' in rows of a version before seats
     "ALTER TABLE call_member ADD COLUMN IF NOT EXISTS slot TEXT NOT NULL DEFAULT ''",
 )
-_COLUMNS = "peer_id, org_id, role, state, since, resume_hash, conn_id, connected, gone_at, worker, slot"
+_COLUMNS = COLUMNS
 
 
 def worker_id() -> str:
@@ -168,10 +168,7 @@ class PostgresHub(LocalSockets):
     async def _store(conn: psycopg.AsyncConnection[Any], room_id: str, room: Room) -> None:
         await conn.execute("DELETE FROM call_member WHERE room = %s", (room_id,))
         for m in room.members.values():
-            await conn.execute(
-                f"INSERT INTO call_member (room, {_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (room_id, m.peer_id, room.org_id, m.role, m.state, m.since, m.resume_hash, m.conn_id,
-                 m.connected, m.gone_at, m.worker, m.slot))
+            await conn.execute(INSERT, member_row(room_id, room.org_id, m))
 
     async def snapshot(self, room_id: str) -> Room | None:
         async with self._require_pool().connection() as conn:
@@ -184,9 +181,7 @@ class PostgresHub(LocalSockets):
         room = Room(room_id, org_id)
         for row in await cur.fetchall():
             room.org_id = row[1]
-            room.members[row[0]] = Member(peer_id=row[0], role=row[2], state=row[3], since=row[4],
-                                          resume_hash=row[5], conn_id=row[6], connected=row[7], gone_at=row[8],
-                                          worker=row[9], slot=row[10])
+            room.members[row[0]] = member_from_row(row)
         return room
 
     # --- liveness -------------------------------------------------------------------------------------

@@ -43,6 +43,8 @@ MSG_REMOTE_TAMPERED = ("Die Gegenstelle hat die Verbindung aus Sicherheitsgründ
                        "kamen verändert an.")
 MSG_GONE = "Die Gegenstelle ist nicht zurückgekehrt."
 TEST_PATTERN = "testsrc=size=320x240:rate=15"
+RECONNECT_MAX_DELAY = 5.0
+RETRY_CODES = frozenset({4503, 1011, 1012, 1013})  # signalling store away, server error, restart, try again
 
 _FINGERPRINT = re.compile(r"^a=fingerprint:(.+?)\s*$", re.MULTILINE)
 _UFRAG = re.compile(r"^a=ice-ufrag:(.+?)\s*$", re.MULTILINE)
@@ -106,7 +108,7 @@ class Call:
     def __init__(self, base_url: str, code: str, call_code: str | None = None, *, session_token: str | None = None,
                  video: str | None = None, test_pattern: bool = True, relay_only: bool = False,
                  auto_admit: bool = True, on_event: Callable[[str, dict[str, Any]], None] | None = None,
-                 reconnect_attempts: int = 5, signalling_url: str | None = None):
+                 reconnect_attempts: int | None = None, signalling_url: str | None = None):
         self.base_url = base_url.rstrip("/")
         self.signalling_url = signalling_url or self.base_url.replace("http", "ws", 1) + "/ws/v1/calls"
         self.join_token = c.join_token(code).hex()
@@ -115,7 +117,7 @@ class Call:
         self.video, self.test_pattern, self.relay_only = video, test_pattern, relay_only
         self.auto_admit = auto_admit
         self.on_event = on_event or (lambda kind, data: None)
-        self.reconnect_attempts = reconnect_attempts
+        self.reconnect_attempts = reconnect_attempts  # None: until the call is closed (a server restart)
         self.state = "new"
         self.error: CallError | None = None
         self.welcome: dict[str, Any] = {}
@@ -247,6 +249,8 @@ class Call:
         await self._ws.send(json.dumps(hello))
         message = json.loads(await asyncio.wait_for(self._ws.recv(), 15))
         if message.get("type") == "error":
+            with contextlib.suppress(Exception):
+                await self._ws.close()
             raise CallError(message.get("detail", ""), message.get("code"))
         resume_token = self.welcome.get("resume_token")
         self.welcome = message
@@ -286,16 +290,23 @@ class Call:
                 log.exception("signalling message failed")
 
     async def _resume(self, closed: websockets.ConnectionClosed) -> bool:
-        """The media keeps flowing peer-to-peer; only signalling is re-established, in the same place."""
+        """The media keeps flowing peer-to-peer; only signalling is re-established, in the same place (same peer
+        id, still admitted) with the resume token. A restarting server is away for a while, so this retries
+        with back-off (at most RECONNECT_MAX_DELAY apart) until the server answers, or until the call is
+        closed; only a refusal of the resume itself (the place expired, the code's window closed) ends it."""
         self._set_state("reconnecting", {"code": closed.rcvd.code if closed.rcvd else None})
-        for attempt in range(self.reconnect_attempts):
-            await asyncio.sleep(min(0.2 * 2**attempt, 2.0))
+        attempt = 0
+        while not self._closing and (self.reconnect_attempts is None or attempt < self.reconnect_attempts):
+            await asyncio.sleep(min(0.2 * 2**attempt, RECONNECT_MAX_DELAY))
+            attempt += 1
             try:
                 await self._connect({"peer_id": self.welcome["peer_id"],
                                      "resume_token": self.welcome["resume_token"]})
                 self.on_event("resumed", {"peer_id": self.welcome["peer_id"]})
                 return True
             except CallError as error:
+                if error.code in RETRY_CODES:  # the server is up but its signalling store is not yet
+                    continue
                 self._set_state("signalling-lost", {"detail": error.reason})
                 return False
             except (OSError, TimeoutError, websockets.WebSocketException):

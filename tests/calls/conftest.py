@@ -30,19 +30,25 @@ def call_settings(settings: Settings) -> Settings:
     return replace(settings, call_heartbeat_seconds=0.5, call_grace_seconds=2.0)
 
 
-@pytest.fixture
-def server(call_settings: Settings, clock: Clock, grants: GrantBook) -> Iterator[LiveServer]:
-    live = LiveServer(call_settings, clock)
+def call_server(settings: Settings, clock: Clock, grants: GrantBook) -> LiveServer:
+    """A live server (not yet started) whose join resolver knows the test's grants; a second one on the same
+    settings is the same server after a restart."""
+    live = LiveServer(settings, clock)
 
     def factory() -> Any:
-        container = build(call_settings, clock=clock)
+        container = build(settings, clock=clock)
         assert container.calls is not None
         grants.fallback = container.calls.join_resolver  # real appointments resolve as in production
         container.calls.join_resolver = grants
         return container
 
     live.runtime.factory = factory
-    with live:
+    return live
+
+
+@pytest.fixture
+def server(call_settings: Settings, clock: Clock, grants: GrantBook) -> Iterator[LiveServer]:
+    with call_server(call_settings, clock, grants) as live:
         yield live
 
 

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import secrets
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -24,13 +25,14 @@ import psycopg
 import pytest
 import websockets
 
+from infrastructure.settings import Settings
 from interfaces.client import appointments
 from interfaces.client.call import MSG_REMOTE_TAMPERED, MSG_TAMPERED, Call, SignallingTampered
 from interfaces.client.keystore import LocalStore
 from interfaces.client.sdk import Client
 from tests.calls.media import Coturn, ServeProcess, process_tree, udp_socket_inodes
 from tests.calls.support import GrantBook, Peer
-from tests.conftest import PASSWORD, LiveServer, free_port, register
+from tests.conftest import PASSWORD, Clock, LiveServer, free_port, register
 
 pytestmark = pytest.mark.slow
 DIRECT = {"host", "srflx", "prflx"}
@@ -349,3 +351,57 @@ async def test_dropped_signalling_resumes_and_renegotiations_are_maced(server: L
         screen.video.stop()
         await patient.close()
         await doctor.close()
+
+
+async def test_calls_resume_signalling_after_a_server_restart(call_settings: Settings, clock: Clock,
+                                                            grants: GrantBook, tmp_path: Path) -> None:
+    """The server restarts during a call: media keeps flowing peer-to-peer, and both clients come back into
+    the same call with their resume tokens (same peer ids, still admitted, not in the waiting room);
+    signalling works again afterwards (a MACed renegotiation goes through)."""
+    from tests.calls.conftest import call_server
+
+    settings = replace(call_settings, call_grace_seconds=60.0)  # a restart may take a while on a busy machine
+    first = call_server(settings, clock, grants).__enter__()
+    restarted: LiveServer | None = None
+    client = Client(first.url, LocalStore(tmp_path / "praxis-restart"))
+    org_id = uuid.UUID(str(register(client)["org_id"]))
+    session = client.login("PWinkler", "MartinW", PASSWORD).token
+    client.close()
+    appointment = grants.add(org_id)
+    appointment.session = session
+    events: dict[str, list[str]] = {"patient": [], "doctor": []}
+    patient = Call(first.url, appointment.patient_code, on_event=lambda k, d: events["patient"].append(k))
+    doctor = Call(first.url, appointment.practitioner_code, appointment.patient_code, session_token=session,
+                  on_event=lambda k, d: events["doctor"].append(k))
+    try:
+        await patient.start()
+        await doctor.start()
+        await asyncio.gather(patient.wait_frames(5, timeout=30), doctor.wait_frames(5, timeout=30))
+        ids = (patient.welcome["peer_id"], doctor.welcome["peer_id"])
+
+        await asyncio.to_thread(first.__exit__, None, None, None)  # the server goes away …
+        await patient.wait_for(lambda: "reconnecting" in events["patient"], timeout=20)
+        frames = patient.total_frames()
+        await patient.wait_for(lambda: patient.total_frames() > frames + 5, timeout=20)  # … the media does not
+        await asyncio.sleep(8)  # a restart that takes a while (clients used to give up after about 5 s)
+        restarted = await asyncio.to_thread(call_server(settings, clock, grants).__enter__)  # and comes back
+
+        for call, name in ((patient, "patient"), (doctor, "doctor")):
+            await call.wait_for(lambda n=name: "resumed" in events[n], timeout=60)  # type: ignore[misc]
+        assert (patient.welcome["peer_id"], doctor.welcome["peer_id"]) == ids
+        assert patient.welcome["resumed"] is True and patient.welcome["state"] == "admitted"
+        assert "waiting" not in events["patient"][events["patient"].index("reconnecting"):]
+        assert patient.error is None and doctor.error is None
+
+        [patient_peer] = doctor.links  # signalling works again: a renegotiation is relayed and accepted
+        await doctor.renegotiate(patient_peer)
+        frames = doctor.total_frames()
+        await doctor.wait_for(lambda: doctor.total_frames() > frames + 5, timeout=20)
+        assert doctor.error is None and patient.error is None and doctor.refusals == []
+    finally:
+        await patient.close()
+        await doctor.close()
+        if restarted is not None:
+            await asyncio.to_thread(restarted.__exit__, None, None, None)
+        await asyncio.to_thread(first.__exit__, None, None, None)
+
