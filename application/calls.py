@@ -158,6 +158,19 @@ def welcome(room: Room, member: Member, plan: str, resume_token: str | None, *, 
     return message
 
 
+def sync_view(room: Room, member: Member) -> dict[str, Any]:
+    """A member's current place, for when the messages that would have told it may have been lost (the hub's
+    fan-out was away): its state, the admitted peers it may signal with, and for the practice the waiting room.
+    A client applies it like the messages it replaces (admitted, sent-back, waiting-room)."""
+    message: dict[str, Any] = {
+        "type": "sync", "peer_id": member.peer_id, "state": member.state,
+        "peers": [peer_view(m) for m in room.admitted(member.peer_id)] if member.state == ADMITTED else [],
+    }
+    if member.role == PRACTITIONER:
+        message["waiting"] = waiting_list(room)
+    return message
+
+
 # --- membership ---------------------------------------------------------------------------------------
 
 

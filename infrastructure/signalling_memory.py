@@ -70,6 +70,9 @@ class LocalSockets:
     def local_rooms(self) -> set[str]:
         return {room_id for room_id, _ in self._by_peer}
 
+    def local_peers(self, room_id: str) -> list[str]:
+        return [peer_id for room, peer_id in self._by_peer if room == room_id]
+
 
 class MemoryHub(LocalSockets):
     def __init__(self, store: Database | None = None, *, grace: float = 30.0,

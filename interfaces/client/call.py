@@ -346,12 +346,25 @@ class Call:
             for link in list(self.links.values()):
                 await self._close_link(link)
             self._set_state("waiting", message)
+        elif kind == "sync":  # the server's fan-out was away: our place as it is now
+            await self._on_sync(message)
         elif kind == "refused":
             self.refusals.append(message)
             self.on_event("refused", message)
         elif kind in ("dropped", "error"):
             self.on_event(kind, message)
         self._changed.set()
+
+    async def _on_sync(self, message: dict[str, Any]) -> None:
+        waiting_here = self.state == "waiting"
+        if message.get("state") == "admitted" and waiting_here:  # the "admitted" message was lost
+            self._set_state("admitted", message)
+            await self._offer_to(message.get("peers", []))
+        elif message.get("state") == "waiting" and not waiting_here:  # so was a "sent-back"
+            for link in list(self.links.values()):
+                await self._close_link(link)
+            self._set_state("waiting", message)
+        await self._handle_presence(message)
 
     async def _handle_presence(self, message: dict[str, Any]) -> None:
         if "waiting" in message:

@@ -140,6 +140,10 @@ class CallSocket(Resource):
         except DomainError as error:  # e.g. no contract (NotPermitted): refuse with its German message
             await conn.refuse(Refused(calls.CLOSE_NO_ACCESS, error.message))
             return
+        except Exception:  # the database is away (a restart, a dropped connection): the client tries again
+            log.warning("call admission failed; the client is asked to try again", exc_info=True)
+            await conn.refuse(UNAVAILABLE)
+            return
         await self._serve(ws, conn, grant, plan, hello, ip)
 
     def _admission(self, token: object, session: object, ip: str) -> JoinGrant:
