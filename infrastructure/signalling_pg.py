@@ -300,8 +300,8 @@ class PostgresHub(LocalSockets):
         delay, connected_before = 0.0, False
         while True:
             try:
-                conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, connect_timeout=int(POOL_TIMEOUT),
-                                                             application_name=APPLICATION_NAME)
+                conn = await psycopg.AsyncConnection.connect(
+                    self.url, autocommit=True, connect_timeout=int(POOL_TIMEOUT), application_name=APPLICATION_NAME)
                 try:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self._listener, self._listening, delay = conn, True, 0.0
