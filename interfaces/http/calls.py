@@ -94,6 +94,10 @@ class Connection:
             await self.ws.close(refused.code, refused.reason)
 
 
+def _resuming(hello: dict[str, Any]) -> bool:
+    return isinstance(hello.get("resume_token"), str) and isinstance(hello.get("peer_id"), str)
+
+
 class CallSocket(Resource):
     def __init__(self, runtime: Runtime):
         super().__init__(runtime)
@@ -132,7 +136,8 @@ class CallSocket(Resource):
             return
         ip = client_ip(req)
         try:
-            grant = await self.runtime.call(self._admission, hello.get("token"), hello.get("session"), ip)
+            grant = await self.runtime.call(self._admission, hello.get("token"), hello.get("session"), ip,
+                                            _resuming(hello))
             plan = await self.runtime.call(current_plan, self.services, grant.org_id)
         except Refused as refused:
             await conn.refuse(refused)
@@ -146,9 +151,13 @@ class CallSocket(Resource):
             return
         await self._serve(ws, conn, grant, plan, hello, ip)
 
-    def _admission(self, token: object, session: object, ip: str) -> JoinGrant:
+    def _admission(self, token: object, session: object, ip: str, resuming: bool) -> JoinGrant:
         grant = call_admission.resolve(self.services, self.parts.join_resolver, token, ip)
-        call_admission.check_leader(self.services, grant, session)
+        if not resuming:
+            # The leader rule holds at the first join. A resume re-enters a seat that was granted with the
+            # admin's session and proves it with the seat's resume token (checked in the room); asking for the
+            # session again would end a long consultation whose session went idle after 30 minutes.
+            call_admission.check_leader(self.services, grant, session)
         return grant
 
     async def _serve(self, ws: falcon.asgi.WebSocket, conn: Connection, grant: JoinGrant, plan: str,
@@ -156,7 +165,7 @@ class CallSocket(Resource):
         hub, settings = self.parts.hub, self.runtime.container.settings
         room_id, org_id = str(grant.appointment_id), str(grant.org_id)
         now = self.services.now
-        resuming = isinstance(hello.get("resume_token"), str) and isinstance(hello.get("peer_id"), str)
+        resuming = _resuming(hello)
         if resuming:
             peer_id, resume_token = str(hello["peer_id"]), str(hello["resume_token"])
         else:

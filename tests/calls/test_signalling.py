@@ -171,7 +171,17 @@ async def test_only_an_admin_session_leads_a_call(server: LiveServer, grants: Gr
     ice = httpx.get(server.url + "/api/v1/calls/ice-servers",
                     headers={"X-Join-Token": code, "Authorization": f"Bearer {session.token}"})
     assert ice.status_code == 200
-    for p in (doctor, patient):
+
+    # a dropped practitioner resumes its seat with the resume token alone: the session (idle after 30 minutes
+    # in a long consultation) was checked at the first join
+    await doctor.ws.close()
+    again = await Peer.join(server.url, appointment.practitioner_code, peer_id=doctor.peer_id,
+                            resume_token=doctor.welcome["resume_token"])
+    assert again.welcome["resumed"] is True and again.welcome["role"] == "practitioner"
+    error, close = await refusal(server, {"type": "join", "token": code, "peer_id": again.peer_id,
+                                          "resume_token": "guessed"})  # a guessed token takes no seat
+    assert close == 4410
+    for p in (again, patient):
         await p.close()
 
 
