@@ -55,6 +55,7 @@ DB_NOW = "EXTRACT(EPOCH FROM clock_timestamp())"
 POOL_TIMEOUT = 5.0  # a caller waits this long for a connection before the hub counts as unavailable
 RECONNECT_MAX_DELAY = 5.0  # the listener retries forever, at most this far apart
 APPLICATION_NAME = "sprechzimmer-signalling"  # tells operators (pg_stat_activity) which connections are the hub's
+LISTENER_NAME = APPLICATION_NAME + "-listener"
 DATABASE_AWAY = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
 
 SCHEMA = (
@@ -301,7 +302,7 @@ class PostgresHub(LocalSockets):
         while True:
             try:
                 conn = await psycopg.AsyncConnection.connect(
-                    self.url, autocommit=True, connect_timeout=int(POOL_TIMEOUT), application_name=APPLICATION_NAME)
+                    self.url, autocommit=True, connect_timeout=int(POOL_TIMEOUT), application_name=LISTENER_NAME)
                 try:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self._listener, self._listening, delay = conn, True, 0.0

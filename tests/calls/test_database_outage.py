@@ -16,7 +16,7 @@ import psycopg
 import pytest
 import websockets
 
-from infrastructure.signalling_pg import APPLICATION_NAME
+from infrastructure.signalling_pg import APPLICATION_NAME, LISTENER_NAME
 from tests.calls.support import GrantBook, Peer, token_hex
 from tests.calls.test_signalling import SDP_ONE_VIDEO, admitted_pair
 from tests.conftest import TEST_DATABASE_URL, LiveServer
@@ -36,11 +36,11 @@ def _admin(statement: str, *args: object) -> None:
         conn.execute(statement, args)
 
 
-def terminate(server: LiveServer, only_signalling: bool = False) -> None:
-    """pg_terminate_backend of the server's connections (all of them, or only the signalling hub's)."""
+def terminate(server: LiveServer, only: str | None = None) -> None:
+    """pg_terminate_backend of the server's connections: all of them, or those of one application name."""
     _admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
-           + (" AND application_name = %s" if only_signalling else ""),
-           *((_database(server), APPLICATION_NAME) if only_signalling else (_database(server),)))
+           + (" AND application_name = %s" if only else ""), *((_database(server), only) if only else
+                                                              (_database(server),)))
 
 
 def signalling_status(server: LiveServer) -> str | None:
@@ -88,7 +88,8 @@ async def test_signalling_survives_terminated_connections_and_an_outage(
         # the hub's connections are terminated again and again: the status says so while it lasts
         seen_degraded = False
         for _ in range(100):
-            await asyncio.to_thread(terminate, server, True)
+            for name in (APPLICATION_NAME, LISTENER_NAME):
+                await asyncio.to_thread(terminate, server, name)
             if await asyncio.to_thread(signalling_status, server) == "degraded":
                 seen_degraded = True
                 break
@@ -116,6 +117,44 @@ async def test_signalling_survives_terminated_connections_and_an_outage(
         # the call that was running all along still relays
         await doctor.send({"type": "offer", "sdp": SDP_ONE_VIDEO, "mac": "00"})
         assert (await patient.expect("offer"))["from"] == doctor.peer_id
+    finally:
+        for task in pings:
+            task.cancel()
+        for peer in (doctor, patient):
+            await peer.close()
+
+
+async def test_what_the_listener_missed_arrives_as_sync(backend: str, server: LiveServer, grants: GrantBook,
+                                                        practice: Callable[..., uuid.UUID]) -> None:
+    """The patient is admitted while the hub's listener is cut off, so the notification "admitted" may be
+    lost: after the listener is back, the patient learns its place all the same (a `sync` with its state)."""
+    appointment = grants.add(practice())
+    doctor = await Peer.lead(server.url, appointment)
+    patient = await Peer.join(server.url, appointment.patient_code)
+    pings = [asyncio.create_task(keepalive(p)) for p in (doctor, patient)]
+    try:
+        cutting = True
+
+        async def cut_listener() -> None:
+            while cutting:
+                await asyncio.to_thread(terminate, server, LISTENER_NAME)
+                await asyncio.sleep(0.02)
+
+        cutter = asyncio.create_task(cut_listener())
+        await until_status(server, "degraded")
+        await doctor.send({"type": "admit", "peer": patient.peer_id})  # the pool still reaches the database
+        await asyncio.sleep(0.5)
+        cutting = False
+        await cutter
+        await until_status(server, "ok")
+        deadline = asyncio.get_running_loop().time() + 10
+        while True:  # "admitted" if its notification got through after all, else the sync after the reconnect
+            message = await patient.recv(max(deadline - asyncio.get_running_loop().time(), 0.01))
+            if message["type"] == "admitted" or (message["type"] == "sync" and message["state"] == "admitted"):
+                assert [p["peer_id"] for p in message["peers"]] == [doctor.peer_id]
+                break
+        await patient.send({"type": "offer", "sdp": SDP_ONE_VIDEO, "mac": "00"})
+        assert (await doctor.expect("offer"))["from"] == patient.peer_id
     finally:
         for task in pings:
             task.cancel()
