@@ -204,7 +204,8 @@ class CallSocket(Resource):
         with contextlib.suppress(calls.HubUnavailable):  # the others learn of it from the next room update
             await hub.publish(room_id, decision.outbound)
         if decision.replaced is not None:
-            await self._log(org_id, room_id, decision.replaced.peer_id, decision.replaced.role, "gone", ip)
+            # the old connection's address is not known here (as for members a sweep reports gone)
+            await self._log(org_id, room_id, decision.replaced.peer_id, decision.replaced.role, "gone", "")
         await self._log(org_id, room_id, peer_id, role, "resumed" if resuming else "joined", ip)
         pump = asyncio.create_task(conn.pump())
         outcome = "dropped"
