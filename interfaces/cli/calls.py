@@ -95,6 +95,9 @@ async def _run(args: argparse.Namespace) -> int:
         return 0
     except CallError as error:
         print(f"Fehler: {error}", file=sys.stderr, flush=True)
+        if error.code in (401, 4401):  # the practitioner code without a (valid) login of a practice admin
+            print("Hinweis: Mit dem Behandlercode zuerst `sprechzimmer login` als Administrator der Praxis.",
+                  file=sys.stderr, flush=True)
         return 2
     except TimeoutError:
         print(f"Fehler: keine Verbindung innerhalb von {args.timeout:.0f} s (Zustand: {call.state}).",
