@@ -207,7 +207,8 @@ def resolve_join_token(services: Services, join_token: bytes) -> JoinGrant | Non
     if slot is None or slot != claim.role or not appointment.codes_valid_at(services.clock()):
         return None
     return JoinGrant(org_id=appointment.org_id, appointment_id=appointment.id, role=role_of_slot(slot),
-                     starts_at=appointment.starts_at, ends_at=appointment.ends_at)
+                     starts_at=appointment.starts_at, ends_at=appointment.ends_at, slot=slot,
+                     seats=appointment.seats)
 
 
 def _check_guesses(services: Services, ip: str, now: float) -> None:

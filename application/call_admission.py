@@ -12,15 +12,24 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from application import access
-from application.calls import CLOSE_NO_ACCESS, MSG_NO_ACCESS, MSG_STAFF, MSG_WRONG_PRACTICE, PRACTITIONER, Refused
+from application.calls import (
+    CLOSE_AUTH,
+    CLOSE_NO_ACCESS,
+    MSG_LEADER_SESSION,
+    MSG_NO_ACCESS,
+    MSG_STAFF,
+    MSG_WRONG_PRACTICE,
+    PRACTITIONER,
+    Refused,
+)
 from application.errors import AuthFailed
 from application.ports import JoinGrant, JoinResolver
 from application.services import Services
+from domain.appointment import within_access_window
 
 JOIN_TOKEN_HEX = 64
 GUESS_WINDOW, GUESS_LIMIT = 600.0, 30  # failed joins per 10 minutes per /24 (IPv4) or /56 (IPv6)
 CLOSE_THROTTLED = 4429
-CLOSE_AUTH = 4401
 MSG_THROTTLED = "Zu viele ungültige Zugangscodes. Bitte in {s} Sekunden erneut versuchen."
 MSG_AUTH = "Anmeldung fehlgeschlagen. Bitte erneut anmelden."
 
@@ -46,8 +55,8 @@ def resolve(services: Services, resolver: JoinResolver, token_text: object, ip: 
         raise Refused(CLOSE_THROTTLED, MSG_THROTTLED.format(s=math.ceil(oldest + GUESS_WINDOW - now)))
     token = parse_join_token(token_text)
     grant = resolver(token) if token is not None else None
-    if grant is not None and not (grant.starts_at <= services.clock() <= grant.ends_at):
-        grant = None  # the resolver's window is authoritative; this guards a stale cache or a clock skew
+    if grant is not None and not within_access_window(grant.starts_at, grant.ends_at, services.clock()):
+        grant = None  # the same window as the resolver's (§8a.5); guards a resolver that checks none
     if grant is None:
         services.ephemeral.record_hit(_throttle_key(ip), now)
         raise Refused(CLOSE_NO_ACCESS, MSG_NO_ACCESS)
@@ -61,9 +70,13 @@ def user_role(services: Services, org_id: UUID, user_key: str) -> str | None:
 
 
 def check_leader(services: Services, grant: JoinGrant, session_token: object) -> None:
-    """A practitioner join may present the session of the logged-in user; a staff account is refused."""
-    if session_token is None:
+    """The practitioner code admits only together with the session of an active admin of the appointment's
+    practice (§8a.7: staff logins are for organisation only, KBV). Patient codes never need a session, and a
+    session sent along with one is ignored."""
+    if grant.role != PRACTITIONER:
         return
+    if session_token is None:
+        raise Refused(CLOSE_AUTH, MSG_LEADER_SESSION)
     if not isinstance(session_token, str) or len(session_token) > 128:
         raise Refused(CLOSE_AUTH, MSG_AUTH)
     try:
@@ -75,7 +88,7 @@ def check_leader(services: Services, grant: JoinGrant, session_token: object) ->
     role = user_role(services, session.org_id, session.user_key)
     if role is None:
         raise Refused(CLOSE_AUTH, MSG_AUTH)
-    if role == "staff" and grant.role == PRACTITIONER:
+    if role != "admin":
         raise Refused(CLOSE_NO_ACCESS, MSG_STAFF)
 
 

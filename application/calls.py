@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from domain.plans import Feature, feature_refused_message, get_plan, participants_allowed, plan_allows
@@ -27,16 +28,22 @@ CONTROL_TYPES = frozenset({"ping", "admit", "send-back", "leave"})
 
 # WebSocket close codes (application range 4000–4999), each with the German reason the client shows.
 CLOSE_BAD_MESSAGE = 4400
+CLOSE_AUTH = 4401
 CLOSE_NO_ACCESS = 4403
 CLOSE_TIMEOUT = 4408
 CLOSE_ROOM_FULL = 4409
 CLOSE_RESUME_EXPIRED = 4410
 CLOSE_TOO_LARGE = 4413
+CLOSE_UNAVAILABLE = 4503  # the signalling store is away for a moment: the client tries again with back-off
 
 MSG_NO_ACCESS = "Der Zugangscode ist ungültig oder abgelaufen."
 MSG_STAFF = "Mitarbeiterkonten können keine Sprechstunde leiten."
 MSG_WRONG_PRACTICE = "Diese Anmeldung gehört nicht zur Praxis dieses Termins."
 MSG_ROOM_FULL = "Der Raum ist voll: Ihr Tarif erlaubt höchstens {n} Teilnehmende."
+MSG_CODE_IN_USE = "Dieser Zugangscode wird bereits verwendet."
+MSG_LEADER_SESSION = ("Die Sprechstunde leitet ein angemeldeter Behandler der Praxis: bitte mit dem Behandlercode "
+                      "die eigene Anmeldung vorlegen.")
+MSG_UNAVAILABLE = "Die Signalisierung ist kurz nicht erreichbar. Bitte gleich erneut versuchen."
 MSG_RESUME_EXPIRED = "Die Verbindung konnte nicht fortgesetzt werden. Bitte erneut beitreten."
 MSG_TOO_LARGE = "Die Nachricht ist zu groß (höchstens 64 KiB)."
 MSG_BAD_MESSAGE = "Die Nachricht ist ungültig."
@@ -45,6 +52,10 @@ MSG_NOT_IN_ROOM = "Der Empfänger ist nicht in diesem Raum."
 MSG_NOT_ADMITTED = "Sie sind noch im Wartezimmer."
 MSG_ONLY_PRACTITIONER = "Nur die Praxis kann Personen einlassen oder zurückschicken."
 MSG_SENT_BACK = "Die Praxis hat Sie ins Wartezimmer zurückgeschickt."
+
+
+class HubUnavailable(Exception):
+    """The hub's store cannot be reached right now (a database restart, a network blip); nothing was changed."""
 
 
 class Refused(Exception):
@@ -67,6 +78,7 @@ class Member:
     connected: bool = True
     gone_at: float | None = None  # end of the grace period after a dropped connection
     worker: str = ""  # which server process holds the socket (diagnostics, stale-row clean-up)
+    slot: str = ""  # the code's seat ("practitioner", "patient", "patient-2", …): one member per code
 
 
 @dataclass
@@ -94,6 +106,7 @@ class Outbound:
 class Decision:
     member: Member | None = None
     outbound: list[Outbound] = field(default_factory=list)
+    replaced: Member | None = None  # a dropped holder of the same seat, gone because its code joined afresh
 
 
 class SignallingHub(Protocol):
@@ -104,6 +117,7 @@ class SignallingHub(Protocol):
     async def transact(self, room_id: str, org_id: str, rule: Callable[[Room], T]) -> T: ...
     async def snapshot(self, room_id: str) -> Room | None: ...
     async def publish(self, room_id: str, outbound: list[Outbound]) -> None: ...
+    def health(self) -> str: ...  # "ok", or "degraded" while its store or fan-out is unreachable
     def attach(self, room_id: str, peer_id: str, deliver: Callable[[dict[str, Any]], None]) -> None: ...
     def detach(self, room_id: str, peer_id: str, deliver: Callable[[dict[str, Any]], None]) -> None: ...
 
@@ -125,10 +139,13 @@ def _waiting_update(room: Room) -> Outbound:
     return Outbound([m.peer_id for m in room.practitioners()], {"type": "waiting-room", "waiting": waiting_list(room)})
 
 
-def welcome(room: Room, member: Member, plan: str, resume_token: str | None) -> dict[str, Any]:
+def welcome(room: Room, member: Member, plan: str, resume_token: str | None, *, starts_at: datetime,
+            ends_at: datetime) -> dict[str, Any]:
+    """The first answer. It carries the appointment's time, so a patient who is early sees in the waiting room
+    when the consultation begins (§8a.5)."""
     message: dict[str, Any] = {
         "type": "welcome", "peer_id": member.peer_id, "role": member.role, "state": member.state,
-        "since": member.since,
+        "since": member.since, "starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat(),
         "appointment_id": room.room_id, "max_participants": get_plan(plan).max_participants,
         "conference": plan_allows(plan, Feature.CONFERENCE),
         "screen_sharing": plan_allows(plan, Feature.SCREEN_SHARING),
@@ -136,6 +153,19 @@ def welcome(room: Room, member: Member, plan: str, resume_token: str | None) -> 
     }
     if resume_token is not None:
         message["resume_token"] = resume_token
+    if member.role == PRACTITIONER:
+        message["waiting"] = waiting_list(room)
+    return message
+
+
+def sync_view(room: Room, member: Member) -> dict[str, Any]:
+    """A member's current place, for when the messages that would have told it may have been lost (the hub's
+    fan-out was away): its state, the admitted peers it may signal with, and for the practice the waiting room.
+    A client applies it like the messages it replaces (admitted, sent-back, waiting-room)."""
+    message: dict[str, Any] = {
+        "type": "sync", "peer_id": member.peer_id, "state": member.state,
+        "peers": [peer_view(m) for m in room.admitted(member.peer_id)] if member.state == ADMITTED else [],
+    }
     if member.role == PRACTITIONER:
         message["waiting"] = waiting_list(room)
     return message
@@ -164,19 +194,29 @@ def _departure(room: Room, member: Member, reason: str) -> list[Outbound]:
     return [o for o in out if o.recipients]
 
 
-def join(room: Room, *, role: str, plan: str, peer_id: str, resume_hash: str, conn_id: str, worker: str,
-         now: float) -> Decision:
-    """A new member. Patients may hold at most all seats but one, so a forwarded code cannot lock the
-    practitioner out; nobody may exceed the plan's participant limit (domain.plans)."""
+def join(room: Room, *, role: str, slot: str, seats: int, plan: str, peer_id: str, resume_hash: str, conn_id: str,
+         worker: str, now: float) -> Decision:
+    """A new member in the seat of its code (§8a.6). A code can be in its room once: while its holder is
+    connected, a second join with it (a forwarded invitation) is refused; a holder that dropped and comes back
+    without its resume token (a reloaded page) takes its own seat over. A room has as many seats as the
+    appointment has codes, never more than the plan allows (domain.plans), and patients may hold at most all
+    seats but one, so a downgraded plan cannot lock the practitioner out."""
     decision = Decision(outbound=purge_expired(room, now))
-    present = len(room.members)
-    patients = sum(1 for m in room.members.values() if m.role == PATIENT)
+    holder = next((m for m in room.members.values() if m.slot == slot), None)
+    if holder is not None and holder.connected:
+        raise Refused(CLOSE_ROOM_FULL, MSG_CODE_IN_USE)
+    present = len(room.members) - (holder is not None)
+    patients = sum(1 for m in room.members.values() if m.role == PATIENT and m is not holder)
     limit = get_plan(plan).max_participants
-    if not participants_allowed(plan, present + 1) or (role == PATIENT and not participants_allowed(
-            plan, patients + 2)):
+    if present + 1 > seats or not participants_allowed(plan, present + 1) or (
+            role == PATIENT and not participants_allowed(plan, patients + 2)):
         raise Refused(CLOSE_ROOM_FULL, MSG_ROOM_FULL.format(n=limit))
+    if holder is not None:
+        del room.members[holder.peer_id]
+        decision.outbound.extend(_departure(room, holder, "gone"))
+        decision.replaced = holder
     state = ADMITTED if role == PRACTITIONER else WAITING
-    member = Member(peer_id, role, state, now, resume_hash, conn_id, worker=worker)
+    member = Member(peer_id, role, state, now, resume_hash, conn_id, worker=worker, slot=slot)
     room.members[peer_id] = member
     decision.member = member
     if state == ADMITTED:

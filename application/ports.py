@@ -88,6 +88,8 @@ class JoinGrant:
     role: str  # "practitioner" | "patient"
     starts_at: datetime
     ends_at: datetime
+    slot: str  # the code's seat: "practitioner", "patient", "patient-2", "patient-3" (one seat per code, §8a.6)
+    seats: int  # seats of the call: as many as the appointment has codes
 
 
 class JoinResolver(Protocol):

@@ -65,7 +65,9 @@ class AppointmentBook:
     def add(self, org_id: uuid.UUID) -> Appointment:
         planned = appointments.add(self.client, datetime.now(UTC) - timedelta(minutes=5), 60, "Bench")
         codes = planned.patient.codes
-        return Appointment(org_id, uuid.UUID(planned.appointment_id), codes["practitioner"], [codes["patient"]])
+        session = self.client.session.token if self.client.session else None  # the practitioner presents it
+        return Appointment(org_id, uuid.UUID(planned.appointment_id), codes["practitioner"], [codes["patient"]],
+                           session)
 
 async def floor_first_frame() -> float:
     """Two aiortc peers in one process, descriptions handed over directly: no server, no signalling."""
@@ -102,7 +104,8 @@ async def floor_first_frame() -> float:
 async def call_first_frame(url: str, grants: AppointmentBook, org_id: uuid.UUID, relay_only: bool) -> float:
     appointment = grants.add(org_id)
     patient = Call(url, appointment.patient_code, relay_only=relay_only)
-    doctor = Call(url, appointment.practitioner_code, appointment.patient_code, relay_only=relay_only)
+    doctor = Call(url, appointment.practitioner_code, appointment.patient_code, relay_only=relay_only,
+                  session_token=appointment.session)
     try:
         t0 = time.monotonic()
         await doctor.start()
@@ -161,9 +164,9 @@ async def echo_floor(messages: int, clients: int) -> tuple[list[float], float]:
     return latencies, clients * messages / elapsed
 
 
-async def join(url: str, code: str) -> tuple[Any, dict[str, Any]]:
+async def join(url: str, code: str, session: str | None = None) -> tuple[Any, dict[str, Any]]:
     ws = await websockets.connect(url.replace("http", "ws", 1) + "/ws/v1/calls", max_size=2**20, open_timeout=60)
-    await ws.send(json.dumps({"type": "join", "token": token_hex(code)}))
+    await ws.send(json.dumps({"type": "join", "token": token_hex(code), "session": session}))
     while True:
         message = json.loads(await ws.recv())
         if message["type"] == "welcome":
@@ -186,7 +189,7 @@ async def relay_bench(url: str, grants: AppointmentBook, org_id: uuid.UUID, room
 
     async def open_room(appointment: Any) -> tuple[Any, Any]:
         async with sem:
-            doctor, _ = await join(url, appointment.practitioner_code)
+            doctor, _ = await join(url, appointment.practitioner_code, appointment.session)
             patient, welcome = await join(url, appointment.patient_code)
             await doctor.send(json.dumps({"type": "admit", "peer": welcome["peer_id"]}))
             await expect(patient, "admitted")

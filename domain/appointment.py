@@ -29,6 +29,18 @@ RECORD_FIELDS = ("kver", "wrapped_dek", "ciphertext", "schema")
 MSG_CANCELLED = "Der Termin ist abgesagt."
 
 
+def access_window(starts_at: datetime, ends_at: datetime) -> tuple[datetime, datetime]:
+    """When a code admits its holder (design/crypto.md §8a.5): from 30 minutes before the start until 60 minutes
+    after the end. The one definition for the code check, the ICE servers and the signalling socket, so a
+    patient who arrives early is let into the waiting room instead of being told the code is invalid."""
+    return starts_at - CODES_VALID_BEFORE, ends_at + CODES_VALID_AFTER
+
+
+def within_access_window(starts_at: datetime, ends_at: datetime, now: datetime) -> bool:
+    opens, closes = access_window(starts_at, ends_at)
+    return opens <= now <= closes
+
+
 def check_time(starts_at: datetime, duration_minutes: int) -> None:
     if starts_at.tzinfo is None or starts_at.utcoffset() is None:
         raise DomainError("Bitte die Uhrzeit mit Zeitzone angeben.", "starts_at")
@@ -265,8 +277,12 @@ class Appointment(OrgAggregate):
         return None
 
     def codes_valid_at(self, now: datetime) -> bool:
-        return self.status == SCHEDULED and \
-            self.starts_at - CODES_VALID_BEFORE <= now <= self.ends_at + CODES_VALID_AFTER
+        return self.status == SCHEDULED and within_access_window(self.starts_at, self.ends_at, now)
+
+    @property
+    def seats(self) -> int:
+        """Seats of its call: one per code (practitioner + 1, or + up to 3 in a conference; §8a.6)."""
+        return len(self.code_tags)
 
     @property
     def reminder_due_at(self) -> datetime | None:

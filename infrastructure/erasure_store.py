@@ -22,10 +22,10 @@ from infrastructure.sql import Cursor, Database, scrub_sqlite_file
 from projections.runner import ProjectionRunner
 
 # Tables of the state database, kept by adapters rather than projections, that hold an organisation's rows
-# (call-log metadata, waiting reminder numbers, signalling membership on PostgreSQL), and those among them
+# (call-log metadata, waiting reminder numbers, signalling membership), and those among them
 # with metadata that the retention job deletes after three months, with their time column.
 ORG_TABLES = ("call_log", "reminder_numbers")
-ORG_TABLES_POSTGRES = ("call_member",)
+ORG_TABLES_SIGNALLING = ("call_member",)
 METADATA_TABLES = {"call_log": "at"}
 
 
@@ -105,8 +105,10 @@ class SqlOrgDataPurger:
         def ephemeral(cur: Cursor) -> dict[str, int]:
             counts = {"sessions_challenges_counters": self.ephemeral.forget(org_id, short_name, time.time(), cur)}
             tables = list(ORG_TABLES)
-            if self.state_db.dialect == "postgres":  # the signalling tables exist once a call has been held
-                tables += [t for t in ORG_TABLES_POSTGRES if cur.execute("SELECT to_regclass(%s)", (t,)).fetchone()[0]]
+            # the signalling membership table exists once a call has been held (both dialects)
+            exists = "SELECT to_regclass(%s)" if self.state_db.dialect == "postgres" else \
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = %s"
+            tables += [t for t in ORG_TABLES_SIGNALLING if (cur.execute(exists, (t,)).fetchone() or [None])[0]]
             for table in tables:
                 counts[table] = int(cur.execute(f"DELETE FROM {table} WHERE org_id = %s", (str(org_id),)).rowcount)
             return counts

@@ -10,7 +10,15 @@ agree) and, whenever a room is loaded under its lock, members of a worker that h
 `stale_after` seconds count as disconnected since that worker's last beat: the ordinary grace, resume and
 "gone" rules of application/calls.py then apply. A sweep in every started worker visits the rooms that hold
 such members (nobody else may touch those rooms: the dead worker's timers are gone), so the other parties
-hear "peer-disconnected" and, after the grace period, "peer-left gone", and the seats are freed."""
+hear "peer-disconnected" and, after the grace period, "peer-left gone", and the seats are freed.
+
+Database outages (a restart, `pg_terminate_backend`, a network blip): pool connections are checked before
+use, and an operation that cannot reach the database raises `HubUnavailable` (the socket then tells its
+client to try again) instead of failing the socket. The listener reconnects with back-off for as long as the
+worker lives; since notifications sent meanwhile are lost, every room with sockets here is re-read after a
+reconnect and its members get a `sync` with their current state. While the listener or the heartbeat is
+down, `health()` says "degraded" (shown in /api/v1/status). A worker that could not beat itself does not
+judge others dead until it has beaten again for `stale_after` seconds: they could not beat either."""
 
 from __future__ import annotations
 
@@ -22,15 +30,15 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from application import calls
-from application.calls import Member, Outbound, Room
-from infrastructure.signalling_memory import LocalSockets
+from application.calls import HubUnavailable, Member, Outbound, Room
+from infrastructure.signalling_memory import COLUMNS, INSERT, LocalSockets, member_from_row, member_row
 
 T = TypeVar("T")
 GoneHook = Callable[[str, str, Member], None]
@@ -44,6 +52,11 @@ STALE_BEATS = 3  # like a client socket: silent for three heartbeat intervals me
 MIN_STALE_SECONDS = 3.0  # a worker's loop may stall briefly (GC, a slow query); never call that death
 WORKER_ROW_TTL = 600.0  # a dead worker's liveness row goes once none of its members is left connected
 DB_NOW = "EXTRACT(EPOCH FROM clock_timestamp())"
+POOL_TIMEOUT = 5.0  # a caller waits this long for a connection before the hub counts as unavailable
+RECONNECT_MAX_DELAY = 5.0  # the listener retries forever, at most this far apart
+APPLICATION_NAME = "sprechzimmer-signalling"  # tells operators (pg_stat_activity) which connections are the hub's
+LISTENER_NAME = APPLICATION_NAME + "-listener"
+DATABASE_AWAY = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS call_member (room TEXT NOT NULL, peer_id TEXT NOT NULL, org_id TEXT NOT NULL, "
@@ -54,8 +67,10 @@ SCHEMA = (
     "created DOUBLE PRECISION NOT NULL)",
     # One row per running worker (no personal data: host name, pid, random suffix); `beat` in database time.
     "CREATE TABLE IF NOT EXISTS call_worker (worker TEXT PRIMARY KEY, beat DOUBLE PRECISION NOT NULL)",
+    # the code's seat (§8a.6); '' in rows of a version before seats
+    "ALTER TABLE call_member ADD COLUMN IF NOT EXISTS slot TEXT NOT NULL DEFAULT ''",
 )
-_COLUMNS = "peer_id, org_id, role, state, since, resume_hash, conn_id, connected, gone_at, worker"
+_COLUMNS = COLUMNS
 
 
 def worker_id() -> str:
@@ -79,31 +94,37 @@ class PostgresHub(LocalSockets):
         self._listener: psycopg.AsyncConnection[Any] | None = None
         self._task: asyncio.Task[None] | None = None
         self._beat_task: asyncio.Task[None] | None = None
-        self._started = asyncio.Event()
-        self._starting = False
+        self._start_lock = asyncio.Lock()
+        self._started = False
+        self._listening = False
+        self._beat_ok = True
+        self._beating_since = float("-inf")  # monotonic; when the heartbeat last came back after failing
 
     async def start(self) -> None:
-        """Lazily, in the worker's event loop (after gunicorn's fork)."""
-        if self._started.is_set():
-            return
-        if self._starting:
-            await self._started.wait()
-            return
-        self._starting = True
-        self.worker = worker_id()
-        pool = AsyncConnectionPool(self.url, min_size=1, max_size=8, open=False, kwargs={"autocommit": False})
-        await pool.open()
-        async with pool.connection() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-            for statement in SCHEMA:
-                await conn.execute(statement)
-        self._pool = pool
-        await self._beat()  # before any member names this worker, so nobody takes it for dead
-        self._listener = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
-        await self._listener.execute(f"LISTEN {CHANNEL}")
-        self._task = asyncio.create_task(self._listen())
-        self._beat_task = asyncio.create_task(self._keep_beating())
-        self._started.set()
+        """Lazily, in the worker's event loop (after gunicorn's fork). Raises HubUnavailable while the database
+        cannot be reached; the next socket tries again."""
+        async with self._start_lock:
+            if self._started:
+                return
+            self.worker = worker_id()
+            pool = AsyncConnectionPool(self.url, min_size=1, max_size=8, open=False, timeout=POOL_TIMEOUT,
+                                       check=AsyncConnectionPool.check_connection,
+                                       kwargs={"autocommit": False, "application_name": APPLICATION_NAME})
+            try:
+                await pool.open(wait=True, timeout=POOL_TIMEOUT)
+                async with pool.connection() as conn, conn.transaction():
+                    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                    for statement in SCHEMA:
+                        await conn.execute(statement)
+                self._pool = pool
+                await self._beat()  # before any member names this worker, so nobody takes it for dead
+            except (*DATABASE_AWAY, HubUnavailable) as error:
+                self._pool = None
+                await pool.close()
+                raise HubUnavailable(str(error)) from None
+            self._task = asyncio.create_task(self._listen())
+            self._beat_task = asyncio.create_task(self._keep_beating())
+            self._started = True
 
     async def stop(self) -> None:
         for task in (self._beat_task, self._task):
@@ -111,22 +132,37 @@ class PostgresHub(LocalSockets):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        if self._listener is not None:
-            await self._listener.close()
         if self._pool is not None:
-            async with self._pool.connection() as conn:  # this worker's sockets are gone with it
-                await conn.execute("UPDATE call_member SET connected = FALSE, gone_at = %s WHERE worker = %s "
-                                   "AND connected", (self.now() + self.grace, self.worker))
-                await conn.execute("DELETE FROM call_worker WHERE worker = %s", (self.worker,))
+            try:
+                async with self._connection() as conn:  # this worker's sockets are gone with it
+                    await conn.execute("UPDATE call_member SET connected = FALSE, gone_at = %s WHERE worker = %s "
+                                       "AND connected", (self.now() + self.grace, self.worker))
+                    await conn.execute("DELETE FROM call_worker WHERE worker = %s", (self.worker,))
+            except HubUnavailable:  # the others' liveness check reports these members once it can
+                log.warning("signalling: the database is away; this worker's members are left to the others")
             await self._pool.close()
+
+    def health(self) -> str:
+        """Says "degraded" while fan-out (the listener) or the liveness heartbeat cannot reach the database."""
+        return "degraded" if self._started and not (self._listening and self._beat_ok) else "ok"
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A checked connection of the pool; a database that cannot be reached becomes HubUnavailable (the
+        transaction, if any, rolled back: nothing was changed)."""
+        try:
+            async with self._require_pool().connection() as conn:
+                yield conn
+        except DATABASE_AWAY as error:
+            raise HubUnavailable(str(error)) from None
 
     def _require_pool(self) -> AsyncConnectionPool:
         if self._pool is None:
-            raise RuntimeError("signalling hub not started")
+            raise HubUnavailable("signalling hub not started")
         return self._pool
 
     async def transact(self, room_id: str, org_id: str, rule: Callable[[Room], T]) -> T:
-        async with self._require_pool().connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (room_id,))
             room = await self._load(conn, room_id, org_id)
             # Marking is deterministic (since the dead worker's last beat), so when the rule refuses and
@@ -142,7 +178,7 @@ class PostgresHub(LocalSockets):
         """Connected members of a worker that stopped beating dropped when it last beat (a member whose worker
         has no row at all — written before liveness rows existed, or by a worker that never beat — from now)."""
         suspects = {m.worker for m in room.members.values() if m.connected and m.worker != self.worker}
-        if not suspects:
+        if not suspects or not self._may_judge():
             return []
         cur = await conn.execute(f"SELECT worker, {DB_NOW} - beat FROM call_worker WHERE worker = ANY(%s)",
                                  (sorted(suspects),))
@@ -163,13 +199,10 @@ class PostgresHub(LocalSockets):
     async def _store(conn: psycopg.AsyncConnection[Any], room_id: str, room: Room) -> None:
         await conn.execute("DELETE FROM call_member WHERE room = %s", (room_id,))
         for m in room.members.values():
-            await conn.execute(
-                f"INSERT INTO call_member (room, {_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (room_id, m.peer_id, room.org_id, m.role, m.state, m.since, m.resume_hash, m.conn_id,
-                 m.connected, m.gone_at, m.worker))
+            await conn.execute(INSERT, member_row(room_id, room.org_id, m))
 
     async def snapshot(self, room_id: str) -> Room | None:
-        async with self._require_pool().connection() as conn:
+        async with self._connection() as conn:
             room = await self._load(conn, room_id, "")
         return room if room.members else None
 
@@ -179,27 +212,37 @@ class PostgresHub(LocalSockets):
         room = Room(room_id, org_id)
         for row in await cur.fetchall():
             room.org_id = row[1]
-            room.members[row[0]] = Member(peer_id=row[0], role=row[2], state=row[3], since=row[4],
-                                          resume_hash=row[5], conn_id=row[6], connected=row[7], gone_at=row[8],
-                                          worker=row[9])
+            room.members[row[0]] = member_from_row(row)
         return room
 
     # --- liveness -------------------------------------------------------------------------------------
 
     async def _beat(self) -> None:
-        async with self._require_pool().connection() as conn:
+        async with self._connection() as conn:
             await conn.execute(f"INSERT INTO call_worker (worker, beat) VALUES (%s, {DB_NOW}) "
                                "ON CONFLICT (worker) DO UPDATE SET beat = EXCLUDED.beat", (self.worker,))
 
+    def _may_judge(self) -> bool:
+        """Whether others' silence means anything: not while this worker could not beat itself, nor for
+        `stale_after` seconds after, until every live worker has had the chance to beat again."""
+        return self._beat_ok and time.monotonic() - self._beating_since >= self.stale_after
+
     async def _keep_beating(self) -> None:
         while True:
-            await asyncio.sleep(self.heartbeat)
+            await asyncio.sleep(self.heartbeat if self._beat_ok else min(self.heartbeat, 1.0))
             try:
                 await self._beat()
+                if not self._beat_ok:
+                    self._beat_ok, self._beating_since = True, time.monotonic()
+                    log.warning("signalling heartbeat reaches the database again")
                 await self.sweep()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the database may be away for a moment; beat again next interval
+            except HubUnavailable:  # the database is away for a moment; beat again shortly
+                if self._beat_ok:
+                    log.warning("signalling heartbeat cannot reach the database")
+                self._beat_ok = False
+            except Exception:
                 log.warning("signalling heartbeat or sweep failed", exc_info=True)
 
     async def sweep(self) -> int:
@@ -207,8 +250,10 @@ class PostgresHub(LocalSockets):
         still marked connected or past their grace period, and any member whose grace ran out long ago
         without its worker's timer reporting it. Idempotent: several workers may sweep at once, the second
         finds nothing left. Also forgets liveness rows of long-dead workers. Returns the rooms visited."""
+        if not self._may_judge():
+            return 0
         now = self.now()
-        async with self._require_pool().connection() as conn:
+        async with self._connection() as conn:
             cur = await conn.execute(
                 "SELECT DISTINCT m.room, m.org_id FROM call_member m LEFT JOIN call_worker w ON w.worker = m.worker"
                 f" WHERE (m.worker <> %s AND (w.beat IS NULL OR w.beat < {DB_NOW} - %s)"
@@ -238,7 +283,7 @@ class PostgresHub(LocalSockets):
     async def publish(self, room_id: str, outbound: list[Outbound]) -> None:
         if not outbound:
             return
-        async with self._require_pool().connection() as conn:
+        async with self._connection() as conn:
             for out in outbound:
                 payload = json.dumps({"room": room_id, "to": out.recipients, "msg": out.message},
                                      separators=(",", ":"))
@@ -252,29 +297,55 @@ class PostgresHub(LocalSockets):
             await conn.commit()
 
     async def _listen(self) -> None:
-        assert self._listener is not None
-        last_clean = 0.0
+        """LISTEN on a connection of its own, reconnecting with back-off for as long as the worker lives."""
+        delay, connected_before = 0.0, False
         while True:
             try:
-                async for note in self._listener.notifies():
-                    await self._dispatch(note.payload)
-                    if time.time() - last_clean > BLOB_TTL:
-                        last_clean = time.time()
-                        await self._clean_blobs()
+                conn = await psycopg.AsyncConnection.connect(
+                    self.url, autocommit=True, connect_timeout=int(POOL_TIMEOUT), application_name=LISTENER_NAME)
+                try:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    self._listener, self._listening, delay = conn, True, 0.0
+                    if connected_before:
+                        log.warning("signalling listener reconnected; re-reading the rooms of this worker")
+                        await self._resync()
+                    connected_before = True
+                    await self._receive(conn)
+                finally:
+                    self._listening = False
+                    with contextlib.suppress(Exception):
+                        await conn.close()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # keep listening; a lost notification is recovered by client re-sync
-                log.exception("signalling listener failed; reconnecting")
-                await asyncio.sleep(0.5)
-                with contextlib.suppress(Exception):
-                    await self._listener.close()
-                self._listener = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
-                await self._listener.execute(f"LISTEN {CHANNEL}")
+            except Exception as error:  # the database is away: notifications are lost until we are back
+                log.warning("signalling listener lost the database (%s); reconnecting", type(error).__name__)
+            delay = min(max(delay * 2, 0.25), RECONNECT_MAX_DELAY)
+            await asyncio.sleep(delay)
+
+    async def _receive(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        last_clean = 0.0
+        async for note in conn.notifies():
+            try:
+                await self._dispatch(note.payload)
+                if time.time() - last_clean > BLOB_TTL:
+                    last_clean = time.time()
+                    await self._clean_blobs()
+            except HubUnavailable:  # a blob could not be read: that message is lost, the listener goes on
+                log.warning("signalling: a message could not be read from the database")
+
+    async def _resync(self) -> None:
+        """After an outage: what each local member missed, as its current state in the room."""
+        for room_id in self.local_rooms():
+            room = await self.snapshot(room_id)
+            for peer_id in self.local_peers(room_id):
+                member = room.members.get(peer_id) if room is not None else None
+                if member is not None and room is not None:
+                    self.deliver(room_id, [peer_id], calls.sync_view(room, member))
 
     async def _dispatch(self, payload: str) -> None:
         data = json.loads(payload)
         if "blob" in data:
-            async with self._require_pool().connection() as conn:
+            async with self._connection() as conn:
                 cur = await conn.execute("SELECT payload FROM call_signal_blob WHERE id = %s", (data["blob"],))
                 row = await cur.fetchone()
             if row is None:
@@ -283,6 +354,6 @@ class PostgresHub(LocalSockets):
         self.deliver(data["room"], data["to"], data["msg"])
 
     async def _clean_blobs(self) -> None:
-        async with self._require_pool().connection() as conn:
+        async with self._connection() as conn:
             await conn.execute("DELETE FROM call_signal_blob WHERE created < %s", (time.time() - BLOB_TTL,))
             await conn.commit()

@@ -88,8 +88,9 @@ class PostgresDatabase:
         from psycopg_pool import ConnectionPool
 
         self.url = url
+        # checked before use: after a database restart or pg_terminate_backend a pooled connection is dead
         self._pool = ConnectionPool(url, min_size=1, max_size=max_size, open=True, timeout=10,
-                                    kwargs={"autocommit": False})
+                                    check=ConnectionPool.check_connection, kwargs={"autocommit": False})
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:

@@ -25,17 +25,18 @@ class CallComponents:
 def call_components(settings: Settings, state_db: Database, services: Services) -> CallComponents:
     hub: SignallingHub
     call_log = SqlCallLog(state_db)
+
+    def gone(org_id: str, room_id: str, member: Member) -> None:
+        """A member reported gone without its socket's handler: held by a dead worker (PostgreSQL) or by the
+        process before a restart (embedded); its address is not known here."""
+        call_log.record(org_id, room_id, member.peer_id, member.role, "gone", services.now(), "")
+
     if settings.database_url is None:
         from infrastructure.signalling_memory import MemoryHub
 
-        hub = MemoryHub()
+        hub = MemoryHub(state_db, grace=settings.call_grace_seconds, now=services.now, on_gone=gone)
     else:
         from infrastructure.signalling_pg import PostgresHub
-
-        def gone(org_id: str, room_id: str, member: Member) -> None:
-            """A member of a dead worker, reported gone by another worker's sweep (its address died with the
-            worker that held the socket)."""
-            call_log.record(org_id, room_id, member.peer_id, member.role, "gone", services.now(), "")
 
         hub = PostgresHub(settings.database_url, heartbeat=settings.call_heartbeat_seconds,
                           grace=settings.call_grace_seconds, now=services.now, on_gone=gone)

@@ -11,7 +11,9 @@ import contextlib
 import signal
 import sys
 import time
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from interfaces.cli.common import client
 from interfaces.client.call import Call, CallError
@@ -25,6 +27,7 @@ STATES_DE = {
     "signalling-lost": "Signalisierung nicht erreichbar; die laufende Verbindung bleibt bestehen.",
     "failed": "Abgebrochen.",
 }
+BERLIN = ZoneInfo("Europe/Berlin")
 PATH_DE = {"direct": "direkt (Peer-to-Peer)", "relayed": "über TURN-Relay"}
 
 
@@ -33,6 +36,8 @@ def _print_event(kind: str, data: dict[str, Any]) -> None:
         for entry in data.get("waiting", []):
             since = time.strftime("%H:%M:%S", time.localtime(entry["since"]))
             print(f"Wartezimmer: Teilnehmer {entry['peer_id']} wartet seit {since}", flush=True)
+    elif kind == "waiting" and "starts_at" in data:
+        print(STATES_DE[kind] + _starts(data), flush=True)
     elif kind in STATES_DE:
         detail = data.get("detail")
         print(STATES_DE[kind] + (f" {detail}" if detail else ""), flush=True)
@@ -43,9 +48,20 @@ def _print_event(kind: str, data: dict[str, Any]) -> None:
               f"{data.get('peer_id')}", flush=True)
 
 
+def _starts(data: dict[str, Any]) -> str:
+    """When the appointment begins, in the time of the practice (Europe/Berlin), for an early patient."""
+    starts_at = data.get("starts_at")
+    if not isinstance(starts_at, str):
+        return ""
+    local = datetime.fromisoformat(starts_at).astimezone(BERLIN)
+    return f" Der Termin beginnt am {local:%d.%m.%Y} um {local:%H:%M} Uhr."
+
+
 async def _run(args: argparse.Namespace) -> int:
     sdk = client()
-    session = (sdk.store.session() or {}).get("token") if args.with_session else None
+    # the practitioner code admits only with the admin's session (§8a.7); for a patient code it is ignored
+    stored = sdk.store.session() or {}
+    session = stored.get("token") if stored.get("origin", sdk.origin) == sdk.origin else None
     sdk.close()
     call = Call(sdk.origin, args.code, args.call_code, session_token=session, video=args.video,
                 test_pattern=args.test_pattern or not args.video, relay_only=args.relay_only,
@@ -79,6 +95,9 @@ async def _run(args: argparse.Namespace) -> int:
         return 0
     except CallError as error:
         print(f"Fehler: {error}", file=sys.stderr, flush=True)
+        if error.code in (401, 4401):  # the practitioner code without a (valid) login of a practice admin
+            print("Hinweis: Mit dem Behandlercode zuerst `sprechzimmer login` als Administrator der Praxis.",
+                  file=sys.stderr, flush=True)
         return 2
     except TimeoutError:
         print(f"Fehler: keine Verbindung innerhalb von {args.timeout:.0f} s (Zustand: {call.state}).",
@@ -103,7 +122,8 @@ def add_commands(sub: Any) -> None:
     source.add_argument("--video", default=None, help="Videodatei als Kamera")
     source.add_argument("--test-pattern", action="store_true", help="Testbild senden (Standard)")
     p.add_argument("--relay-only", action="store_true", help="nur über TURN verbinden (verbirgt die eigene IP)")
-    p.add_argument("--with-session", action="store_true", help="angemeldete Sitzung vorlegen (Praxis)")
+    p.add_argument("--with-session", action="store_true",
+                   help="ohne Wirkung (früher nötig): die Sitzung der Anmeldung wird immer vorgelegt")
     p.add_argument("--no-admit", action="store_true", help="Wartende nicht automatisch einlassen (Praxis)")
     p.add_argument("--duration", type=float, default=0, help="nach so vielen Sekunden beenden (0 = bis Strg+C)")
     p.add_argument("--timeout", type=float, default=120, help="höchstens so lange auf die Verbindung warten")

@@ -1,6 +1,11 @@
 """The SDK's side of a consultation: signalling over `/ws/v1/calls`, peer-to-peer media with aiortc, and the
 signalling-proof check of design/crypto.md §4.10a.
 
+ICE candidates trickle both ways (design/crypto.md §8a.8): after each description this client sends its
+candidates as `candidate` messages and an end-of-candidates marker, and it applies the candidates it receives,
+so a browser peer need not wait for complete gathering. aiortc gathers before it describes, so its own
+descriptions carry the candidates too.
+
 The server relays the SDP, and the SDP carries the DTLS fingerprints that protect the media. So every offer
 and answer is MACed with k_call, a key derived from the patient code that only the parties know; a
 description whose MAC fails is never applied, and the call ends with a visible reason. ICE servers are always
@@ -22,10 +27,11 @@ from typing import Any
 
 import httpx
 import websockets
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCIceCandidate, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
+from aiortc.sdp import candidate_from_sdp
 
 from infrastructure import crypto as c
 
@@ -37,6 +43,8 @@ MSG_REMOTE_TAMPERED = ("Die Gegenstelle hat die Verbindung aus Sicherheitsgründ
                        "kamen verändert an.")
 MSG_GONE = "Die Gegenstelle ist nicht zurückgekehrt."
 TEST_PATTERN = "testsrc=size=320x240:rate=15"
+RECONNECT_MAX_DELAY = 5.0
+RETRY_CODES = frozenset({4503, 1011, 1012, 1013})  # signalling store away, server error, restart, try again
 
 _FINGERPRINT = re.compile(r"^a=fingerprint:(.+?)\s*$", re.MULTILINE)
 _UFRAG = re.compile(r"^a=ice-ufrag:(.+?)\s*$", re.MULTILINE)
@@ -75,13 +83,32 @@ class PeerLink:
     first_frame_at: float | None = None
     connected_at: float | None = None
     readers: list[asyncio.Task[None]] = field(default_factory=list)
+    early_candidates: list[dict[str, Any] | None] = field(default_factory=list)  # before the remote description
+
+
+def local_candidates(sdp: str) -> list[dict[str, Any]]:
+    """The candidates of a description as trickle messages carry them (the browser's RTCIceCandidateInit):
+    each once, in the first media section that has it (with BUNDLE all sections share one transport)."""
+    found: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    sections = re.split(r"\r?\n(?=m=)", sdp)[1:]
+    session_ufrag = _UFRAG.search(re.split(r"\r?\nm=", sdp, maxsplit=1)[0])
+    for index, section in enumerate(sections):
+        mid = re.search(r"^a=mid:(\S+)", section, re.MULTILINE)
+        ufrag = _UFRAG.search(section) or session_ufrag
+        for line in re.findall(r"^a=(candidate:.+?)\s*$", section, re.MULTILINE):
+            if line not in seen:
+                seen.add(line)
+                found.append({"candidate": line, "sdpMid": mid.group(1) if mid else None, "sdpMLineIndex": index,
+                              "usernameFragment": ufrag.group(1) if ufrag else None})
+    return found
 
 
 class Call:
     def __init__(self, base_url: str, code: str, call_code: str | None = None, *, session_token: str | None = None,
                  video: str | None = None, test_pattern: bool = True, relay_only: bool = False,
                  auto_admit: bool = True, on_event: Callable[[str, dict[str, Any]], None] | None = None,
-                 reconnect_attempts: int = 5, signalling_url: str | None = None):
+                 reconnect_attempts: int | None = None, signalling_url: str | None = None):
         self.base_url = base_url.rstrip("/")
         self.signalling_url = signalling_url or self.base_url.replace("http", "ws", 1) + "/ws/v1/calls"
         self.join_token = c.join_token(code).hex()
@@ -90,7 +117,7 @@ class Call:
         self.video, self.test_pattern, self.relay_only = video, test_pattern, relay_only
         self.auto_admit = auto_admit
         self.on_event = on_event or (lambda kind, data: None)
-        self.reconnect_attempts = reconnect_attempts
+        self.reconnect_attempts = reconnect_attempts  # None: until the call is closed (a server restart)
         self.state = "new"
         self.error: CallError | None = None
         self.welcome: dict[str, Any] = {}
@@ -202,8 +229,10 @@ class Call:
     # --- signalling -----------------------------------------------------------------------------------
 
     def _fetch_ice_servers(self) -> list[dict[str, Any]]:
-        response = httpx.get(self.base_url + "/api/v1/calls/ice-servers", headers={"X-Join-Token": self.join_token},
-                             timeout=10)
+        headers = {"X-Join-Token": self.join_token}
+        if self.session_token:  # the practitioner code needs the admin's session (§8a.7)
+            headers["Authorization"] = f"Bearer {self.session_token}"
+        response = httpx.get(self.base_url + "/api/v1/calls/ice-servers", headers=headers, timeout=10)
         if response.status_code != 200:
             detail = response.json().get("detail", "") if response.content else ""
             raise CallError(detail or "Die Verbindungsdaten konnten nicht abgerufen werden.", response.status_code)
@@ -220,6 +249,8 @@ class Call:
         await self._ws.send(json.dumps(hello))
         message = json.loads(await asyncio.wait_for(self._ws.recv(), 15))
         if message.get("type") == "error":
+            with contextlib.suppress(Exception):
+                await self._ws.close()
             raise CallError(message.get("detail", ""), message.get("code"))
         resume_token = self.welcome.get("resume_token")
         self.welcome = message
@@ -259,16 +290,23 @@ class Call:
                 log.exception("signalling message failed")
 
     async def _resume(self, closed: websockets.ConnectionClosed) -> bool:
-        """The media keeps flowing peer-to-peer; only signalling is re-established, in the same place."""
+        """The media keeps flowing peer-to-peer; only signalling is re-established, in the same place (same peer
+        id, still admitted) with the resume token. A restarting server is away for a while, so this retries
+        with back-off (at most RECONNECT_MAX_DELAY apart) until the server answers, or until the call is
+        closed; only a refusal of the resume itself (the place expired, the code's window closed) ends it."""
         self._set_state("reconnecting", {"code": closed.rcvd.code if closed.rcvd else None})
-        for attempt in range(self.reconnect_attempts):
-            await asyncio.sleep(min(0.2 * 2**attempt, 2.0))
+        attempt = 0
+        while not self._closing and (self.reconnect_attempts is None or attempt < self.reconnect_attempts):
+            await asyncio.sleep(min(0.2 * 2**attempt, RECONNECT_MAX_DELAY))
+            attempt += 1
             try:
                 await self._connect({"peer_id": self.welcome["peer_id"],
                                      "resume_token": self.welcome["resume_token"]})
                 self.on_event("resumed", {"peer_id": self.welcome["peer_id"]})
                 return True
             except CallError as error:
+                if error.code in RETRY_CODES:  # the server is up but its signalling store is not yet
+                    continue
                 self._set_state("signalling-lost", {"detail": error.reason})
                 return False
             except (OSError, TimeoutError, websockets.WebSocketException):
@@ -282,6 +320,8 @@ class Call:
             await self._on_offer(message)
         elif kind == "answer":
             await self._on_answer(message)
+        elif kind == "candidate":
+            await self._on_candidate(message)
         elif kind == "bye":
             reason = MSG_REMOTE_TAMPERED if message.get("reason") == "sdp-mac" else None
             link = self.links.get(message.get("from", ""))
@@ -306,12 +346,25 @@ class Call:
             for link in list(self.links.values()):
                 await self._close_link(link)
             self._set_state("waiting", message)
+        elif kind == "sync":  # the server's fan-out was away: our place as it is now
+            await self._on_sync(message)
         elif kind == "refused":
             self.refusals.append(message)
             self.on_event("refused", message)
         elif kind in ("dropped", "error"):
             self.on_event(kind, message)
         self._changed.set()
+
+    async def _on_sync(self, message: dict[str, Any]) -> None:
+        waiting_here = self.state == "waiting"
+        if message.get("state") == "admitted" and waiting_here:  # the "admitted" message was lost
+            self._set_state("admitted", message)
+            await self._offer_to(message.get("peers", []))
+        elif message.get("state") == "waiting" and not waiting_here:  # so was a "sent-back"
+            for link in list(self.links.values()):
+                await self._close_link(link)
+            self._set_state("waiting", message)
+        await self._handle_presence(message)
 
     async def _handle_presence(self, message: dict[str, Any]) -> None:
         if "waiting" in message:
@@ -385,11 +438,53 @@ class Call:
                 await self._offer(self._new_link(peer["peer_id"], peer["role"]), "offer")
 
     async def _offer(self, link: PeerLink, kind: str) -> None:
-        await link.pc.setLocalDescription(await link.pc.createOffer())  # gathers every candidate (no trickle)
+        await link.pc.setLocalDescription(await link.pc.createOffer())  # aiortc gathers every candidate here
         sdp = link.pc.localDescription.sdp
         mac = description_mac(self.k_call, self._label(self.welcome["peer_id"], link.peer_id),
                               self.welcome["role"], sdp)
         await self._send({"type": kind, "to": link.peer_id, "sdp": sdp, "mac": mac})
+        await self._trickle(link.peer_id, sdp)
+
+    async def _trickle(self, peer_id: str, sdp: str) -> None:
+        """Our candidates one by one, then the end-of-candidates marker (`"candidate": null`), as a browser
+        sends them; a peer that strips or ignores the candidates inside descriptions still connects."""
+        for candidate in local_candidates(sdp):
+            await self._send({"type": "candidate", "to": peer_id, "candidate": candidate})
+        await self._send({"type": "candidate", "to": peer_id, "candidate": None})
+
+    async def _on_candidate(self, message: dict[str, Any]) -> None:
+        """A trickled candidate (or the end marker) of a peer; held back until its description is applied."""
+        link = self.links.get(message.get("from", ""))
+        if link is None:
+            return
+        candidate = message.get("candidate")
+        if candidate is not None and not isinstance(candidate, dict):
+            return
+        if link.pc.remoteDescription is None:
+            link.early_candidates.append(candidate)
+            return
+        await self._apply_candidate(link, candidate)
+
+    async def _apply_candidate(self, link: PeerLink, init: dict[str, Any] | None) -> None:
+        if init is None or not init.get("candidate"):  # null, or the browser's {"candidate": ""}: no more
+            await link.pc.addIceCandidate(None)
+            return
+        remote = link.pc.remoteDescription
+        ufrag = init.get("usernameFragment")
+        if ufrag and remote is not None and ufrag not in _UFRAG.findall(remote.sdp):
+            return  # a candidate of an earlier ICE generation (before a restart)
+        text = str(init["candidate"])
+        candidate: RTCIceCandidate = candidate_from_sdp(text.removeprefix("candidate:"))
+        candidate.sdpMid = init.get("sdpMid")
+        candidate.sdpMLineIndex = init.get("sdpMLineIndex")
+        if candidate.sdpMid is None and candidate.sdpMLineIndex is None:
+            candidate.sdpMLineIndex = 0
+        await link.pc.addIceCandidate(candidate)
+
+    async def _apply_early_candidates(self, link: PeerLink) -> None:
+        pending, link.early_candidates = link.early_candidates, []
+        for init in pending:
+            await self._apply_candidate(link, init)
 
     def _verify(self, message: dict[str, Any]) -> None:
         sdp, mac = message.get("sdp"), message.get("mac")
@@ -413,10 +508,12 @@ class Call:
         peer_id = message["from"]
         link = self.links.get(peer_id) or self._new_link(peer_id, str(message.get("role")))
         await link.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "offer"))
+        await self._apply_early_candidates(link)
         await link.pc.setLocalDescription(await link.pc.createAnswer())
         sdp = link.pc.localDescription.sdp
         mac = description_mac(self.k_call, self._label(self.welcome["peer_id"], peer_id), self.welcome["role"], sdp)
         await self._send({"type": "answer", "to": peer_id, "sdp": sdp, "mac": mac})
+        await self._trickle(peer_id, sdp)
 
     async def _on_answer(self, message: dict[str, Any]) -> None:
         link = self.links.get(message.get("from", ""))
@@ -427,6 +524,7 @@ class Call:
         except SignallingTampered:
             await self._refuse_tampered(message)
         await link.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "answer"))
+        await self._apply_early_candidates(link)
 
     async def _close_link(self, link: PeerLink) -> None:
         if self.links.pop(link.peer_id, None) is not None:

@@ -1,8 +1,9 @@
 """Sprechstunde: the signalling WebSocket `/ws/v1/calls`, ICE servers and the call log.
 
-The socket speaks JSON text frames. The first frame is `{"type": "join", "token": <join token hex>}` (or the
-token in the query string), optionally with `"session"` (a practitioner's login, to enforce the staff rule)
-and `"resume_token"` + `"peer_id"` to resume a dropped connection. The server then relays offer, answer,
+The socket speaks JSON text frames. The first frame is `{"type": "join", "token": <join token hex>}`, with
+`"session"` (the practitioner's login: the practitioner code admits only with an admin's session, §8a.7)
+and `"resume_token"` + `"peer_id"` to resume a dropped connection. Tokens are never read from the query
+string: query strings end up in access logs. The server then relays offer, answer,
 candidate, renegotiate and bye between the admitted members of the room; it never sees or forwards media.
 The rules live in application/calls.py; this module only moves frames.
 """
@@ -33,6 +34,7 @@ from interfaces.http.common import Resource, Runtime, client_ip
 from interfaces.http.openapi import operation
 
 log = logging.getLogger("sprechzimmer.calls")
+UNAVAILABLE = Refused(calls.CLOSE_UNAVAILABLE, calls.MSG_UNAVAILABLE)
 HELLO_TIMEOUT = 15.0
 QUEUE_LIMIT = 512  # a peer that cannot keep up with this much signalling is too slow to be in a call
 
@@ -46,7 +48,10 @@ class BadMessage(Exception):
 
 
 async def receive(ws: falcon.asgi.WebSocket) -> dict[str, Any]:
-    text = await ws.receive_text()
+    try:
+        text = await ws.receive_text()
+    except falcon.PayloadTypeError:  # a binary frame: the protocol speaks JSON text only
+        raise BadMessage() from None
     if len(text.encode()) > MAX_MESSAGE_BYTES:
         raise TooLarge()
     try:
@@ -89,6 +94,10 @@ class Connection:
             await self.ws.close(refused.code, refused.reason)
 
 
+def _resuming(hello: dict[str, Any]) -> bool:
+    return isinstance(hello.get("resume_token"), str) and isinstance(hello.get("peer_id"), str)
+
+
 class CallSocket(Resource):
     def __init__(self, runtime: Runtime):
         super().__init__(runtime)
@@ -109,9 +118,13 @@ class CallSocket(Resource):
             await ws.close()
             return
         hub = self.parts.hub
-        await hub.start()
         await ws.accept()
         conn = Connection(ws)
+        try:
+            await hub.start()
+        except calls.HubUnavailable:
+            await conn.refuse(UNAVAILABLE)
+            return
         try:
             hello = await asyncio.wait_for(receive(ws), HELLO_TIMEOUT)
             if hello.get("type") != "join":
@@ -123,8 +136,8 @@ class CallSocket(Resource):
             return
         ip = client_ip(req)
         try:
-            grant = await self.runtime.call(self._admission, hello.get("token") or req.get_param("token"),
-                                            hello.get("session"), ip)
+            grant = await self.runtime.call(self._admission, hello.get("token"), hello.get("session"), ip,
+                                            _resuming(hello))
             plan = await self.runtime.call(current_plan, self.services, grant.org_id)
         except Refused as refused:
             await conn.refuse(refused)
@@ -132,11 +145,19 @@ class CallSocket(Resource):
         except DomainError as error:  # e.g. no contract (NotPermitted): refuse with its German message
             await conn.refuse(Refused(calls.CLOSE_NO_ACCESS, error.message))
             return
+        except Exception:  # the database is away (a restart, a dropped connection): the client tries again
+            log.warning("call admission failed; the client is asked to try again", exc_info=True)
+            await conn.refuse(UNAVAILABLE)
+            return
         await self._serve(ws, conn, grant, plan, hello, ip)
 
-    def _admission(self, token: object, session: object, ip: str) -> JoinGrant:
+    def _admission(self, token: object, session: object, ip: str, resuming: bool) -> JoinGrant:
         grant = call_admission.resolve(self.services, self.parts.join_resolver, token, ip)
-        call_admission.check_leader(self.services, grant, session)
+        if not resuming:
+            # The leader rule holds at the first join. A resume re-enters a seat that was granted with the
+            # admin's session and proves it with the seat's resume token (checked in the room); asking for the
+            # session again would end a long consultation whose session went idle after 30 minutes.
+            call_admission.check_leader(self.services, grant, session)
         return grant
 
     async def _serve(self, ws: falcon.asgi.WebSocket, conn: Connection, grant: JoinGrant, plan: str,
@@ -144,7 +165,7 @@ class CallSocket(Resource):
         hub, settings = self.parts.hub, self.runtime.container.settings
         room_id, org_id = str(grant.appointment_id), str(grant.org_id)
         now = self.services.now
-        resuming = isinstance(hello.get("resume_token"), str) and isinstance(hello.get("peer_id"), str)
+        resuming = _resuming(hello)
         if resuming:
             peer_id, resume_token = str(hello["peer_id"]), str(hello["resume_token"])
         else:
@@ -156,27 +177,35 @@ class CallSocket(Resource):
             if resuming:
                 decision = calls.resume(room, peer_id=peer_id, resume_hash=resume_hash, conn_id=conn.conn_id,
                                         worker=worker, now=now())
-                if decision.member is None or decision.member.role != grant.role:
+                member = decision.member
+                # a resume token keeps its own seat only, never one of another code
+                if member is None or member.role != grant.role or member.slot not in ("", grant.slot):
                     raise Refused(calls.CLOSE_RESUME_EXPIRED, calls.MSG_RESUME_EXPIRED)
             else:
-                decision = calls.join(room, role=grant.role, plan=plan, peer_id=peer_id, resume_hash=resume_hash,
-                                      conn_id=conn.conn_id, worker=worker, now=now())
+                decision = calls.join(room, role=grant.role, slot=grant.slot, seats=grant.seats, plan=plan,
+                                      peer_id=peer_id, resume_hash=resume_hash, conn_id=conn.conn_id, worker=worker,
+                                      now=now())
             assert decision.member is not None
-            return decision, calls.welcome(room, decision.member, plan, None if resuming else resume_token)
+            return decision, calls.welcome(room, decision.member, plan, None if resuming else resume_token,
+                                           starts_at=grant.starts_at, ends_at=grant.ends_at)
 
         hub.attach(room_id, peer_id, conn.deliver)
         try:
             decision, hello_back = await hub.transact(room_id, org_id, enter)
-        except Refused as refused:
+        except (Refused, calls.HubUnavailable) as refused:
             hub.detach(room_id, peer_id, conn.deliver)
-            await conn.refuse(refused)
+            await conn.refuse(refused if isinstance(refused, Refused) else UNAVAILABLE)
             return
         assert decision.member is not None
         role = decision.member.role
         hello_back["heartbeat_seconds"] = settings.call_heartbeat_seconds
         hello_back["resumed"] = resuming
         await ws.send_media(hello_back)
-        await hub.publish(room_id, decision.outbound)
+        with contextlib.suppress(calls.HubUnavailable):  # the others learn of it from the next room update
+            await hub.publish(room_id, decision.outbound)
+        if decision.replaced is not None:
+            # the old connection's address is not known here (as for members a sweep reports gone)
+            await self._log(org_id, room_id, decision.replaced.peer_id, decision.replaced.role, "gone", "")
         await self._log(org_id, room_id, peer_id, role, "resumed" if resuming else "joined", ip)
         pump = asyncio.create_task(conn.pump())
         outcome = "dropped"
@@ -230,6 +259,9 @@ class CallSocket(Resource):
                     conn.deliver({"type": "error", "code": calls.CLOSE_BAD_MESSAGE, "detail": calls.MSG_BAD_MESSAGE})
             except Refused as refused:  # dropped, never relayed; the sender learns why
                 conn.deliver({"type": "dropped", "ref": kind, "detail": refused.reason})
+            except calls.HubUnavailable:  # the socket stays: the store is back in a moment
+                conn.deliver({"type": "error", "code": calls.CLOSE_UNAVAILABLE, "detail": calls.MSG_UNAVAILABLE,
+                              "ref": kind})
 
     async def _admission_step(self, room_id: str, org_id: str, peer_id: str, kind: str, target: object,
                               ip: str) -> None:
@@ -286,7 +318,8 @@ class CallSocket(Resource):
 
 
 class IceServers(Resource):
-    """STUN/TURN for a participant: authorised by a join token (header X-Join-Token) or a session."""
+    """STUN/TURN for a participant: authorised by a join token (header X-Join-Token; with the practitioner code
+    also the admin's session as `Authorization: Bearer`) or by a session alone."""
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         container = self.runtime.container
@@ -294,10 +327,18 @@ class IceServers(Resource):
         assert parts is not None
         join = req.get_header("X-Join-Token")
         if join is not None:
+            header = req.get_header("Authorization") or ""
+            session = header.partition(" ")[2].strip() if header.lower().startswith("bearer ") else None
+
+            def admission() -> None:  # the same rules as the socket: window, and who may lead
+                grant = call_admission.resolve(self.services, parts.join_resolver, join, client_ip(req))
+                call_admission.check_leader(self.services, grant, session)
+
             try:
-                await self.runtime.call(call_admission.resolve, self.services, parts.join_resolver, join,
-                                        client_ip(req))
+                await self.runtime.call(admission)
             except Refused as refused:
+                if refused.code == calls.CLOSE_AUTH:
+                    raise falcon.HTTPUnauthorized(title="Nicht angemeldet", description=refused.reason) from None
                 raise falcon.HTTPForbidden(title="Nicht erlaubt", description=refused.reason) from None
         else:
             await self.session(req)

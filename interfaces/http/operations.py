@@ -31,7 +31,10 @@ class Status(Resource):
             position = container.services.events.position()
             projections = container.projections.positions()
             behind = any(p < position for p in projections.values())
-            return {"status": "degraded" if behind else "ok", "database": container.state_db.dialect,
+            # the signalling hub (calls): "degraded" while it cannot reach its database (PostgreSQL fan-out)
+            signalling = container.calls.hub.health() if container.calls is not None else "ok"
+            return {"status": "degraded" if behind or signalling != "ok" else "ok",
+                    "database": container.state_db.dialect, "signalling": signalling,
                     "event_position": position, "projections": projections, "organisations": organisations}
 
         resp.media = schemas.StatusSchema().dump(await self.runtime.call(probe))

@@ -322,6 +322,7 @@ class ProblemSchema(Schema):
 class StatusSchema(Schema):
     status = fields.String()
     database = fields.String()
+    signalling = fields.String()  # "ok" | "degraded": the call signalling hub reaches its database
     event_position = fields.Integer()
     projections = fields.Dict(keys=fields.String(), values=fields.Integer())
     organisations = fields.Dict(keys=fields.String(), values=fields.Integer())

@@ -14,6 +14,7 @@ from typing import Any
 import websockets
 
 from application.ports import JoinGrant, JoinResolver
+from domain.appointment import CODE_SLOTS
 from infrastructure import crypto
 
 
@@ -23,6 +24,7 @@ class Appointment:
     appointment_id: uuid.UUID
     practitioner_code: str
     patient_codes: list[str]
+    session: str | None = None  # the practice admin's session: the practitioner code admits only with it
 
     @property
     def patient_code(self) -> str:
@@ -38,6 +40,7 @@ class GrantBook:
     def __init__(self) -> None:
         self.grants: dict[bytes, JoinGrant] = {}
         self.fallback: JoinResolver | None = None  # the server's real resolver (appointments planned via SDK)
+        self.sessions: dict[uuid.UUID, str] = {}  # org id → a logged-in admin's session (the `practice` fixture)
 
     def __call__(self, join_token: bytes) -> JoinGrant | None:
         grant = self.grants.get(join_token)
@@ -50,10 +53,12 @@ class GrantBook:
         appointment_id = uuid.uuid4()
         start = datetime.now(UTC) + starts
         appointment = Appointment(org_id, appointment_id, crypto.new_code(),
-                                  [crypto.new_code() for _ in range(patients)])
-        for code, role in [(appointment.practitioner_code, "practitioner"),
-                           *[(c, "patient") for c in appointment.patient_codes]]:
-            self.grants[crypto.join_token(code)] = JoinGrant(org_id, appointment_id, role, start, start + length)
+                                  [crypto.new_code() for _ in range(patients)], self.sessions.get(org_id))
+        slots = [(appointment.practitioner_code, "practitioner", "practitioner"),
+                 *[(code, "patient", CODE_SLOTS[1 + i]) for i, code in enumerate(appointment.patient_codes)]]
+        for code, role, slot in slots:
+            self.grants[crypto.join_token(code)] = JoinGrant(org_id, appointment_id, role, start, start + length,
+                                                             slot=slot, seats=len(slots))
         return appointment
 
     def revoke(self, code: str) -> None:
@@ -70,6 +75,11 @@ class Peer:
     def __init__(self, ws: Any):
         self.ws = ws
         self.welcome: dict[str, Any] = {}
+
+    @classmethod
+    async def lead(cls, url: str, appointment: Appointment, **extra: Any) -> Peer:
+        """The practitioner joins: its code together with the practice admin's session (§8a.7)."""
+        return await cls.join(url, appointment.practitioner_code, session=appointment.session, **extra)
 
     @classmethod
     async def join(cls, url: str, code: str, **extra: Any) -> Peer:

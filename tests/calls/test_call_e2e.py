@@ -14,6 +14,7 @@ import json
 import os
 import re
 import secrets
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -24,13 +25,14 @@ import psycopg
 import pytest
 import websockets
 
+from infrastructure.settings import Settings
 from interfaces.client import appointments
 from interfaces.client.call import MSG_REMOTE_TAMPERED, MSG_TAMPERED, Call, SignallingTampered
 from interfaces.client.keystore import LocalStore
 from interfaces.client.sdk import Client
 from tests.calls.media import Coturn, ServeProcess, process_tree, udp_socket_inodes
 from tests.calls.support import GrantBook, Peer
-from tests.conftest import PASSWORD, LiveServer, free_port, register
+from tests.conftest import PASSWORD, Clock, LiveServer, free_port, register
 
 pytestmark = pytest.mark.slow
 DIRECT = {"host", "srflx", "prflx"}
@@ -55,14 +57,15 @@ def served(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iter
         server.stop()
 
 
-def practice_appointments(url: str, directory: Path, count: int) -> list[appointments.Appointment]:
-    """The practice registers, logs in and plans `count` appointments starting now, each with its codes."""
+def practice_appointments(url: str, directory: Path, count: int) -> tuple[list[appointments.Appointment], str]:
+    """The practice registers, logs in and plans `count` appointments starting now, each with its codes; also
+    the admin's session, which the practitioner presents with its code."""
     client = Client(url, LocalStore(directory))
     try:
         register(client)
-        client.login("PWinkler", "MartinW", PASSWORD)
+        session = client.login("PWinkler", "MartinW", PASSWORD).token
         now = datetime.now(UTC) - timedelta(minutes=5)
-        return [appointments.add(client, now, 60, f"Patientin {i}") for i in range(count)]
+        return [appointments.add(client, now, 60, f"Patientin {i}") for i in range(count)], session
     finally:
         client.close()
 
@@ -74,19 +77,19 @@ def workers_of(database_url: str) -> dict[str, str]:
 
 async def test_call_through_sprechzimmer_serve(served: tuple[ServeProcess, str | None], tmp_path: Path) -> None:
     server, database_url = served
-    planned, other = practice_appointments(server.url, tmp_path / "praxis", 2)
+    (planned, other), session = practice_appointments(server.url, tmp_path / "praxis", 2)
     codes = planned.patient.codes
 
     if database_url:  # several workers: signalling pairs on different workers still reach each other
         other_codes = other.patient.codes
         patient = await Peer.join(server.url, other_codes["patient"])
-        doctor = await Peer.join(server.url, other_codes["practitioner"])
+        doctor = await Peer.join(server.url, other_codes["practitioner"], session=session)
         for _ in range(30):  # reconnect until the doctor lands on the other worker
             if workers_of(database_url)[doctor.peer_id] != workers_of(database_url)[patient.peer_id]:
                 break
             await doctor.send({"type": "leave"})
             await doctor.close()
-            doctor = await Peer.join(server.url, other_codes["practitioner"])
+            doctor = await Peer.join(server.url, other_codes["practitioner"], session=session)
         placed = workers_of(database_url)
         assert placed[doctor.peer_id] != placed[patient.peer_id]
         await doctor.send({"type": "admit", "peer": patient.peer_id})
@@ -100,7 +103,7 @@ async def test_call_through_sprechzimmer_serve(served: tuple[ServeProcess, str |
 
     events: list[tuple[str, str]] = []
     patient_call = Call(server.url, codes["patient"], on_event=lambda k, d: events.append(("patient", k)))
-    doctor_call = Call(server.url, codes["practitioner"], codes["patient"], auto_admit=False,
+    doctor_call = Call(server.url, codes["practitioner"], codes["patient"], auto_admit=False, session_token=session,
                        on_event=lambda k, d: events.append(("practitioner", k)))
     try:
         await patient_call.start()
@@ -166,7 +169,8 @@ async def test_relay_only_call_through_coturn(server: LiveServer, grants: GrantB
                                  turn_secret=coturn_secret(coturn), turn_ttl_seconds=600)
     appointment = grants.add(practice())
     patient = Call(server.url, appointment.patient_code, relay_only=True)
-    doctor = Call(server.url, appointment.practitioner_code, appointment.patient_code, relay_only=True)
+    doctor = Call(server.url, appointment.practitioner_code, appointment.patient_code, relay_only=True,
+                  session_token=appointment.session)
     try:
         await patient.start()
         await doctor.start()
@@ -226,7 +230,7 @@ async def test_tampering_relay_refuses_the_call_with_a_visible_reason(server: Li
     patient = Call(server.url, appointment.patient_code,
                    on_event=lambda k, d: shown.append(d.get("detail", "")) if k == "failed" else None)
     doctor = Call(server.url, appointment.practitioner_code, appointment.patient_code,
-                  signalling_url=f"ws://127.0.0.1:{port}",
+                  signalling_url=f"ws://127.0.0.1:{port}", session_token=appointment.session,
                   on_event=lambda k, d: shown.append(d.get("detail", "")) if k == "failed" else None)
     try:
         await patient.start()
@@ -246,6 +250,65 @@ async def test_tampering_relay_refuses_the_call_with_a_visible_reason(server: Li
         proxy.close()
 
 
+class CandidateStrippingRelay:
+    """A relay in front of the server that removes every candidate from the descriptions in both directions,
+    as a browser's description looks before gathering: the parties connect only through trickled `candidate`
+    messages (§8a.8). The MACs cover fingerprints and ufrag, not candidates, so they still verify."""
+
+    def __init__(self, upstream: str):
+        self.upstream = upstream
+        self.stripped = 0
+        self.trickled: list[dict[str, Any] | None] = []
+
+    def _strip(self, raw: str | bytes) -> str | bytes:
+        message = json.loads(raw)
+        if message.get("type") in ("offer", "answer") and isinstance(message.get("sdp"), str):
+            lines = message["sdp"].split("\r\n")
+            kept = [x for x in lines if not x.startswith(("a=candidate:", "a=end-of-candidates"))]
+            self.stripped += len(lines) - len(kept)
+            message["sdp"] = "\r\n".join(kept)
+            return json.dumps(message)
+        if message.get("type") == "candidate":
+            self.trickled.append(message.get("candidate"))
+        return raw
+
+    async def handle(self, client: Any) -> None:
+        async with websockets.connect(self.upstream) as upstream:
+            async def pipe(source: Any, sink: Any) -> None:
+                async for raw in source:
+                    await sink.send(self._strip(raw))
+
+            tasks = [asyncio.create_task(pipe(upstream, client)), asyncio.create_task(pipe(client, upstream))]
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in tasks:
+                task.cancel()
+
+
+async def test_trickled_candidates_alone_connect_the_call(server: LiveServer, grants: GrantBook,
+                                                          practice: Any) -> None:
+    relay = CandidateStrippingRelay(server.url.replace("http", "ws", 1) + "/ws/v1/calls")
+    proxy = await websockets.serve(relay.handle, "127.0.0.1", 0)
+    via = f"ws://127.0.0.1:{proxy.sockets[0].getsockname()[1]}"
+    appointment = grants.add(practice())
+    patient = Call(server.url, appointment.patient_code, signalling_url=via)
+    doctor = Call(server.url, appointment.practitioner_code, appointment.patient_code, signalling_url=via,
+                  session_token=appointment.session)
+    try:
+        await patient.start()
+        await doctor.start()
+        await asyncio.gather(patient.wait_frames(5, timeout=40), doctor.wait_frames(5, timeout=40))
+        assert relay.stripped > 0 and patient.error is None and doctor.error is None
+        ends = [c for c in relay.trickled if c is None]
+        assert len(ends) == 4  # each side ended its candidates once; both pass the relay up and down
+        found = [c for c in relay.trickled if c is not None]
+        assert found and all(c["candidate"].startswith("candidate:") and "sdpMid" in c and "sdpMLineIndex" in c
+                             and c["usernameFragment"] for c in found)
+    finally:
+        await patient.close()
+        await doctor.close()
+        proxy.close()
+
+
 async def test_dropped_signalling_resumes_and_renegotiations_are_maced(server: LiveServer, grants: GrantBook,
                                                                         practice: Any) -> None:
     from aiortc.contrib.media import MediaPlayer
@@ -257,7 +320,7 @@ async def test_dropped_signalling_resumes_and_renegotiations_are_maced(server: L
     patient_events: list[tuple[str, dict[str, Any]]] = []
     patient = Call(server.url, appointment.patient_code, on_event=lambda k, d: patient_events.append((k, d)))
     doctor = Call(server.url, appointment.practitioner_code, appointment.patient_code,
-                  on_event=lambda k, d: doctor_events.append((k, d)))
+                  session_token=appointment.session, on_event=lambda k, d: doctor_events.append((k, d)))
     screen = MediaPlayer(TEST_PATTERN, format="lavfi")
     try:
         await patient.start()
@@ -288,3 +351,57 @@ async def test_dropped_signalling_resumes_and_renegotiations_are_maced(server: L
         screen.video.stop()
         await patient.close()
         await doctor.close()
+
+
+async def test_calls_resume_signalling_after_a_server_restart(call_settings: Settings, clock: Clock,
+                                                            grants: GrantBook, tmp_path: Path) -> None:
+    """The server restarts during a call: media keeps flowing peer-to-peer, and both clients come back into
+    the same call with their resume tokens (same peer ids, still admitted, not in the waiting room);
+    signalling works again afterwards (a MACed renegotiation goes through)."""
+    from tests.calls.conftest import call_server
+
+    settings = replace(call_settings, call_grace_seconds=60.0)  # a restart may take a while on a busy machine
+    first = call_server(settings, clock, grants).__enter__()
+    restarted: LiveServer | None = None
+    client = Client(first.url, LocalStore(tmp_path / "praxis-restart"))
+    org_id = uuid.UUID(str(register(client)["org_id"]))
+    session = client.login("PWinkler", "MartinW", PASSWORD).token
+    client.close()
+    appointment = grants.add(org_id)
+    appointment.session = session
+    events: dict[str, list[str]] = {"patient": [], "doctor": []}
+    patient = Call(first.url, appointment.patient_code, on_event=lambda k, d: events["patient"].append(k))
+    doctor = Call(first.url, appointment.practitioner_code, appointment.patient_code, session_token=session,
+                  on_event=lambda k, d: events["doctor"].append(k))
+    try:
+        await patient.start()
+        await doctor.start()
+        await asyncio.gather(patient.wait_frames(5, timeout=30), doctor.wait_frames(5, timeout=30))
+        ids = (patient.welcome["peer_id"], doctor.welcome["peer_id"])
+
+        await asyncio.to_thread(first.__exit__, None, None, None)  # the server goes away …
+        await patient.wait_for(lambda: "reconnecting" in events["patient"], timeout=20)
+        frames = patient.total_frames()
+        await patient.wait_for(lambda: patient.total_frames() > frames + 5, timeout=20)  # … the media does not
+        await asyncio.sleep(8)  # a restart that takes a while (clients used to give up after about 5 s)
+        restarted = await asyncio.to_thread(call_server(settings, clock, grants).__enter__)  # and comes back
+
+        for call, name in ((patient, "patient"), (doctor, "doctor")):
+            await call.wait_for(lambda n=name: "resumed" in events[n], timeout=60)  # type: ignore[misc]
+        assert (patient.welcome["peer_id"], doctor.welcome["peer_id"]) == ids
+        assert patient.welcome["resumed"] is True and patient.welcome["state"] == "admitted"
+        assert "waiting" not in events["patient"][events["patient"].index("reconnecting"):]
+        assert patient.error is None and doctor.error is None
+
+        [patient_peer] = doctor.links  # signalling works again: a renegotiation is relayed and accepted
+        await doctor.renegotiate(patient_peer)
+        frames = doctor.total_frames()
+        await doctor.wait_for(lambda: doctor.total_frames() > frames + 5, timeout=20)
+        assert doctor.error is None and patient.error is None and doctor.refusals == []
+    finally:
+        await patient.close()
+        await doctor.close()
+        if restarted is not None:
+            await asyncio.to_thread(restarted.__exit__, None, None, None)
+        await asyncio.to_thread(first.__exit__, None, None, None)
+

@@ -20,20 +20,21 @@ from tests.conftest import PASSWORD, LiveServer, register
 pytestmark = pytest.mark.slow
 
 
-def plan_conference(new_client: Callable[[str], Client], participants: int) -> appointments.Appointment:
+def plan_conference(new_client: Callable[[str], Client], participants: int) -> tuple[appointments.Appointment, str]:
+    """A plus practice plans a conference; also the admin's session, which the practitioner presents."""
     client = new_client("praxis")
     register(client, plan="plus", billing=PLUS_BILLING)
-    client.login("PWinkler", "MartinW", PASSWORD)
+    session = client.login("PWinkler", "MartinW", PASSWORD).token
     return appointments.add(client, datetime.now(UTC) - timedelta(minutes=5), 60, "Jörg Böhm",
-                            participants=participants)
+                            participants=participants), session
 
 
 async def test_three_parties_share_the_call_code_and_media_flows_pairwise(
         server: LiveServer, new_client: Callable[[str], Client]) -> None:
-    planned = plan_conference(new_client, participants=2)
+    planned, session = plan_conference(new_client, participants=2)
     codes, call_code = planned.patient.codes, planned.patient.call_code
     assert call_code is not None
-    doctor = Call(server.url, codes["practitioner"], call_code)
+    doctor = Call(server.url, codes["practitioner"], call_code, session_token=session)
     first = Call(server.url, codes["patient"], call_code)
     second = Call(server.url, codes["patient-2"], call_code)
     calls = (doctor, first, second)
@@ -55,9 +56,9 @@ async def test_three_parties_share_the_call_code_and_media_flows_pairwise(
 
 async def test_a_party_without_the_call_code_is_refused(server: LiveServer,
                                                         new_client: Callable[[str], Client]) -> None:
-    planned = plan_conference(new_client, participants=2)
+    planned, session = plan_conference(new_client, participants=2)
     codes = planned.patient.codes
-    doctor = Call(server.url, codes["practitioner"], planned.patient.call_code)
+    doctor = Call(server.url, codes["practitioner"], planned.patient.call_code, session_token=session)
     guest = Call(server.url, codes["patient-2"])  # k_call from its own code: its MACs cannot match
     try:
         await doctor.start()

@@ -17,7 +17,7 @@ from interfaces.client import appointments
 from interfaces.client.sdk import Client
 from tests.calls.conftest import PLUS_BILLING
 from tests.calls.support import Appointment, GrantBook, Peer, token_hex
-from tests.conftest import PASSWORD, LiveServer, register
+from tests.conftest import PASSWORD, Clock, LiveServer, register
 
 SDP_ONE_VIDEO = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
 SDP_SCREEN = SDP_ONE_VIDEO + "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
@@ -26,7 +26,7 @@ SDP_SCREEN = SDP_ONE_VIDEO + "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
 async def admitted_pair(server: LiveServer, grants: GrantBook, org_id: uuid.UUID,
                         ) -> tuple[Appointment, Peer, Peer]:
     appointment = grants.add(org_id)
-    doctor = await Peer.join(server.url, appointment.practitioner_code)
+    doctor = await Peer.lead(server.url, appointment)
     patient = await Peer.join(server.url, appointment.patient_code)
     await doctor.send({"type": "admit", "peer": patient.peer_id})
     await patient.expect("admitted")
@@ -51,7 +51,7 @@ async def test_patient_waits_until_admitted_and_signalling_is_relayed(server: Li
     assert patient.welcome["state"] == "waiting" and patient.welcome["peers"] == []
     assert patient.welcome["role"] == "patient" and "waiting" not in patient.welcome
 
-    doctor = await Peer.join(server.url, appointment.practitioner_code)
+    doctor = await Peer.lead(server.url, appointment)
     assert doctor.welcome["state"] == "admitted" and doctor.welcome["role"] == "practitioner"
     [waiting] = doctor.welcome["waiting"]  # who waits and since when
     assert waiting["peer_id"] == patient.peer_id and waiting["since"] > 0
@@ -87,14 +87,15 @@ async def test_third_party_refused_in_basis_and_outside_addresses_dropped(
         server: LiveServer, grants: GrantBook, practice: Callable[..., uuid.UUID]) -> None:
     org_id = practice()
     appointment, doctor, patient = await admitted_pair(server, grants, org_id)
-    other_doctor = await Peer.join(server.url, grants.add(org_id).practitioner_code)  # another appointment
+    other_doctor = await Peer.lead(server.url, grants.add(org_id))  # another appointment
 
-    # the same patient code used a second time is a third party in a two-person room
+    # the same code used a second time while its holder is connected: one seat per code (§8a.6)
     error, code = await refusal(server, {"type": "join", "token": token_hex(appointment.patient_code)})
     assert code == 4409 and error["code"] == 4409
-    assert error["detail"] == "Der Raum ist voll: Ihr Tarif erlaubt höchstens 2 Teilnehmende."
-    error, code = await refusal(server, {"type": "join", "token": token_hex(appointment.practitioner_code)})
-    assert code == 4409
+    assert error["detail"] == "Dieser Zugangscode wird bereits verwendet."
+    error, code = await refusal(server, {"type": "join", "token": token_hex(appointment.practitioner_code),
+                                         "session": appointment.session})
+    assert code == 4409 and error["detail"] == "Dieser Zugangscode wird bereits verwendet."
 
     # addressed to a peer of another room (or an invented one): dropped, never delivered
     for target in (other_doctor.peer_id, "0123456789abcdef"):
@@ -113,7 +114,7 @@ async def test_wrong_expired_or_revoked_code_never_reaches_the_waiting_room(
 
     org_id = practice()
     current = grants.add(org_id)
-    doctor = await Peer.join(server.url, current.practitioner_code)
+    doctor = await Peer.lead(server.url, current)
     expired = grants.add(org_id, starts=timedelta(hours=-3), length=timedelta(hours=1))
     revoked = grants.add(org_id)
     grants.revoke(revoked.patient_code)
@@ -130,28 +131,150 @@ async def test_wrong_expired_or_revoked_code_never_reaches_the_waiting_room(
     await doctor.close()
 
 
-async def test_staff_account_cannot_lead_a_call(server: LiveServer, grants: GrantBook,
-                                                new_client: Callable[[str], Client],
-                                                practice: Callable[..., uuid.UUID]) -> None:
+async def test_only_an_admin_session_leads_a_call(server: LiveServer, grants: GrantBook,
+                                                  new_client: Callable[[str], Client],
+                                                  practice: Callable[..., uuid.UUID]) -> None:
+    """§8a.7: the practitioner code admits only with the session of an active admin of the same practice;
+    a staff member who read the code from the appointment, or anyone without a session, is refused. The
+    patient code needs no session."""
     from interfaces.client import users
 
     org_id = practice()
     client = new_client("praxis")
     session = client.login("PWinkler", "MartinW", PASSWORD)
     appointment = grants.add(org_id)
-    doctor = await Peer.join(server.url, appointment.practitioner_code, session=session.token)  # admin: leads
-    assert doctor.welcome["role"] == "practitioner"
-    await doctor.close()
+    code = token_hex(appointment.practitioner_code)
 
-    error, code = await refusal(server, {"type": "join", "token": token_hex(appointment.practitioner_code),
-                                         "session": "not-a-session"})
-    assert code == 4401
+    error, close = await refusal(server, {"type": "join", "token": code})  # the code alone: no longer enough
+    assert close == 4401 and "Behandler" in str(error["detail"])
+    error, close = await refusal(server, {"type": "join", "token": code, "session": "not-a-session"})
+    assert close == 4401
     users.add_user(client, "Praxishilfe", "staff", "Empfang#Praxis2024")  # she types her own password
     staff = client.login("PWinkler", "Praxishilfe", "Empfang#Praxis2024")
     assert staff.role == "staff"
-    error, code = await refusal(server, {"type": "join", "token": token_hex(appointment.practitioner_code),
-                                         "session": staff.token})
-    assert code == 4403 and error["detail"] == "Mitarbeiterkonten können keine Sprechstunde leiten."
+    error, close = await refusal(server, {"type": "join", "token": code, "session": staff.token})
+    assert close == 4403 and error["detail"] == "Mitarbeiterkonten können keine Sprechstunde leiten."
+    ice = httpx.get(server.url + "/api/v1/calls/ice-servers",
+                    headers={"X-Join-Token": code, "Authorization": f"Bearer {staff.token}"})
+    assert ice.status_code == 403 and ice.json()["detail"] == "Mitarbeiterkonten können keine Sprechstunde leiten."
+    assert httpx.get(server.url + "/api/v1/calls/ice-servers", headers={"X-Join-Token": code}).status_code == 401
+
+    other_org = practice(name="AndereP")  # an admin of another practice
+    other = new_client("AndereP").login("AndereP", "MartinW", PASSWORD)
+    assert other.org_id == str(other_org)
+    error, close = await refusal(server, {"type": "join", "token": code, "session": other.token})
+    assert close == 4403 and error["detail"] == "Diese Anmeldung gehört nicht zur Praxis dieses Termins."
+
+    patient = await Peer.join(server.url, appointment.patient_code)  # patients never need a session
+    doctor = await Peer.join(server.url, appointment.practitioner_code, session=session.token)  # admin: leads
+    assert doctor.welcome["role"] == "practitioner" and patient.welcome["state"] == "waiting"
+    ice = httpx.get(server.url + "/api/v1/calls/ice-servers",
+                    headers={"X-Join-Token": code, "Authorization": f"Bearer {session.token}"})
+    assert ice.status_code == 200
+
+    # a dropped practitioner resumes its seat with the resume token alone: the session (idle after 30 minutes
+    # in a long consultation) was checked at the first join
+    await doctor.ws.close()
+    again = await Peer.join(server.url, appointment.practitioner_code, peer_id=doctor.peer_id,
+                            resume_token=doctor.welcome["resume_token"])
+    assert again.welcome["resumed"] is True and again.welcome["role"] == "practitioner"
+    error, close = await refusal(server, {"type": "join", "token": code, "peer_id": again.peer_id,
+                                          "resume_token": "guessed"})  # a guessed token takes no seat
+    assert close == 4410
+    for p in (again, patient):
+        await p.close()
+
+
+async def test_a_forwarded_code_cannot_join_a_running_consultation(
+        server: LiveServer, grants: GrantBook, practice: Callable[..., uuid.UUID]) -> None:
+    """§8a.6 on plus (four participants allowed): a 1:1 appointment has two seats, one per code. A second
+    person with the patient's code is refused while the patient is connected; the patient's own reloaded page
+    takes the seat back once the old connection dropped."""
+    appointment, doctor, patient = await admitted_pair(server, grants, practice("plus", name="PlusPraxis"))
+    assert doctor.welcome["max_participants"] == 4
+    assert (await doctor.expect("waiting-room"))["waiting"] == []  # the admission's own update
+    error, code = await refusal(server, {"type": "join", "token": token_hex(appointment.patient_code)})
+    assert code == 4409 and error["detail"] == "Dieser Zugangscode wird bereits verwendet."
+    assert await doctor.quiet("waiting-room", 0.3)  # nobody new in the waiting room, no media for anyone
+    await doctor.send({"type": "offer", "sdp": SDP_ONE_VIDEO, "mac": "00"})
+    assert (await patient.expect("offer"))["from"] == doctor.peer_id
+
+    await patient.ws.close()  # the patient's browser crashes; the reloaded page has no resume token
+    assert (await doctor.expect("peer-disconnected"))["peer_id"] == patient.peer_id
+    reloaded = await Peer.join(server.url, appointment.patient_code)
+    assert reloaded.welcome["state"] == "waiting" and reloaded.peer_id != patient.peer_id
+    left = await doctor.expect("peer-left")
+    assert left["peer_id"] == patient.peer_id and left["reason"] == "gone"
+    waiting = await doctor.expect("waiting-room")
+    assert [w["peer_id"] for w in waiting["waiting"]] == [reloaded.peer_id]
+    # and the forwarded code is refused again now that the seat has its holder back
+    _, code = await refusal(server, {"type": "join", "token": token_hex(appointment.patient_code)})
+    assert code == 4409
+    for p in (doctor, reloaded):
+        await p.close()
+
+
+async def test_early_arrival_waits_and_the_window_is_the_codes(
+        server: LiveServer, clock: Clock, new_client: Callable[[str], Client]) -> None:
+    """§8a.5: a patient 10 minutes early is let into the waiting room (socket and ICE servers, like the code
+    check) and told when the appointment begins; re-joining works until 60 minutes after the end and not
+    after; nothing works earlier than 30 minutes before the start."""
+    client = new_client("praxis")
+    register(client)
+    client.login("PWinkler", "MartinW", PASSWORD)
+    starts = (datetime.now(UTC) + timedelta(minutes=10)).replace(microsecond=0)
+    planned = appointments.add(client, starts, 30, "Jörg Böhm")
+    codes = planned.patient.codes
+
+    def allowed() -> tuple[int, int]:
+        ice = httpx.get(server.url + "/api/v1/calls/ice-servers", headers={"X-Join-Token": token_hex(codes["patient"])})
+        check = httpx.post(server.url + "/api/v1/access-codes/check", headers={"Origin": server.url},
+                           json={"join_token": token_hex(codes["patient"])})
+        return ice.status_code, check.status_code
+
+    assert allowed() == (200, 200)
+    patient = await Peer.join(server.url, codes["patient"])
+    assert patient.welcome["state"] == "waiting"
+    assert datetime.fromisoformat(patient.welcome["starts_at"]) == starts
+    assert datetime.fromisoformat(patient.welcome["ends_at"]) == starts + timedelta(minutes=30)
+    doctor = await Peer.join(server.url, codes["practitioner"], session=client.session.token)  # type: ignore[union-attr]
+    assert [w["peer_id"] for w in doctor.welcome["waiting"]] == [patient.peer_id]
+    await patient.send({"type": "leave"})
+    for p in (doctor, patient):
+        await p.close()
+
+    clock.set(starts + timedelta(minutes=30 + 59))  # 59 minutes after the end: still open
+    assert allowed() == (200, 200)
+    late = await Peer.join(server.url, codes["patient"])
+    assert late.welcome["state"] == "waiting"
+    await late.send({"type": "leave"})
+    await late.close()
+
+    for moment in (starts + timedelta(minutes=30 + 61), starts - timedelta(minutes=31)):
+        clock.set(moment)
+        assert allowed() == (403, 404)
+        error, code = await refusal(server, {"type": "join", "token": token_hex(codes["patient"])})
+        assert code == 4403 and error["detail"] == "Der Zugangscode ist ungültig oder abgelaufen."
+
+
+async def test_hello_must_be_a_json_text_frame_and_tokens_never_come_from_the_query(
+        server: LiveServer, grants: GrantBook, practice: Callable[..., uuid.UUID]) -> None:
+    appointment = grants.add(practice())
+    url = server.url.replace("http", "ws", 1) + "/ws/v1/calls"
+    for frame in (b"\x00\x01binary", json.dumps({"type": "join"}).encode(), "not json", "[1, 2]"):
+        ws = await websockets.connect(url)
+        await ws.send(frame)
+        error = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 5)
+        assert ws.close_code == 4400 and error["code"] == 4400, frame
+    # a token in the query string (it would land in access logs) is not read, even if it is valid
+    ws = await websockets.connect(url + "?token=" + token_hex(appointment.patient_code))
+    await ws.send(json.dumps({"type": "join"}))
+    error = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert error["code"] == 4403
+    with pytest.raises(websockets.ConnectionClosed):
+        await asyncio.wait_for(ws.recv(), 5)
 
 
 async def test_screen_sharing_only_in_plus(server: LiveServer, grants: GrantBook,
@@ -184,7 +307,7 @@ async def test_conference_of_four_in_plus_is_a_mesh(server: LiveServer,
     planned = appointments.add(client, datetime.now(UTC) - timedelta(minutes=5), 60, "Jörg Böhm", participants=3)
     codes = planned.patient.codes
     assert planned.patient.participants == ["patient", "patient-2", "patient-3"] and planned.patient.call_code
-    doctor = await Peer.join(server.url, codes["practitioner"])
+    doctor = await Peer.join(server.url, codes["practitioner"], session=client.session.token)  # type: ignore[union-attr]
     assert doctor.welcome["conference"] is True and doctor.welcome["max_participants"] == 4
     assert doctor.welcome["appointment_id"] == planned.appointment_id
     patients: list[Peer] = []
@@ -196,9 +319,9 @@ async def test_conference_of_four_in_plus_is_a_mesh(server: LiveServer,
         admitted = await p.expect("admitted")
         assert {x["peer_id"] for x in admitted["peers"]} == {doctor.peer_id, *[q.peer_id for q in patients]}
         patients.append(p)
-    # a fifth party (a participant's code on a second device) finds the room full
+    # a fifth party (a participant's code on a second device) finds that code's seat taken
     error, code = await refusal(server, {"type": "join", "token": token_hex(codes["patient-2"])})
-    assert code == 4409 and "höchstens 4" in str(error["detail"])
+    assert code == 4409 and error["detail"] == "Dieser Zugangscode wird bereits verwendet."
     # the call code is no access code: it never reaches the waiting room
     error, code = await refusal(server, {"type": "join", "token": token_hex(planned.patient.call_code)})
     assert code == 4403 and error["detail"] == "Der Zugangscode ist ungültig oder abgelaufen."
@@ -262,7 +385,7 @@ async def test_waiting_place_survives_a_reconnect(server: LiveServer, grants: Gr
     await first.ws.close()
     again = await Peer.join(server.url, appointment.patient_code, peer_id=first.peer_id,
                             resume_token=first.welcome["resume_token"])
-    doctor = await Peer.join(server.url, appointment.practitioner_code)
+    doctor = await Peer.lead(server.url, appointment)
     [waiting] = doctor.welcome["waiting"]
     assert again.welcome["state"] == "waiting" and again.welcome["since"] == first.welcome["since"]
     assert waiting["peer_id"] == first.peer_id and waiting["since"] == first.welcome["since"]

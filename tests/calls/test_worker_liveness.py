@@ -63,10 +63,10 @@ async def _keepalive(peer: Peer) -> None:
             await asyncio.sleep(float(peer.welcome["heartbeat_seconds"]))
 
 
-async def _join_on(url: str, code: str, database_url: str, placed: Callable[[str], bool]) -> Peer:
+async def _join_on(url: str, code: str, database_url: str, placed: Callable[[str], bool], **extra: Any) -> Peer:
     """Joins until the socket lands on a worker that `placed` accepts (the kernel picks the worker)."""
     for _ in range(40):
-        peer = await Peer.join(url, code)
+        peer = await Peer.join(url, code, **extra)
         if placed(workers_of(database_url)[peer.peer_id]):
             return peer
         await peer.send({"type": "leave"})
@@ -74,10 +74,10 @@ async def _join_on(url: str, code: str, database_url: str, placed: Callable[[str
     raise AssertionError("the socket never landed on the wanted worker")
 
 
-async def _try_join(url: str, code: str) -> Peer | int:
+async def _try_join(url: str, code: str, session: str) -> Peer | int:
     """A fresh join (no resume token, as after a page reload): the Peer, or the close code of a refusal."""
     ws = await websockets.connect(url.replace("http", "ws", 1) + "/ws/v1/calls")
-    await ws.send(json.dumps({"type": "join", "token": token_hex(code)}))
+    await ws.send(json.dumps({"type": "join", "token": token_hex(code), "session": session}))
     first = json.loads(await asyncio.wait_for(ws.recv(), 5))
     if first["type"] == "welcome":
         peer = Peer(ws)
@@ -89,10 +89,10 @@ async def _try_join(url: str, code: str) -> Peer | int:
     return ws.close_code
 
 
-async def _rejoin(url: str, code: str, deadline: float) -> tuple[Peer, list[int]]:
+async def _rejoin(url: str, code: str, session: str, deadline: float) -> tuple[Peer, list[int]]:
     refusals: list[int] = []
     while time.monotonic() < deadline:
-        outcome = await _try_join(url, code)
+        outcome = await _try_join(url, code, session)
         if isinstance(outcome, Peer):
             return outcome, refusals
         refusals.append(outcome)
@@ -109,16 +109,18 @@ def _pid(worker: str) -> int:
 async def test_kill_9_of_a_worker_frees_the_seats_of_its_participants(
         two_workers: tuple[ServeProcess, str], tmp_path: Path) -> None:
     server, database_url = two_workers
-    in_call, waiting_room = practice_appointments(server.url, tmp_path / "praxis", 2)
+    (in_call, waiting_room), session = practice_appointments(server.url, tmp_path / "praxis", 2)
     call_codes, wait_codes = in_call.patient.codes, waiting_room.patient.codes
 
     # the practitioner holds both appointments on one worker, the patients sit on the other
     patient = await Peer.join(server.url, call_codes["patient"])
     patient_worker = workers_of(database_url)[patient.peer_id]
-    doctor = await _join_on(server.url, call_codes["practitioner"], database_url, lambda w: w != patient_worker)
+    doctor = await _join_on(server.url, call_codes["practitioner"], database_url, lambda w: w != patient_worker,
+                            session=session)
     doomed = workers_of(database_url)[doctor.peer_id]
     waiting = await _join_on(server.url, wait_codes["patient"], database_url, lambda w: w == patient_worker)
-    desk = await _join_on(server.url, wait_codes["practitioner"], database_url, lambda w: w == doomed)
+    desk = await _join_on(server.url, wait_codes["practitioner"], database_url, lambda w: w == doomed,
+                          session=session)
     assert [w["peer_id"] for w in desk.welcome["waiting"]] == [waiting.peer_id]
     keepalives = [asyncio.create_task(_keepalive(p)) for p in (patient, waiting, doctor, desk)]
     try:
@@ -139,7 +141,7 @@ async def test_kill_9_of_a_worker_frees_the_seats_of_its_participants(
 
         # the practitioner (page reloaded: no resume token) joins the call again and meets the patient
         deadline = killed + GONE_WITHIN
-        again, _ = await _rejoin(server.url, call_codes["practitioner"], deadline)
+        again, _ = await _rejoin(server.url, call_codes["practitioner"], session, deadline)
         assert again.welcome["state"] == "admitted"
         assert [p["peer_id"] for p in again.welcome["peers"]] == [patient.peer_id]
         assert (await patient.expect("peer-joined"))["peer_id"] == again.peer_id
@@ -147,7 +149,7 @@ async def test_kill_9_of_a_worker_frees_the_seats_of_its_participants(
         assert (await again.expect("offer"))["from"] == patient.peer_id
 
         # and takes the other appointment's desk again: the waiting patient kept the place and is admitted
-        desk_again, _ = await _rejoin(server.url, wait_codes["practitioner"], deadline)
+        desk_again, _ = await _rejoin(server.url, wait_codes["practitioner"], session, deadline)
         assert [w["peer_id"] for w in desk_again.welcome["waiting"]] == [waiting.peer_id]
         await desk_again.send({"type": "admit", "peer": waiting.peer_id})
         admitted = await waiting.expect("admitted")
@@ -173,7 +175,7 @@ async def test_sweep_reports_members_of_a_silent_worker_gone_and_cleans_up(
         backend: str, server: LiveServer, grants: GrantBook, practice: Callable[..., uuid.UUID]) -> None:
     appointment = grants.add(practice())
     patient = await Peer.join(server.url, appointment.patient_code)
-    doctor = await Peer.join(server.url, appointment.practitioner_code)
+    doctor = await Peer.lead(server.url, appointment)
     keepalives = [asyncio.create_task(_keepalive(p)) for p in (patient, doctor)]
     await doctor.send({"type": "admit", "peer": patient.peer_id})
     await patient.expect("admitted")
@@ -204,7 +206,7 @@ async def test_sweep_reports_members_of_a_silent_worker_gone_and_cleans_up(
     assert sql("SELECT worker FROM call_worker") == [(hub.worker,)]
     assert await hub.sweep() == 0  # idempotent: nothing left to do
     # the seat is free: the practitioner joins again and meets the patient
-    again = await Peer.join(server.url, appointment.practitioner_code)
+    again = await Peer.lead(server.url, appointment)
     assert [p["peer_id"] for p in again.welcome["peers"]] == [patient.peer_id]
 
     # rows rewritten by the sweep keep their organisation: the erasure of the practice finds and deletes them
