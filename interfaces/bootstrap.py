@@ -22,7 +22,7 @@ from infrastructure.reminder_numbers import SqlReminderNumbers
 from infrastructure.scheduler import Scheduler
 from infrastructure.settings import Settings, load_settings
 from infrastructure.sms import HttpSmsGateway
-from infrastructure.sql import Database, open_database
+from infrastructure.sql import Database, open_database, schema_lock
 from interfaces.call_wiring import CallComponents, call_components
 from projections.appointments import AppointmentCalendar, AppointmentQueries
 from projections.contracts import ContractSchedule, InvoiceIndex, SqlContractDirectory, UsageCounts
@@ -31,7 +31,7 @@ from projections.organisations import OrganisationDirectory
 from projections.runner import ProjectionRunner
 
 
-def event_store_env(settings: Settings, create_tables: bool = True) -> dict[str, str]:
+def event_store_env(settings: Settings) -> dict[str, str]:
     """Persistence is always chosen explicitly: unset, the library would silently keep events in memory."""
     if settings.database_url is None:
         return {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -48,9 +48,8 @@ def event_store_env(settings: Settings, create_tables: bool = True) -> dict[str,
         "POSTGRES_MAX_OVERFLOW": "8",
         "POSTGRES_LOCK_TIMEOUT": "5",
         "POSTGRES_CONNECT_TIMEOUT": "10",
-        # Workers forked by `serve` find the tables made before the fork; the library's DDL
-        # (CREATE OR REPLACE FUNCTION) would otherwise collide between concurrently starting workers.
-        "CREATE_TABLE": "y" if create_tables else "n",
+        # The library's DDL runs in every process, serialised by build()'s schema lock.
+        "CREATE_TABLE": "y",
     }
 
 
@@ -73,17 +72,22 @@ class Container:
             self.keystore_db.close()
 
 
-def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_after_save: bool = True,
-          create_tables: bool = True) -> Container:
-    """Constructs everything; call it after gunicorn has forked, never before (connection pools)."""
+def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_after_save: bool = True) -> Container:
+    """Constructs everything; call it after gunicorn has forked, never before (connection pools). Every process
+    (web workers, worker, CLI) may be the first on an empty database: the schema is created under a lock."""
     settings = settings or load_settings()
+    with schema_lock(settings.database_url):
+        return _build(settings, clock, catch_up_after_save)
+
+
+def _build(settings: Settings, clock: Clock, catch_up_after_save: bool) -> Container:
     state_db = open_database(settings.database_url, settings.data_dir / "state.sqlite")
     if settings.keystore_url and settings.keystore_url == settings.database_url:
         keystore_db = state_db
     else:
         keystore_db = open_database(settings.keystore_url, settings.data_dir / "keystore.sqlite")
     keystore = Keystore(keystore_db, settings.secrets.kek)
-    events = EventStore(event_store_env(settings, create_tables),
+    events = EventStore(event_store_env(settings),
                         lambda transcoder: PerOrganisationCipherMapper(transcoder, keystore))
     runner = ProjectionRunner(events, state_db, [
         OrganisationDirectory(), ContractSchedule(), InvoiceIndex(), UsageCounts(), AppointmentCalendar(),

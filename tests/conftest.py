@@ -150,6 +150,22 @@ def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest, mailb
     )
 
 
+def server_env(settings: Settings) -> dict[str, str]:
+    """The environment under which a subprocess (CLI, `serve`, `worker`) sees the same store, keys and mail server
+    as the test's settings."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KEYSTORE_URL")}
+    env.update({"SPRECHZIMMER_DATA_DIR": str(settings.data_dir), "SPRECHZIMMER_KEK": settings.secrets.kek.hex(),
+                "SPRECHZIMMER_PEPPER": settings.secrets.pepper_code.hex(),
+                "SPRECHZIMMER_FAKE_SALT_KEY": settings.secrets.fake_salt_key.hex(),
+                "SMTP_HOST": settings.smtp_host, "SMTP_PORT": str(settings.smtp_port),
+                "SPRECHZIMMER_ORIGINS": ",".join(settings.origins)})
+    if settings.database_url:
+        env["DATABASE_URL"] = settings.database_url
+    if settings.keystore_url:
+        env["KEYSTORE_URL"] = settings.keystore_url
+    return env
+
+
 class LiveServer:
     def __init__(self, settings: Settings, clock: Clock):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
