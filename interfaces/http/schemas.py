@@ -324,4 +324,6 @@ class StatusSchema(Schema):
     database = fields.String()
     event_position = fields.Integer()
     projections = fields.Dict(keys=fields.String(), values=fields.Integer())
+    # a failing read model: {"error": German text, "failures": in a row, "since"/"next_attempt": Berlin time}
+    projection_faults = fields.Dict(keys=fields.String(), values=fields.Dict())
     organisations = fields.Dict(keys=fields.String(), values=fields.Integer())
