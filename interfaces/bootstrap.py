@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
@@ -20,7 +21,7 @@ from infrastructure.keystore import Keystore
 from infrastructure.mail import SmtpMailer
 from infrastructure.reminder_numbers import SqlReminderNumbers
 from infrastructure.scheduler import Scheduler
-from infrastructure.settings import Settings, load_settings
+from infrastructure.settings import Settings, check_deployment, load_settings
 from infrastructure.sms import HttpSmsGateway
 from infrastructure.sql import Database, open_database, schema_lock
 from interfaces.call_wiring import CallComponents, call_components
@@ -29,6 +30,8 @@ from projections.contracts import ContractSchedule, InvoiceIndex, SqlContractDir
 from projections.devices import DeviceDirectory, NoticeBoard, UserDirectory
 from projections.organisations import OrganisationDirectory
 from projections.runner import ProjectionRunner
+
+log = logging.getLogger("sprechzimmer.bootstrap")
 
 
 def event_store_env(settings: Settings) -> dict[str, str]:
@@ -62,6 +65,7 @@ class Container:
     state_db: Database
     keystore_db: Database
     calls: CallComponents | None = None  # signalling hub, call log, join resolver (set in build)
+    warnings: tuple[str, ...] = ()  # unsafe shortcuts allowed by SPRECHZIMMER_INSECURE_DEV=1 (shown in the status)
 
     def close(self) -> None:
         self.scheduler.stop()
@@ -76,8 +80,13 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
     """Constructs everything; call it after gunicorn has forked, never before (connection pools). Every process
     (web workers, worker, CLI) may be the first on an empty database: the schema is created under a lock."""
     settings = settings or load_settings()
+    warnings = check_deployment(settings)  # raises UnsafeDeployment before anything is opened
+    for warning in warnings:
+        log.warning("UNSICHER (%s=1): %s", "SPRECHZIMMER_INSECURE_DEV", warning)
     with schema_lock(settings.database_url):
-        return _build(settings, clock, catch_up_after_save)
+        container = _build(settings, clock, catch_up_after_save)
+    container.warnings = tuple(warnings)
+    return container
 
 
 def _build(settings: Settings, clock: Clock, catch_up_after_save: bool) -> Container:

@@ -28,6 +28,9 @@ class _Gunicorn(BaseApplication):
 def serve(host: str, port: int, workers: int | None = None) -> None:
     # Signed transcripts name the web origin; by default it is the address this server is bound to.
     os.environ.setdefault("SPRECHZIMMER_ORIGINS", f"http://{host}:{port},http://localhost:{port}")
+    from infrastructure.settings import check_deployment, load_settings
+
+    check_deployment(load_settings())  # refuse in the master, before any worker is forked
     if not os.environ.get("DATABASE_URL"):
         workers = 1  # the embedded SQLite store is kept by a single process
     # Each worker builds its container (and, if it is the first, the schema under a lock) after the fork.

@@ -45,7 +45,7 @@ class Status(Resource):
             behind = any(p < position for p in projections.values())
             return {"status": "degraded" if behind or faults else "ok", "database": container.state_db.dialect,
                     "event_position": position, "projections": projections, "projection_faults": faults,
-                    "organisations": organisations}
+                    "organisations": organisations, "warnings": list(container.warnings)}
 
         resp.media = schemas.StatusSchema().dump(await self.runtime.call(probe))
 
