@@ -18,7 +18,8 @@ from infrastructure.ephemeral import SqlEphemeral
 from infrastructure.erasure_store import SqlOrgDataPurger
 from infrastructure.event_cipher import PerOrganisationCipherMapper
 from infrastructure.keystore import Keystore
-from infrastructure.mail import SmtpMailer
+from infrastructure.mail import OutboxMailer, SmtpMailer
+from infrastructure.outbox import SqlOutbox
 from infrastructure.reminder_numbers import SqlReminderNumbers
 from infrastructure.scheduler import Scheduler
 from infrastructure.settings import Settings, check_deployment, load_settings
@@ -105,6 +106,7 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool) -> Conta
                        Job("bank-data", 3600, contracts.retire_bank_data), Job("erasure", 3600, erasure.job),
                        Job("retention", 86400, retention.prune_metadata)]
     ephemeral = SqlEphemeral(state_db)
+    outbox = SqlOutbox(state_db)
     billing_setup = BillingSetup(settings.creditor_name, settings.creditor_iban, settings.creditor_bic,
                                  settings.creditor_id, settings.seller_address, settings.seller_vat_id,
                                  settings.data_dir / "billing")
@@ -112,7 +114,8 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool) -> Conta
         events=events, keystore=keystore, ephemeral=ephemeral, crypto=crypto,
         pepper_code=settings.secrets.pepper_code, fake_salt_key=settings.secrets.fake_salt_key,
         origins=settings.origins, clock=clock,
-        mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from),
+        mailer=OutboxMailer(SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from), outbox),
+        outbox=outbox,
         session_idle_seconds=settings.session_idle_seconds,
         session_absolute_seconds=settings.session_absolute_seconds,
         contracts=ContractPorts(
