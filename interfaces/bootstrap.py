@@ -106,7 +106,7 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool) -> Conta
                        Job("bank-data", 3600, contracts.retire_bank_data), Job("erasure", 3600, erasure.job),
                        Job("retention", 86400, retention.prune_metadata)]
     ephemeral = SqlEphemeral(state_db)
-    outbox = SqlOutbox(state_db)
+    outbox = SqlOutbox(state_db, now=lambda: clock().timestamp())
     billing_setup = BillingSetup(settings.creditor_name, settings.creditor_iban, settings.creditor_bic,
                                  settings.creditor_id, settings.seller_address, settings.seller_vat_id,
                                  settings.data_dir / "billing")

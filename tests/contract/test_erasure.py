@@ -39,6 +39,7 @@ from tests.conftest import (
     Clock,
     LiveServer,
     MailBox,
+    free_port,
     fresh_postgres_database,
     register,
     server_env,
@@ -315,3 +316,22 @@ def test_a_backup_restored_after_the_erasure_decrypts_nothing_of_the_practice(
     finally:
         if restored_db is not None:
             restored_db.close()
+
+
+def test_a_mail_server_that_is_down_delays_the_erasure_and_the_practice_still_gets_one_mail(
+        server: LiveServer, clock: Clock, mailbox: MailBox, new_client: Callable[[str], Client]) -> None:
+    _, org_id = cancelled_practice(new_client, clock, server)
+    services = server.container.services
+    smtp = services.mailer.smtp  # type: ignore[attr-defined]
+    at(clock, date(2021, 4, 1), hour=2)
+    smtp.port = free_port()  # nothing listens there
+    with pytest.raises(OSError):
+        erasure.run_due(services)
+    assert services.keystore.exists(org_id)  # stopped before anything irreversible
+    assert services.outbox.pending() == 1  # type: ignore[union-attr]
+
+    smtp.port = mailbox.port
+    clock.advance(minutes=10)
+    done = server.container.scheduler.run_all_once()  # the outbox job runs before the erasure job
+    assert done["outbox"] == 1 and done["erasure"] == 1  # the outbox sends it, the erasure not again
+    assert_erased(server, org_id, mailbox, mails=1)
