@@ -48,9 +48,25 @@ class SqlOutbox:
         self._send(key, kind, json.loads(row[1]))
         return True
 
-    def _send(self, key: str, kind: str, payload: dict[str, Any]) -> None:
+    def deliver_unstored(self, key: str, kind: str, send: Callable[[], None]) -> bool:
+        """Like deliver, for side effects whose content must never be stored (an SMS carries a patient's number
+        and code): only the key is recorded; the caller retries a failed send itself. True if sent now."""
+        with self.db.transaction() as cur:
+            cur.execute("INSERT INTO outbox (key, kind, payload, created, attempts) VALUES (%s, %s, '', %s, 0) "
+                        "ON CONFLICT (key) DO NOTHING", (key, kind, self.now()))
+            row = cur.execute("SELECT sent FROM outbox WHERE key = %s", (key,)).fetchone()
+        if row[0] is not None:
+            log.info("outbox: %s already sent, skipped", kind)
+            return False
+        self._send(key, kind, {}, send)
+        return True
+
+    def _send(self, key: str, kind: str, payload: dict[str, Any], send: Callable[[], None] | None = None) -> None:
         try:
-            self._senders[kind](payload)
+            if send is not None:
+                send()
+            else:
+                self._senders[kind](payload)
         except Exception as error:
             with self.db.transaction() as cur:  # only the kind of failure: its text may name the recipient
                 cur.execute("UPDATE outbox SET attempts = attempts + 1, error = %s WHERE key = %s",
@@ -63,8 +79,8 @@ class SqlOutbox:
     def retry_pending(self) -> int:
         """The job: sends what is still pending (after a failure or a crash); returns how many went out."""
         with self.db.transaction() as cur:
-            rows = cur.execute("SELECT key, kind, payload FROM outbox WHERE sent IS NULL AND created < %s "
-                               "ORDER BY created", (self.now() - RETRY_AFTER,)).fetchall()
+            rows = cur.execute("SELECT key, kind, payload FROM outbox WHERE sent IS NULL AND payload <> '' "
+                               "AND created < %s ORDER BY created", (self.now() - RETRY_AFTER,)).fetchall()
         sent = 0
         for key, kind, payload in rows:
             try:

@@ -23,7 +23,7 @@ from infrastructure.outbox import SqlOutbox
 from infrastructure.reminder_numbers import SqlReminderNumbers
 from infrastructure.scheduler import Scheduler
 from infrastructure.settings import Settings, check_deployment, load_settings
-from infrastructure.sms import HttpSmsGateway
+from infrastructure.sms import HttpSmsGateway, OutboxSms
 from infrastructure.sql import Database, open_database, schema_lock
 from interfaces.call_wiring import CallComponents, call_components
 from projections.appointments import AppointmentCalendar, AppointmentQueries
@@ -125,8 +125,8 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool) -> Conta
             billing=billing_setup,
             documents=SepaAndPdfDocuments(billing_setup),
         ),
-        sms=HttpSmsGateway(settings.sms_gateway_url, settings.sms_gateway_token, settings.sms_sender)
-        if settings.sms_gateway_url else None,
+        sms=OutboxSms(HttpSmsGateway(settings.sms_gateway_url, settings.sms_gateway_token, settings.sms_sender),
+                      outbox) if settings.sms_gateway_url else None,
         appointment_views=AppointmentQueries(state_db), reminder_numbers=SqlReminderNumbers(state_db),
     )
     if catch_up_after_save:  # read-your-writes; safe with several processes (row lock on the position)
