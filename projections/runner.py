@@ -13,7 +13,6 @@ projection: `catch_up` raises, and the worker loop waits and reconnects."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -31,8 +30,9 @@ from infrastructure.sql import Cursor, Database
 log = logging.getLogger(__name__)
 BATCH = 500
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 300.0  # seconds; doubled after every failure in a row
-DATABASE_DOWN = (EventStoreDown, EventStoreInterfaceError, psycopg.OperationalError, psycopg.InterfaceError,
-                 sqlite3.OperationalError)
+# Connection trouble, not a projection's fault. (SQLite's OperationalError is left out: it is also what a
+# projection's own broken SQL raises there, and the embedded file cannot go away like a server.)
+DATABASE_DOWN = (EventStoreDown, EventStoreInterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 def backoff(failures: int) -> float:
@@ -146,10 +146,9 @@ class ProjectionRunner:
             for notification in notifications:
                 try:
                     event = self.events.mapper.to_domain_event(notification)
+                    projection.apply(event, cur)
                 except EventKeyDestroyed:
                     continue  # an erased organisation: nothing of it belongs in any read model
-                try:
-                    projection.apply(event, cur)
                 except DATABASE_DOWN:
                     raise
                 except Exception as error:  # rolls back the batch; the position stays before this event
