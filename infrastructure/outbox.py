@@ -19,6 +19,7 @@ from infrastructure.sql import Database
 
 log = logging.getLogger("sprechzimmer.outbox")
 RETRY_AFTER = 60.0  # seconds a pending entry rests before the job retries it (the sender may still be at it)
+KEEP_SENT = 30 * 86400.0  # a sent key is remembered this long: far longer than any rerun of its use case
 
 
 class SqlOutbox:
@@ -79,6 +80,7 @@ class SqlOutbox:
     def retry_pending(self) -> int:
         """The job: sends what is still pending (after a failure or a crash); returns how many went out."""
         with self.db.transaction() as cur:
+            cur.execute("DELETE FROM outbox WHERE sent < %s", (self.now() - KEEP_SENT,))
             rows = cur.execute("SELECT key, kind, payload FROM outbox WHERE sent IS NULL AND payload <> '' "
                                "AND created < %s ORDER BY created", (self.now() - RETRY_AFTER,)).fetchall()
         sent = 0
