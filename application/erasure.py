@@ -3,7 +3,9 @@ erased — first the main user gets a deletion confirmation, then its sessions e
 copy of its events, in any backup, is unreadable from then on), its events, snapshots, read-model rows and
 ephemeral state are deleted, the database files are scrubbed, and a receipt without personal data remains.
 
-Crash safety: every step is idempotent and the order is chosen so that a rerun finds the remaining work.
+Crash safety: every step is idempotent and the order is chosen so that a rerun finds the remaining work. The
+deletion confirmation goes through the outbox under a key of its own: a rerun after a crash between sending it
+and recording the receipt does not mail the practice a second time.
 The organisation stays in the erasure schedule (read model `rm_contracts`) until the very last step, and the
 receipt's `Started` event is written before anything irreversible; a rerun after a crash anywhere in between
 resumes from the first unfinished step and completes the erasure."""
@@ -86,7 +88,7 @@ def erase(services: Services, org_id: UUID, ends_on: date, dry_run: bool = False
                 "Ihnen erfassten Daten unwiderruflich: Der Schlüssel Ihrer Daten wird vernichtet, alle Ereignisse, "
                 "Benutzer, Endgeräte, Termine und Zugangscodes werden gelöscht. Es bleibt nur ein Löschprotokoll "
                 "ohne personenbezogene Daten.\n\nVielen Dank, dass Sie Sprechzimmer genutzt haben.\n"
-                "Ihr Sprechzimmer-Team\n")
+                "Ihr Sprechzimmer-Team\n", key="erasure-confirmation:" + hashed)  # sent once, also on reruns
         step("mail")
         receipt = ErasureReceipt.start(hashed, ends_on.isoformat(), services.clock().isoformat(),
                                        ports.purger.count_events(org_id))

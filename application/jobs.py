@@ -25,4 +25,9 @@ def prune_ephemeral(services: Services) -> int:
     return 0
 
 
-CORE_JOBS = [Job("prune-ephemeral", 3600, prune_ephemeral)]
+def retry_outbox(services: Services) -> int:
+    """Mails (and other side effects) whose sending failed or was interrupted by a crash go out now."""
+    return services.outbox.retry_pending() if services.outbox is not None else 0
+
+
+CORE_JOBS = [Job("prune-ephemeral", 3600, prune_ephemeral), Job("outbox", 300, retry_outbox)]

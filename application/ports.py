@@ -76,7 +76,12 @@ class Crypto(Protocol):
 
 
 class Mailer(Protocol):
-    def send(self, to: str, subject: str, body: str) -> None: ...
+    # `key` names the side effect: a mail sent once under a key is never sent again (infrastructure/outbox.py)
+    def send(self, to: str, subject: str, body: str, key: str | None = None) -> None: ...
+
+
+class Outbox(Protocol):
+    def retry_pending(self) -> int: ...  # sends what is still pending; returns how many went out
 
 
 @dataclass(frozen=True)

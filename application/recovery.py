@@ -2,7 +2,12 @@
 (§4.4 b): on a fresh or pending device, with only the organisation short name and the master password.
 
 Throttled per organisation (5 per hour, 20 per day) and per IP (10 per day); every attempt, failed or
-successful, is recorded as a notice shown on all devices and mailed to the organisation's admins."""
+successful, is recorded as a notice shown on all devices and mailed to the organisation's admins.
+
+Strangers must not be able to lock the practice out with five wrong attempts: every alarm mail about a failed
+attempt carries a one-time unlock code (stored only as a hash, valid 24 hours). The owner passes it to the next
+`recovery/start` (`sprechzimmer recover --unlock CODE`); that one attempt is exempt from the per-organisation
+limits (the per-IP limit still applies). The code is used up by that start, whatever its outcome."""
 
 from __future__ import annotations
 
@@ -26,6 +31,8 @@ from domain.organisation import Organisation
 HOUR, DAY = 3600.0, 86400.0
 LIMITS = (("org", HOUR, 5), ("org", DAY, 20), ("ip", DAY, 10))
 SESSION_TTL = 600.0
+UNLOCK_TTL = DAY
+UNLOCK = "recovery-unlock"
 MASTER_KDF = {"alg": "argon2id13", "ops": 3, "mem": 256 * 1024 * 1024}
 APPROVER = "master-password"
 _DUMMY = bytes(32)
@@ -53,19 +60,40 @@ def _keys(org_key: str, ip: str) -> dict[str, str]:
     return {"org": "recovery-org:" + org_key, "ip": "recovery-ip:" + ip_prefix(ip)}
 
 
-def _check_throttle(services: Services, org_key: str, ip: str, now: float) -> None:
+def _check_throttle(services: Services, org_key: str, ip: str, now: float, unlocked: bool = False) -> None:
     keys = _keys(org_key, ip)
     for kind, window, limit in LIMITS:
+        if unlocked and kind == "org":
+            continue
         count, oldest = services.ephemeral.hits_since(keys[kind], now - window)
         if count >= limit and oldest is not None:
             raise Throttled(math.ceil(oldest + window - now))
 
 
-def start(services: Services, org: str, origin: str, ip: str) -> RecoveryChallenge:
+def _unlock_id(services: Services, code: str) -> str:
+    return services.crypto.h("vdc/v1/recovery-unlock", code.strip().lower()).hex()
+
+
+def _issue_unlock(services: Services, org_key: str, now: float) -> str:
+    code = services.crypto.random_bytes(16).hex()
+    services.ephemeral.put_challenge(_unlock_id(services, code), UNLOCK, {"org": org_key}, now + UNLOCK_TTL)
+    return code
+
+
+def _use_unlock(services: Services, code: str | None, org_key: str, now: float) -> bool:
+    """True if `code` is a valid, unused unlock code of this organisation; it is used up either way."""
+    if not code:
+        return False
+    data = services.ephemeral.pop_challenge(_unlock_id(services, code), UNLOCK, now)
+    return data is not None and data.get("org") == org_key
+
+
+def start(services: Services, org: str, origin: str, ip: str, unlock: str | None = None) -> RecoveryChallenge:
     """Unknown organisations get a deterministic fake salt: nobody learns which short names exist."""
     now = services.now()
     org_key = short_name_key(org)
-    _check_throttle(services, org_key, ip, now)
+    unlocked = _use_unlock(services, unlock, org_key, now)
+    _check_throttle(services, org_key, ip, now, unlocked)
     organisation = services.events.organisation_by_short_name(org)
     if organisation is not None:
         m = organisation.master
@@ -74,8 +102,8 @@ def start(services: Services, org: str, origin: str, ip: str) -> RecoveryChallen
         salt, kdf = services.crypto.fake_salt(services.fake_salt_key, org_key, "\x00master").hex(), MASTER_KDF
     challenge_id = services.crypto.random_bytes(16).hex()
     nonce = services.crypto.random_bytes(32).hex()
-    services.ephemeral.put_challenge(challenge_id, "recovery", {"org": org, "origin": origin, "nonce": nonce},
-                                     now + 120.0)
+    services.ephemeral.put_challenge(challenge_id, "recovery", {"org": org, "origin": origin, "nonce": nonce,
+                                                                "unlocked": unlocked}, now + 120.0)
     return RecoveryChallenge(challenge_id, nonce, salt, kdf)
 
 
@@ -92,11 +120,18 @@ def _notice(services: Services, organisation: Organisation, outcome: str, device
         except Conflict:
             continue
     if outcome != "completed":
+        unlock = ""
+        if outcome == "failed":
+            code = _issue_unlock(services, short_name_key(organisation.short_name), services.now())
+            unlock = ("\nSind Sie selbst nach Fehlversuchen (auch fremden) vorübergehend gesperrt? Dieser Einmal-Code "
+                      "lässt Ihren nächsten Versuch trotzdem zu (24 Stunden gültig, nur einmal verwendbar):\n\n"
+                      f"    {code}\n\n"
+                      f"Im Programm: sprechzimmer recover --org {organisation.short_name} --unlock {code}\n")
         mail_admins(services, organisation, "Sprechzimmer: " + OUTCOME_TEXT[outcome],
                     f"{OUTCOME_TEXT[outcome]} bei der Organisation {organisation.short_name} "
                     f"(Gerätename „{device_name}“, Netz {ip_prefix(ip)}).\n"
                     "War das nicht Ihre Praxis, ändern Sie bitte sofort das Masterpasswort und prüfen Sie die "
-                    "Geräteliste (Stammdaten → Arbeitsplätze/Endgeräte).")
+                    "Geräteliste (Stammdaten → Arbeitsplätze/Endgeräte).\n" + unlock)
 
 
 def finish(services: Services, challenge_id: str, device_id: str, name: str, dev_sign_pk: str, dev_box_pk: str,
@@ -109,7 +144,7 @@ def finish(services: Services, challenge_id: str, device_id: str, name: str, dev
     data = challenge or {"org": "", "origin": "", "nonce": "00" * 32}
     org_key = short_name_key(data["org"])
     if challenge:
-        _check_throttle(services, org_key, ip, now)
+        _check_throttle(services, org_key, ip, now, bool(data.get("unlocked")))
     organisation = services.events.organisation_by_short_name(data["org"]) if challenge else None
     message = t.recovery(data["org"], device_id, name, _b(dev_sign_pk), _b(dev_box_pk), _b(data["nonce"]),
                          data["origin"])

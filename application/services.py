@@ -17,6 +17,7 @@ from application.ports import (
     Ephemeral,
     Keystore,
     Mailer,
+    Outbox,
     ReminderNumbers,
     SmsGateway,
 )
@@ -46,6 +47,7 @@ class Services:
     sms: SmsGateway | None = None  # None: no gateway configured, SMS are refused with 503
     appointment_views: AppointmentViews | None = None
     reminder_numbers: ReminderNumbers | None = None
+    outbox: Outbox | None = None  # side effects recorded before they are sent; retried by the outbox job
 
     def save(self, *aggregates: Any) -> int:
         """Saves atomically and returns the position of the last event, for read-your-writes."""

@@ -4,8 +4,12 @@ contents are never logged."""
 from __future__ import annotations
 
 import logging
+import secrets
 import smtplib
 from email.message import EmailMessage
+from typing import Any
+
+from infrastructure.outbox import SqlOutbox
 
 log = logging.getLogger("sprechzimmer.mail")
 
@@ -23,3 +27,21 @@ class SmtpMailer:
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             smtp.send_message(message)
         log.info("mail sent: %s", subject)
+
+
+class OutboxMailer:
+    """Every mail goes through the outbox: recorded before it is sent, never sent twice under one key. Callers
+    that may run again (the erasure, jobs) pass a key naming the side effect; others get a fresh one, so their
+    mail is still retried by the outbox job if the mail server is down."""
+
+    def __init__(self, smtp: SmtpMailer, outbox: SqlOutbox):
+        self.smtp = smtp
+        self.outbox = outbox
+        outbox.register("mail", self._send)
+
+    def _send(self, payload: dict[str, Any]) -> None:
+        self.smtp.send(payload["to"], payload["subject"], payload["body"])
+
+    def send(self, to: str, subject: str, body: str, key: str | None = None) -> None:
+        self.outbox.deliver("mail:" + (key or secrets.token_hex(16)), "mail",
+                            {"to": to, "subject": subject, "body": body})

@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 from infrastructure import crypto
 
@@ -22,6 +23,14 @@ class Secrets:
         return "Secrets(<hidden>)"
 
 
+# The operator's test identity (Bundesbank's sample creditor id, a sample IBAN, a placeholder VAT id): fine for
+# trying Sprechzimmer out, never for invoices and direct debits that reach a bank (refused in PostgreSQL mode).
+TEST_CREDITOR_ID = "DE98ZZZ09999999999"
+TEST_CREDITOR_IBAN = "DE89370400440532013000"
+TEST_SELLER_VAT_ID = "DE000000000"
+INSECURE_DEV = "SPRECHZIMMER_INSECURE_DEV"
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -34,13 +43,13 @@ class Settings:
     mail_from: str = "Sprechzimmer <noreply@sprechzimmer.localhost>"
     session_idle_seconds: int = 30 * 60
     session_absolute_seconds: int = 12 * 3600
-    creditor_id: str = "DE98ZZZ09999999999"
+    creditor_id: str = TEST_CREDITOR_ID
     # The operator as seller and SEPA creditor (invoices, pain.008 files); see README.md.
     creditor_name: str = "Sprechzimmer GmbH"
-    creditor_iban: str = "DE89370400440532013000"
+    creditor_iban: str = TEST_CREDITOR_IBAN
     creditor_bic: str = "COBADEFFXXX"
     seller_address: tuple[str, ...] = ("Musterstraße 1", "10115 Berlin")
-    seller_vat_id: str = "DE000000000"
+    seller_vat_id: str = TEST_SELLER_VAT_ID
     sms_gateway_url: str | None = None  # None: SMS invitations and reminders are refused (503)
     sms_gateway_token: str | None = field(default=None, repr=False)
     sms_sender: str = "Praxis"
@@ -51,14 +60,66 @@ class Settings:
     turn_ttl_seconds: int = 4 * 3600
     call_heartbeat_seconds: float = 10.0
     call_grace_seconds: float = 30.0
+    # Where the KEK came from: False when it was read from (or generated into) secrets.json next to the data.
+    kek_from_environment: bool = True
+    insecure_dev: bool = False  # SPRECHZIMMER_INSECURE_DEV=1: the checks below only warn
 
     @property
     def embedded(self) -> bool:
         return self.database_url is None
 
 
-def _secret(name: str, stored: dict[str, str]) -> bytes:
-    value = os.environ.get(name) or stored.get(name)
+class UnsafeDeployment(SystemExit):
+    """The server, the worker and the operator's commands refuse to start with this configuration. A SystemExit:
+    the process ends with the German message and status 1, without a traceback."""
+
+
+def _same_database(a: str, b: str) -> bool:
+    """Same server (loopback spelled any way) and same database name."""
+    def where(url: str) -> tuple[str, int, str]:
+        parsed = urlparse(url)
+        host = (parsed.hostname or "localhost").lower()
+        return ("localhost" if host in ("localhost", "127.0.0.1", "::1") else host, parsed.port or 5432,
+                parsed.path.strip("/"))
+
+    return where(a) == where(b)
+
+
+def deployment_problems(settings: Settings) -> list[str]:
+    """What PostgreSQL mode (production) must not run with. Crypto-shredding holds for backups only if a dump
+    of the events database never holds the keys: the keystore lives in another database (whose backups are
+    kept at most 7 days) and the KEK that unwraps it is not a file next to the data. The embedded store keeps
+    its keys in a separate file (keystore.sqlite); README.md tells to back that up apart."""
+    if settings.embedded:
+        return []
+    assert settings.database_url is not None
+    problems = []
+    if not settings.keystore_url or _same_database(settings.keystore_url, settings.database_url):
+        problems.append("KEYSTORE_URL muss eine andere Datenbank als DATABASE_URL nennen: Eine Sicherung, die "
+                        "Ereignisse und Schlüssel zusammen enthält, macht jede Löschung rückgängig.")
+    if not settings.kek_from_environment:
+        problems.append("SPRECHZIMMER_KEK muss aus der Umgebung kommen (z. B. aus einem KMS), nicht aus "
+                        "secrets.json neben den Daten.")
+    for name, value, test in (("SEPA_CREDITOR_ID", settings.creditor_id, TEST_CREDITOR_ID),
+                              ("SEPA_CREDITOR_IBAN", settings.creditor_iban, TEST_CREDITOR_IBAN),
+                              ("SELLER_VAT_ID", settings.seller_vat_id, TEST_SELLER_VAT_ID)):
+        if value.replace(" ", "").upper() == test:
+            problems.append(f"{name} ist der Testwert {test}: Rechnungen und Lastschriften brauchen die echten "
+                            "Angaben des Betreibers.")
+    return problems
+
+
+def check_deployment(settings: Settings) -> list[str]:
+    """Raises UnsafeDeployment, or, with SPRECHZIMMER_INSECURE_DEV=1, returns the problems as warnings."""
+    problems = deployment_problems(settings)
+    if problems and not settings.insecure_dev:
+        raise UnsafeDeployment("Start verweigert (PostgreSQL-Betrieb):\n- " + "\n- ".join(problems)
+                               + f"\nNur zum Entwickeln und Testen: {INSECURE_DEV}=1 erlaubt diese Abkürzungen.")
+    return problems
+
+
+def _secret(name: str, stored: dict[str, str], env: dict[str, str]) -> bytes:
+    value = env.get(name) or stored.get(name)
     if value is None:
         value = crypto.random_bytes(32).hex()
         stored[name] = value
@@ -68,15 +129,16 @@ def _secret(name: str, stored: dict[str, str]) -> bytes:
     return key
 
 
-def load_secrets(data_dir: Path) -> Secrets:
+def load_secrets(data_dir: Path, env: dict[str, str] | None = None) -> Secrets:
     """Secrets come from the environment; in a single-host set-up they are created once in a 0600 file."""
+    env = dict(os.environ if env is None else env)
     path = data_dir / "secrets.json"
     stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     before = dict(stored)
     secrets = Secrets(
-        kek=_secret("SPRECHZIMMER_KEK", stored),
-        pepper_code=_secret("SPRECHZIMMER_PEPPER", stored),
-        fake_salt_key=_secret("SPRECHZIMMER_FAKE_SALT_KEY", stored),
+        kek=_secret("SPRECHZIMMER_KEK", stored, env),
+        pepper_code=_secret("SPRECHZIMMER_PEPPER", stored, env),
+        fake_salt_key=_secret("SPRECHZIMMER_FAKE_SALT_KEY", stored, env),
     )
     if stored != before:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -101,17 +163,17 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         database_url=database_url,
         keystore_url=env.get("KEYSTORE_URL") or database_url,
         origins=origins,
-        secrets=load_secrets(data_dir),
+        secrets=load_secrets(data_dir, env),
         smtp_host=env.get("SMTP_HOST", "127.0.0.1"),
         smtp_port=int(env.get("SMTP_PORT", "25")),
         mail_from=env.get("MAIL_FROM", "Sprechzimmer <noreply@sprechzimmer.localhost>"),
-        creditor_id=env.get("SEPA_CREDITOR_ID", "DE98ZZZ09999999999"),
+        creditor_id=env.get("SEPA_CREDITOR_ID", TEST_CREDITOR_ID),
         creditor_name=env.get("SEPA_CREDITOR_NAME", "Sprechzimmer GmbH"),
-        creditor_iban=env.get("SEPA_CREDITOR_IBAN", "DE89370400440532013000"),
+        creditor_iban=env.get("SEPA_CREDITOR_IBAN", TEST_CREDITOR_IBAN),
         creditor_bic=env.get("SEPA_CREDITOR_BIC", "COBADEFFXXX"),
         seller_address=tuple(line.strip() for line in env.get(
             "SELLER_ADDRESS", "Musterstraße 1|10115 Berlin").split("|") if line.strip()),
-        seller_vat_id=env.get("SELLER_VAT_ID", "DE000000000"),
+        seller_vat_id=env.get("SELLER_VAT_ID", TEST_SELLER_VAT_ID),
         sms_gateway_url=env.get("SMS_GATEWAY_URL") or None,
         sms_gateway_token=env.get("SMS_GATEWAY_TOKEN") or None,
         sms_sender=env.get("SMS_SENDER", "Praxis"),
@@ -121,6 +183,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         turn_ttl_seconds=int(env.get("TURN_TTL_SECONDS", str(4 * 3600))),
         call_heartbeat_seconds=float(env.get("CALL_HEARTBEAT_SECONDS", "10")),
         call_grace_seconds=float(env.get("CALL_GRACE_SECONDS", "30")),
+        kek_from_environment=bool(env.get("SPRECHZIMMER_KEK")),
+        insecure_dev=env.get(INSECURE_DEV) == "1",
     )
 
 

@@ -13,7 +13,8 @@ import logging
 import httpx
 import phonenumbers
 
-from application.ports import SmsFailed
+from application.ports import SmsFailed, SmsGateway
+from infrastructure.outbox import SqlOutbox
 
 log = logging.getLogger("sprechzimmer.sms")
 
@@ -52,3 +53,18 @@ class HttpSmsGateway:
         if not response.is_success:
             raise SmsFailed(f"gateway answered {response.status_code}")
         log.info("sms handed to gateway (key %s)", idempotency_key)
+
+
+class OutboxSms:
+    """Records each SMS's idempotency key in the outbox before it is handed to the gateway and never hands the
+    same key over twice: a crash after the gateway accepted an SMS and before the use case recorded it does not
+    send it again on the rerun, even through a gateway that ignores `Idempotency-Key`. Number and text are not
+    stored; a failed SMS is retried by its use case (the reminder job, the practice's retry)."""
+
+    def __init__(self, gateway: SmsGateway, outbox: SqlOutbox):
+        self.gateway = gateway
+        self.outbox = outbox
+
+    def send(self, to: str, text: str, idempotency_key: str) -> None:
+        self.outbox.deliver_unstored("sms:" + idempotency_key, "sms",
+                                     lambda: self.gateway.send(to, text, idempotency_key))

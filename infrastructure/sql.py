@@ -101,6 +101,31 @@ class PostgresDatabase:
         self._pool.close()
 
 
+SCHEMA_LOCK = 7_261_000  # pg_advisory_lock key: one process at a time creates tables, types and functions
+
+
+@contextmanager
+def schema_lock(url: str | None) -> Iterator[None]:
+    """Held while a process creates the schema (event store, keystore, read models, state tables).
+
+    PostgreSQL's `CREATE TABLE IF NOT EXISTS` is not safe against itself: two sessions creating the same table
+    at the same moment both pass the check and the second fails with `UniqueViolation` on
+    `pg_type_typname_nsp_index`. Every process that may be first (each web worker, the worker, the CLI) takes
+    this session-level lock on a connection of its own, so the second one finds everything in place. The
+    embedded SQLite store is kept by one process and needs no lock."""
+    if not url:
+        yield
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
+
 def open_database(url: str | None, sqlite_path: Path) -> Database:
     if url:
         return PostgresDatabase(url)

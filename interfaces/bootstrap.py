@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
@@ -17,12 +18,13 @@ from infrastructure.ephemeral import SqlEphemeral
 from infrastructure.erasure_store import SqlOrgDataPurger
 from infrastructure.event_cipher import PerOrganisationCipherMapper
 from infrastructure.keystore import Keystore
-from infrastructure.mail import SmtpMailer
+from infrastructure.mail import OutboxMailer, SmtpMailer
+from infrastructure.outbox import SqlOutbox
 from infrastructure.reminder_numbers import SqlReminderNumbers
 from infrastructure.scheduler import Scheduler
-from infrastructure.settings import Settings, load_settings
-from infrastructure.sms import HttpSmsGateway
-from infrastructure.sql import Database, open_database
+from infrastructure.settings import Settings, check_deployment, load_settings
+from infrastructure.sms import HttpSmsGateway, OutboxSms
+from infrastructure.sql import Database, open_database, schema_lock
 from interfaces.call_wiring import CallComponents, call_components
 from projections.appointments import AppointmentCalendar, AppointmentQueries
 from projections.contracts import ContractSchedule, InvoiceIndex, SqlContractDirectory, UsageCounts
@@ -30,8 +32,10 @@ from projections.devices import DeviceDirectory, NoticeBoard, UserDirectory
 from projections.organisations import OrganisationDirectory
 from projections.runner import ProjectionRunner
 
+log = logging.getLogger("sprechzimmer.bootstrap")
 
-def event_store_env(settings: Settings, create_tables: bool = True) -> dict[str, str]:
+
+def event_store_env(settings: Settings) -> dict[str, str]:
     """Persistence is always chosen explicitly: unset, the library would silently keep events in memory."""
     if settings.database_url is None:
         return {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -48,9 +52,8 @@ def event_store_env(settings: Settings, create_tables: bool = True) -> dict[str,
         "POSTGRES_MAX_OVERFLOW": "8",
         "POSTGRES_LOCK_TIMEOUT": "5",
         "POSTGRES_CONNECT_TIMEOUT": "10",
-        # Workers forked by `serve` find the tables made before the fork; the library's DDL
-        # (CREATE OR REPLACE FUNCTION) would otherwise collide between concurrently starting workers.
-        "CREATE_TABLE": "y" if create_tables else "n",
+        # The library's DDL runs in every process, serialised by build()'s schema lock.
+        "CREATE_TABLE": "y",
     }
 
 
@@ -63,6 +66,7 @@ class Container:
     state_db: Database
     keystore_db: Database
     calls: CallComponents | None = None  # signalling hub, call log, join resolver (set in build)
+    warnings: tuple[str, ...] = ()  # unsafe shortcuts allowed by SPRECHZIMMER_INSECURE_DEV=1 (shown in the status)
 
     def close(self) -> None:
         self.scheduler.stop()
@@ -73,17 +77,27 @@ class Container:
             self.keystore_db.close()
 
 
-def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_after_save: bool = True,
-          create_tables: bool = True) -> Container:
-    """Constructs everything; call it after gunicorn has forked, never before (connection pools)."""
+def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_after_save: bool = True) -> Container:
+    """Constructs everything; call it after gunicorn has forked, never before (connection pools). Every process
+    (web workers, worker, CLI) may be the first on an empty database: the schema is created under a lock."""
     settings = settings or load_settings()
+    warnings = check_deployment(settings)  # raises UnsafeDeployment before anything is opened
+    for warning in warnings:
+        log.warning("UNSICHER (%s=1): %s", "SPRECHZIMMER_INSECURE_DEV", warning)
+    with schema_lock(settings.database_url):
+        container = _build(settings, clock, catch_up_after_save)
+    container.warnings = tuple(warnings)
+    return container
+
+
+def _build(settings: Settings, clock: Clock, catch_up_after_save: bool) -> Container:
     state_db = open_database(settings.database_url, settings.data_dir / "state.sqlite")
     if settings.keystore_url and settings.keystore_url == settings.database_url:
         keystore_db = state_db
     else:
         keystore_db = open_database(settings.keystore_url, settings.data_dir / "keystore.sqlite")
     keystore = Keystore(keystore_db, settings.secrets.kek)
-    events = EventStore(event_store_env(settings, create_tables),
+    events = EventStore(event_store_env(settings),
                         lambda transcoder: PerOrganisationCipherMapper(transcoder, keystore))
     runner = ProjectionRunner(events, state_db, [
         OrganisationDirectory(), ContractSchedule(), InvoiceIndex(), UsageCounts(), AppointmentCalendar(),
@@ -92,6 +106,7 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
                        Job("bank-data", 3600, contracts.retire_bank_data), Job("erasure", 3600, erasure.job),
                        Job("retention", 86400, retention.prune_metadata)]
     ephemeral = SqlEphemeral(state_db)
+    outbox = SqlOutbox(state_db, now=lambda: clock().timestamp())
     billing_setup = BillingSetup(settings.creditor_name, settings.creditor_iban, settings.creditor_bic,
                                  settings.creditor_id, settings.seller_address, settings.seller_vat_id,
                                  settings.data_dir / "billing")
@@ -99,7 +114,8 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
         events=events, keystore=keystore, ephemeral=ephemeral, crypto=crypto,
         pepper_code=settings.secrets.pepper_code, fake_salt_key=settings.secrets.fake_salt_key,
         origins=settings.origins, clock=clock,
-        mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from),
+        mailer=OutboxMailer(SmtpMailer(settings.smtp_host, settings.smtp_port, settings.mail_from), outbox),
+        outbox=outbox,
         session_idle_seconds=settings.session_idle_seconds,
         session_absolute_seconds=settings.session_absolute_seconds,
         contracts=ContractPorts(
@@ -109,8 +125,8 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
             billing=billing_setup,
             documents=SepaAndPdfDocuments(billing_setup),
         ),
-        sms=HttpSmsGateway(settings.sms_gateway_url, settings.sms_gateway_token, settings.sms_sender)
-        if settings.sms_gateway_url else None,
+        sms=OutboxSms(HttpSmsGateway(settings.sms_gateway_url, settings.sms_gateway_token, settings.sms_sender),
+                      outbox) if settings.sms_gateway_url else None,
         appointment_views=AppointmentQueries(state_db), reminder_numbers=SqlReminderNumbers(state_db),
     )
     if catch_up_after_save:  # read-your-writes; safe with several processes (row lock on the position)

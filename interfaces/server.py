@@ -10,9 +10,8 @@ from gunicorn.app.base import BaseApplication
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, options: dict[str, Any], tables_ready: bool):
+    def __init__(self, options: dict[str, Any]):
         self.options = options
-        self.tables_ready = tables_ready
         super().__init__()
 
     def load_config(self) -> None:
@@ -23,21 +22,18 @@ class _Gunicorn(BaseApplication):
         from interfaces.bootstrap import build
         from interfaces.http.app import create_app
 
-        return create_app(lambda: build(create_tables=not self.tables_ready))
+        return create_app(build)
 
 
 def serve(host: str, port: int, workers: int | None = None) -> None:
     # Signed transcripts name the web origin; by default it is the address this server is bound to.
     os.environ.setdefault("SPRECHZIMMER_ORIGINS", f"http://{host}:{port},http://localhost:{port}")
-    embedded = not os.environ.get("DATABASE_URL")
-    if embedded:
-        workers = 1  # the embedded SQLite store is kept by a single process
-    else:
-        # Create every table once, before the fork: concurrent CREATE TABLE IF NOT EXISTS in several
-        # workers can collide in PostgreSQL. The container is closed again, so no pool crosses the fork.
-        from interfaces.bootstrap import build
+    from infrastructure.settings import check_deployment, load_settings
 
-        build().close()
+    check_deployment(load_settings())  # refuse in the master, before any worker is forked
+    if not os.environ.get("DATABASE_URL"):
+        workers = 1  # the embedded SQLite store is kept by a single process
+    # Each worker builds its container (and, if it is the first, the schema under a lock) after the fork.
     _Gunicorn({
         "bind": f"{host}:{port}",
         "workers": workers or 2,
@@ -49,7 +45,7 @@ def serve(host: str, port: int, workers: int | None = None) -> None:
         "accesslog": "-",
         # Never log query strings or headers: tokens and join tokens must not reach a log file.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
-    }, tables_ready=not embedded).run()
+    }).run()
 
 
 def work() -> None:

@@ -49,9 +49,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         report.longrepr = f"PostgreSQL test skipped although REQUIRE_POSTGRES is set: {item.nodeid}"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh database per test on the server of TEST_DATABASE_URL, dropped afterwards."""
+def fresh_postgres_database() -> Iterator[str]:
+    """A fresh database on the server of TEST_DATABASE_URL, dropped afterwards."""
     if not TEST_DATABASE_URL:
         if os.environ.get("REQUIRE_POSTGRES"):
             pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
@@ -65,6 +64,23 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh database per test (events, read models, state)."""
+    yield from fresh_postgres_database()
+
+
+@pytest.fixture
+def keystore_url() -> Iterator[str]:
+    """PostgreSQL mode keeps the shredding keys in a database of their own (refused otherwise)."""
+    yield from fresh_postgres_database()
+
+
+# The operator's identity in tests: valid, and not the test defaults that PostgreSQL mode refuses.
+OPERATOR = {"creditor_id": "DE29ZZZ00001983485", "creditor_iban": "DE02120300000000202051",
+            "seller_vat_id": "DE123456789"}
 
 
 class Clock:
@@ -140,14 +156,34 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest, mailbox: MailBox) -> Settings:
-    database_url = request.getfixturevalue("postgres_url") if backend == "postgres" else None
+    postgres = backend == "postgres"
     port = free_port()
     return Settings(
-        data_dir=tmp_path / "var", database_url=database_url, keystore_url=database_url,
+        data_dir=tmp_path / "var", database_url=request.getfixturevalue("postgres_url") if postgres else None,
+        keystore_url=request.getfixturevalue("keystore_url") if postgres else None,
         origins=(f"http://127.0.0.1:{port}", TEST_ORIGIN),
         secrets=Secrets(os.urandom(32), os.urandom(32), os.urandom(32)),
-        smtp_host="127.0.0.1", smtp_port=mailbox.port,
+        smtp_host="127.0.0.1", smtp_port=mailbox.port, creditor_id=OPERATOR["creditor_id"],
+        creditor_iban=OPERATOR["creditor_iban"], seller_vat_id=OPERATOR["seller_vat_id"],
     )
+
+
+def server_env(settings: Settings) -> dict[str, str]:
+    """The environment under which a subprocess (CLI, `serve`, `worker`) sees the same store, keys and mail server
+    as the test's settings."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KEYSTORE_URL")}
+    env.update({"SPRECHZIMMER_DATA_DIR": str(settings.data_dir), "SPRECHZIMMER_KEK": settings.secrets.kek.hex(),
+                "SPRECHZIMMER_PEPPER": settings.secrets.pepper_code.hex(),
+                "SPRECHZIMMER_FAKE_SALT_KEY": settings.secrets.fake_salt_key.hex(),
+                "SMTP_HOST": settings.smtp_host, "SMTP_PORT": str(settings.smtp_port),
+                "SPRECHZIMMER_ORIGINS": ",".join(settings.origins)})
+    if settings.database_url:
+        env["DATABASE_URL"] = settings.database_url
+    if settings.keystore_url:
+        env["KEYSTORE_URL"] = settings.keystore_url
+    env.update({"SEPA_CREDITOR_ID": settings.creditor_id, "SEPA_CREDITOR_IBAN": settings.creditor_iban,
+                "SELLER_VAT_ID": settings.seller_vat_id})
+    return env
 
 
 class LiveServer:

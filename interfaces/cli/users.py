@@ -84,7 +84,7 @@ def cmd_master(args: argparse.Namespace) -> int:
 def cmd_recover(args: argparse.Namespace) -> int:
     master = secret("Masterpasswort: ", "SPRECHZIMMER_MASTER_PASSWORD")
     new_password = secret("Neues Passwort für " + args.user + ": ", NEW_PASSWORD_ENV) if args.user else None
-    done = recover(client(), args.org, master, args.name, args.user, new_password)
+    done = recover(client(), args.org, master, args.name, args.user, new_password, args.unlock)
     print(f"Wiederhergestellt: dieses Gerät ({done.device_id}) ist freigegeben.")
     if done.user_short:
         print(f"Neues Passwort für {done.user_short} gesetzt. Bitte jetzt mit `sprechzimmer login` anmelden.")
@@ -137,4 +137,5 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--org", required=True)
     p.add_argument("--user", help="Benutzer, dessen Passwort neu gesetzt wird")
     p.add_argument("--name", default="Wiederherstellung", help="Name dieses Geräts")
+    p.add_argument("--unlock", metavar="CODE", help="Einmal-Code aus der Warn-Mail: lässt den Versuch trotz Sperre zu")
     p.set_defaults(func=cmd_recover)

@@ -33,9 +33,10 @@ def _b(value: str) -> bytes:
 
 
 def recover(client: Client, org: str, master_password: str, device_name: str | None = None,
-            user: str | None = None, new_password_text: str | None = None) -> Recovered:
+            user: str | None = None, new_password_text: str | None = None, unlock: str | None = None) -> Recovered:
     """Approves this device with the master password; with `user` and `new_password_text` also sets that
-    user's new password. A device whose enrolment is pending keeps its keys and is approved as it is."""
+    user's new password. A device whose enrolment is pending keeps its keys and is approved as it is. `unlock`:
+    the one-time code of an alarm mail, for when strangers' failed attempts have blocked recovery."""
     reset_pw = new_password(new_password_text, "new_password") if user and new_password_text else None
     record = client.store.device(client.origin, short_name_key(org))
     if record is not None and record.pinned_org_sign_pk is None:
@@ -46,7 +47,10 @@ def recover(client: Client, org: str, master_password: str, device_name: str | N
         name = device_name or "Wiederherstellung"
     sign_pk, box_pk = device.signing.verify_key.encode(), bytes(device.box.public_key)
 
-    challenge = client.request("POST", "/api/v1/recovery/start", {"org": org, "origin": client.origin})
+    start: dict[str, str] = {"org": org, "origin": client.origin}
+    if unlock:
+        start["unlock"] = unlock.strip().lower()
+    challenge = client.request("POST", "/api/v1/recovery/start", start)
     kdf, salt = challenge["kdf"], _b(challenge["salt"])
     if kdf["ops"] < c.MASTER_OPS or kdf["mem"] < c.MASTER_MEM or len(salt) != c.SALT_BYTES:
         raise TamperingDetected("Der Server verlangt zu schwache Parameter für die Schlüsselableitung.")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import falcon
 import falcon.asgi
@@ -13,10 +15,17 @@ from interfaces.http.common import Resource, Runtime
 from interfaces.http.openapi import build_spec, operation
 from projections.organisations import OrganisationDirectory
 
+BERLIN = ZoneInfo("Europe/Berlin")
+
 
 class Health:
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         resp.media = {"status": "ok"}
+
+
+def berlin(timestamp: float) -> str:
+    """Times an operator reads are German local time (with the offset, so that machines read them too)."""
+    return datetime.fromtimestamp(timestamp, BERLIN).isoformat(timespec="seconds")
 
 
 class Status(Resource):
@@ -30,12 +39,17 @@ class Status(Resource):
                 organisations = OrganisationDirectory.count(cur)
             position = container.services.events.position()
             projections = container.projections.positions()
+            faults = {name: {"error": f.error, "failures": f.failures, "since": berlin(f.since),
+                             "next_attempt": berlin(f.retry_at)}
+                      for name, f in container.projections.faults().items()}
             behind = any(p < position for p in projections.values())
             # the signalling hub (calls): "degraded" while it cannot reach its database (PostgreSQL fan-out)
             signalling = container.calls.hub.health() if container.calls is not None else "ok"
-            return {"status": "degraded" if behind or signalling != "ok" else "ok",
-                    "database": container.state_db.dialect, "signalling": signalling,
-                    "event_position": position, "projections": projections, "organisations": organisations}
+            degraded = behind or bool(faults) or signalling != "ok"
+            return {"status": "degraded" if degraded else "ok", "database": container.state_db.dialect,
+                    "signalling": signalling, "event_position": position, "projections": projections,
+                    "projection_faults": faults, "organisations": organisations,
+                    "warnings": list(container.warnings)}
 
         resp.media = schemas.StatusSchema().dump(await self.runtime.call(probe))
 

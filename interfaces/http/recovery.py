@@ -19,6 +19,7 @@ from interfaces.http.users import password_field
 class StartSchema(GermanSchema):
     org = _text(64)
     origin = _text(200)
+    unlock = _optional_hex(16)  # the one-time code of an alarm mail: exempts this attempt from the org limit
 
 
 class FinishSchema(GermanSchema):
@@ -51,7 +52,7 @@ class Start(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         d = await load(req, StartSchema())
         challenge = await self.runtime.call(recovery.start, self.services, d["org"], d["origin"].rstrip("/"),
-                                            client_ip(req))
+                                            client_ip(req), d["unlock"])
         resp.media = schemas.ChallengeSchema().dump(challenge)
 
 

@@ -325,4 +325,7 @@ class StatusSchema(Schema):
     signalling = fields.String()  # "ok" | "degraded": the call signalling hub reaches its database
     event_position = fields.Integer()
     projections = fields.Dict(keys=fields.String(), values=fields.Integer())
+    # a failing read model: {"error": German text, "failures": in a row, "since"/"next_attempt": Berlin time}
+    projection_faults = fields.Dict(keys=fields.String(), values=fields.Dict())
+    warnings = fields.List(fields.String())  # German: unsafe shortcuts allowed by SPRECHZIMMER_INSECURE_DEV=1
     organisations = fields.Dict(keys=fields.String(), values=fields.Integer())

@@ -47,7 +47,7 @@ def served(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iter
     env = {"SPRECHZIMMER_DATA_DIR": str(tmp_path / "var"), "SPRECHZIMMER_ORIGINS": f"http://127.0.0.1:{port}",
            "CALL_HEARTBEAT_SECONDS": "1", "CALL_GRACE_SECONDS": "5", "SMTP_PORT": str(free_port())}
     if database_url:
-        env |= {"DATABASE_URL": database_url, "KEYSTORE_URL": database_url}
+        env |= {"DATABASE_URL": database_url, "KEYSTORE_URL": database_url, "SPRECHZIMMER_INSECURE_DEV": "1"}
     workers = 2 if database_url else None
     server = ServeProcess(port, env, workers, tmp_path / "serve.log")
     try:

@@ -46,7 +46,8 @@ def two_workers(backend: str, request: pytest.FixtureRequest, tmp_path: Path) ->
     port = free_port()
     env = {"SPRECHZIMMER_DATA_DIR": str(tmp_path / "var"), "SPRECHZIMMER_ORIGINS": f"http://127.0.0.1:{port}",
            "CALL_HEARTBEAT_SECONDS": str(HEARTBEAT), "CALL_GRACE_SECONDS": str(GRACE),
-           "SMTP_PORT": str(free_port()), "DATABASE_URL": database_url, "KEYSTORE_URL": database_url}
+           "SMTP_PORT": str(free_port()), "DATABASE_URL": database_url, "KEYSTORE_URL": database_url,
+           "SPRECHZIMMER_INSECURE_DEV": "1"}  # the test is about calls, not about where keys are kept
     server = ServeProcess(port, env, 2, tmp_path / "serve.log")
     try:
         server.wait_ready(2)

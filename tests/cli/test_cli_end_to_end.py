@@ -29,6 +29,7 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[dic
     args = [str(BIN), "serve", "--port", str(port)]
     if request.param == "postgres":
         env["DATABASE_URL"] = request.getfixturevalue("postgres_url")
+        env["SPRECHZIMMER_INSECURE_DEV"] = "1"  # the README's quick start; keys apart: tests/contract
         args += ["--workers", "2"]
     workdir = tmp_path / "praxis"
     workdir.mkdir()

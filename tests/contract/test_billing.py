@@ -116,7 +116,7 @@ def test_interrupted_run_issues_the_rest_without_gaps(server: LiveServer, clock:
     assert result.invoices == ["2026-000001", "2026-000002"]
     assert services.events.get(Invoice.id_for(practices["PWinkler"][1], "2026-09")).number == "2026-000002"
 
-    from tests.contract.test_erasure import server_env
+    from tests.conftest import server_env
 
     settings = server.container.settings
     for key, value in server_env(settings).items():

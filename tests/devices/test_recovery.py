@@ -4,12 +4,14 @@ derivation costs ~0.5 s, so the scenarios are grouped."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from application.errors import AUTH_FAILED_MESSAGE
+from application import recovery
+from application.errors import AUTH_FAILED_MESSAGE, AuthFailed
 from infrastructure import crypto as c
 from interfaces.client import devices, users
 from interfaces.client.recovery import MSG_ANCHOR, recover
@@ -151,3 +153,40 @@ def test_rotation_needs_org_vouched_master_keys_which_a_recovery_adds(
     recover(new_client("rescue"), ORG, MASTER_PASSWORD, "Notfall")  # the recovering client vouches for them
     assert devices.revoke(legacy_admin, b.session.device_id).version == 2
     legacy_admin.close()
+
+
+def test_strangers_cannot_lock_the_practice_out_of_recovery(
+        server: LiveServer, new_client: Callable[[str], Client], mailbox: MailBox) -> None:
+    """Five failed attempts from five networks close recovery for the organisation (the limit against guessing
+    stays), but every alarm mail carries a one-time code that lets the owner's next attempt through."""
+    admin_client(new_client)
+    services = server.container.services
+    stranger = c.DeviceKeys.from_seed(c.random_bytes(32))
+    pk = stranger.signing.verify_key.encode().hex()
+    for i in range(5):
+        ip = f"198.51.{i}.7"
+        challenge = recovery.start(services, ORG, server.url, ip)
+        with pytest.raises(AuthFailed):
+            recovery.finish(services, challenge.challenge_id, f"dev-{i}", "Unbekannt", pk, pk, b"\x01" * 64,
+                            b"\x02" * 64, ip)
+    alarms = [m for m in mailbox.wait_for(5) if "Fehlgeschlagener Versuch" in m["Subject"]]
+    assert len(alarms) == 5
+    codes = [re.search(r"--unlock ([0-9a-f]{32})", str(m.get_content())).group(1) for m in alarms]  # type: ignore[union-attr]
+    assert len(set(codes)) == 5
+
+    owner = new_client("notfall-laptop")
+    with pytest.raises(ApiError) as locked:  # the owner is locked out like everybody else …
+        recover(owner, ORG, MASTER_PASSWORD, "Notfall-Laptop")
+    assert locked.value.status == 429
+    with pytest.raises(ApiError) as forged:  # … a made-up code does not help …
+        recover(owner, ORG, MASTER_PASSWORD, "Notfall-Laptop", unlock="0" * 32)
+    assert forged.value.status == 429
+
+    done = recover(owner, ORG, MASTER_PASSWORD, "Notfall-Laptop", ADMIN, NEW_PASSWORD, unlock=codes[-1])
+    assert done.user_short == ADMIN  # … the mailed code lets the owner through
+    assert owner.login(ORG, ADMIN, NEW_PASSWORD).role == "admin"
+
+    again = new_client("zweiter-versuch")
+    with pytest.raises(ApiError) as used:  # once only
+        recover(again, ORG, MASTER_PASSWORD, "Noch ein Gerät", unlock=codes[-1])
+    assert used.value.status == 429
