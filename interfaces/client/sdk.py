@@ -279,7 +279,41 @@ class Client:
         self.session = LoggedIn(result["token"], result["org_id"], result["org_short"], result["user_short"],
                                 result["role"], result["device_id"], keyring)
         self.store.save_session(self.origin, {"token": result["token"], "org_short": result["org_short"],
-                                              "user_short": result["user_short"]})
+                                              "user_short": result["user_short"], "role": result["role"]})
+        return self.session
+
+    def resume(self, org: str, user: str) -> LoggedIn | None:
+        """The session of the last `login`, if it is this user's at this server and still alive (30 min idle,
+        12 h at most): the keyring is reopened from this device's grant with the same checks as at login, and
+        again kept in memory only. None: log in with the password (the saved session is then replaced)."""
+        saved = self.store.session() or {}
+        record = self.store.device(self.origin, short_name_key(org))
+        if (saved.get("origin") != self.origin or record is None or record.pinned_org_sign_pk is None
+                or short_name_key(saved.get("org_short", "")) != short_name_key(org)
+                or short_name_key(saved.get("user_short", "")) != short_name_key(user)):
+            return None
+        try:
+            info = self.request("GET", "/api/v1/session", auth=True)
+        except ApiError as error:
+            if error.status == 401:  # expired or ended elsewhere
+                self.store.clear_session()
+                return None
+            raise
+        # The role was checked against the user certificate at login; if it changed since, log in again so
+        # that the new certificate is checked too.
+        if info.get("device_id") != record.device_id or info.get("role") != saved.get("role") \
+                or not info.get("grant"):
+            return None
+        if info.get("org_sign_pk") != record.pinned_org_sign_pk or str(info.get("org_id")) != record.org_id:
+            raise TamperingDetected(MSG_TAMPERED)
+        device = c.DeviceKeys.from_seed(bytes.fromhex(record.seed))
+        keyring = open_grant(info["grant"], record.org_id, record.device_id, bytes.fromhex(record.pinned_org_sign_pk),
+                             device.box, record.keyring_version)
+        if keyring.version > record.keyring_version:
+            record.keyring_version = keyring.version
+            self.store.save_device(record)
+        self.session = LoggedIn(saved["token"], record.org_id, info["org_short"], info["user_short"], info["role"],
+                                record.device_id, keyring)
         return self.session
 
     def logout(self) -> None:
