@@ -161,9 +161,12 @@ def _damage(env: dict[str, str], workdir: Path, position: int) -> None:
         import psycopg
 
         with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
-            state = conn.execute("SELECT state FROM stored_events WHERE notification_id = %s", (position,)).fetchone()[0]
+            # The library names the table after the application; the one with notification ids holds the events.
+            table = conn.execute("SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' "
+                                 "AND column_name = 'notification_id'").fetchone()[0]
+            state = conn.execute(f"SELECT state FROM {table} WHERE notification_id = %s", (position,)).fetchone()[0]
             damaged = bytes(state[:-1]) + bytes([state[-1] ^ 1])
-            conn.execute("UPDATE stored_events SET state = %s WHERE notification_id = %s", (damaged, position))
+            conn.execute(f"UPDATE {table} SET state = %s WHERE notification_id = %s", (damaged, position))
         return
     import sqlite3
 
