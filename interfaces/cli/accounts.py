@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from interfaces.cli.common import ORG_HELP, USER_HELP, CliError, client, secret, who
+from interfaces.cli.common import ORG_HELP, USER_HELP, CliError, client, login, secret, who
 from interfaces.client.sdk import ApiError
 
 SECRET_FIELDS = ("password", "password_repeat", "master_password", "master_password_repeat")
@@ -60,7 +60,7 @@ def cmd_register(args: argparse.Namespace) -> int:
 
 def cmd_login(args: argparse.Namespace) -> int:
     org, user = who(args)
-    session = client().login(org, user, secret("Passwort: "))
+    session = login(client(), org, user, secret("Passwort: "))
     print(f"Angemeldet als {session.user_short} ({session.role}) bei {session.org_short}.")
     return 0
 

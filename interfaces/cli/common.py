@@ -4,12 +4,15 @@ default to the last login, and a logged-in client that reuses the session of tha
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
 import sys
 from typing import Any
 
-from interfaces.client.sdk import Client
+import httpx
+
+from interfaces.client.sdk import Client, LoggedIn
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 ORG_HELP = "Kurzname der Organisation (Standard: aus der letzten Anmeldung)"
@@ -74,11 +77,23 @@ def who(args: argparse.Namespace) -> tuple[str, str]:
     return str(org), str(user)
 
 
+def login(sdk: Client, org: str, user: str, password: str) -> LoggedIn:
+    """A new login replaces the saved session; the replaced one is ended on the server rather than left to
+    expire (best effort: it may already be gone)."""
+    saved = sdk.store.session() or {}
+    replaced = saved.get("token") if saved.get("origin") == sdk.origin else None
+    session = sdk.login(org, user, password)
+    if replaced and replaced != session.token:
+        with contextlib.suppress(httpx.HTTPError):
+            sdk.http.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {replaced}"})
+    return session
+
+
 def logged_in(args: argparse.Namespace, password: str | None = None) -> Client:
     """Reuses the session of the last login while it lives; logs in with the password only when it has
     expired or belongs to another organisation or user (each login leaves a session on the server)."""
     org, user = who(args)
     sdk = client()
     if sdk.resume(org, user) is None:
-        sdk.login(org, user, password or secret("Passwort: "))
+        login(sdk, org, user, password or secret("Passwort: "))
     return sdk

@@ -107,6 +107,9 @@ def test_commands_reuse_the_session_of_the_login_and_its_names(served: Served) -
     relogin = cli(env, workdir, "login", extra={"SPRECHZIMMER_PASSWORD": PASSWORD})
     assert "Angemeldet als MartinW (admin) bei PWinkler" in relogin.stdout, relogin.stderr
     assert sessions(env, workdir) == 1
+    # Logging in again replaces the session instead of leaving the old one behind.
+    assert cli(env, workdir, "login", extra={"SPRECHZIMMER_PASSWORD": PASSWORD}).returncode == 0
+    assert sessions(env, workdir) == 1 and cli(env, workdir, "users", "list").returncode == 0
 
 
 def test_stammdaten_show_and_edit_with_the_field_names_of_the_form(served: Served) -> None:
