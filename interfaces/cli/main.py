@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     except TamperingDetected as error:
         print(f"Sicherheitswarnung: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, EOFError):  # Ctrl+C, or Ctrl+D at a prompt
+        print("\nAbgebrochen.", file=sys.stderr)
         return 130
 
 
