@@ -21,6 +21,7 @@ from infrastructure import crypto as c
 from interfaces.client.keystore import DeviceRecord, LocalStore
 
 MSG_NO_DEVICE = "Dieses Gerät ist für diese Organisation nicht eingerichtet."
+MSG_SESSION_ENDED = "Die Sitzung ist abgelaufen oder wurde beendet. Bitte erneut anmelden: `sprechzimmer login`."
 MSG_TAMPERED = "Die Antwort des Servers ist nicht vertrauenswürdig (Signatur ungültig). Vorgang abgebrochen."
 
 
@@ -142,6 +143,11 @@ class Client:
                 raise ApiError(401, "Nicht angemeldet. Bitte zuerst `sprechzimmer login` ausführen.")
             headers["Authorization"] = f"Bearer {token}"
         response = self.http.request(method, path, json=body, headers=headers)
+        if response.status_code == 401 and auth and self.session is None:
+            # The token an earlier `login` saved is no longer known to the server (expired or ended elsewhere):
+            # say so, rather than the login failure's "check your names and password".
+            self.store.clear_session()
+            raise ApiError(401, MSG_SESSION_ENDED)
         if response.status_code >= 400:
             try:
                 problem = response.json()

@@ -95,6 +95,7 @@ def test_commands_reuse_the_session_of_the_login_and_its_names(served: Served) -
 
     # The server ended it (expired, or ended elsewhere): the next command logs in again, once.
     database(env, workdir, "DELETE FROM sessions")
+    refused(cli(env, workdir, "contract", "show"), "Sitzung ist abgelaufen", "sprechzimmer login")
     refused(cli(env, workdir, "users", "list"), "SPRECHZIMMER_PASSWORD")
     again = cli(env, workdir, "appointments", "show", appointment_id, extra={"SPRECHZIMMER_PASSWORD": PASSWORD})
     assert again.returncode == 0 and "0151 23456789" in again.stdout, again.stderr
