@@ -36,6 +36,7 @@ Fault = Callable[[str], None]  # tests inject a crash after a named step
 
 @dataclass
 class ErasurePlan:
+    org_id: UUID  # as `sprechzimmer events` shows it, so the operator can match the two; never in the receipt
     org_hash: str
     ends_on: date
     events: int
@@ -67,7 +68,7 @@ def erase(services: Services, org_id: UUID, ends_on: date, dry_run: bool = False
     ports = services.contracts
     hashed = org_hash(services, org_id)
     receipt: ErasureReceipt | None = services.events.get(ErasureReceipt.id_for(hashed))
-    plan = ErasurePlan(hashed, ends_on, ports.purger.count_events(org_id), "resumed" if receipt else "due")
+    plan = ErasurePlan(org_id, hashed, ends_on, ports.purger.count_events(org_id), "resumed" if receipt else "due")
     if receipt is None and _final_invoice_missing(services, org_id, ends_on):
         plan.status = "waiting for final invoice"
         return plan

@@ -9,7 +9,8 @@ from domain.base import Conflict, DomainError, NotPermitted
 __all__ = ["AuthFailed", "Conflict", "DomainError", "EventKeyDestroyed", "Invalid", "NotFound", "NotPermitted",
            "Throttled"]
 
-AUTH_FAILED_MESSAGE = "Anmeldung fehlgeschlagen. Bitte Praxiskennung, Benutzername und Passwort prüfen."
+AUTH_FAILED_MESSAGE = ("Anmeldung fehlgeschlagen. Bitte Kurzname der Organisation, Kurzname des Benutzers und "
+                       "Passwort prüfen.")
 
 
 class AuthFailed(Exception):

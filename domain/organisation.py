@@ -252,7 +252,7 @@ class Organisation(OrgAggregate):
         if user.get("role") not in ("admin", "staff"):
             raise DomainError("Die Rolle muss admin oder staff sein.", "role")
         if short_name_key(user["short_name"]) in self.users:
-            raise Conflict("Dieser Benutzername ist in der Organisation bereits vergeben.", "user_short")
+            raise Conflict("Dieser Kurzname des Benutzers ist in der Organisation bereits vergeben.", "user_short")
         self.trigger_event(self.UserAdded, user=user, by=by)
 
     def _active_admins(self) -> list[User]:

@@ -2,7 +2,9 @@
 
 Each line carries the envelope (position, stream, version, type), a digest of the stored bytes and a
 running hash chain over all of them, so two replays of the same history print the same chain head and
-any altered, reordered or inserted event changes it. Payloads are printed only on request."""
+any altered, reordered or inserted event changes it. Payloads are printed only on request. A stored record
+that cannot be read (damaged bytes, failed authentication) is marked and reported with its position on stderr;
+the replay goes on with the rest and ends with exit code 1."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ def _payload(event: Any) -> dict[str, Any]:
             for k, v in vars(event).items() if k not in ("originator_id", "originator_version")}
 
 
-def replay(out: TextIO, with_payload: bool = False, progress: bool = False) -> int:
+def replay(out: TextIO, with_payload: bool = False, progress: bool = False, errors: TextIO | None = None) -> int:
     container = build(catch_up_after_save=False)
     events = container.services.events
     total = events.position()
@@ -32,24 +34,33 @@ def replay(out: TextIO, with_payload: bool = False, progress: bool = False) -> i
         bar = tqdm(total=total, unit="Ereignisse", leave=False)
     chain = hashlib.sha256(b"sprechzimmer/audit/v1").hexdigest()
     position = 0
+    damaged: list[int] = []
     try:
         while page := events.recorder.select_notifications(start=position, limit=PAGE, inclusive_of_start=False):
             for n in page:
                 digest = hashlib.sha256(n.state).hexdigest()
                 chain = hashlib.sha256(f"{chain}|{n.id}|{n.originator_id}|{n.originator_version}|{n.topic}|"
                                        f"{digest}".encode()).hexdigest()
-                org_id = org_of_stored(n.state)
                 line: dict[str, Any] = {"position": n.id, "stream": str(n.originator_id),
                                         "version": n.originator_version, "type": n.topic,
-                                        "organisation": str(org_id) if org_id else None,
-                                        "digest": digest, "chain": chain}
+                                        "organisation": None, "digest": digest, "chain": chain}
                 try:
+                    org_id = org_of_stored(n.state)
+                    line["organisation"] = str(org_id) if org_id else None
                     event: Any = events.mapper.to_domain_event(n)
                     line["timestamp"] = event.timestamp.isoformat()
                     if with_payload:
                         line["payload"] = _payload(event)
                 except EventKeyDestroyed:
                     line["shredded"] = True
+                except Exception as error:
+                    # Any layer (cipher, JSON, topic, event class) may refuse damaged bytes; the auditor needs
+                    # every other record, so this one is reported and the replay goes on.
+                    line["damaged"] = True
+                    damaged.append(n.id)
+                    if errors is not None:
+                        errors.write(f"Ereignis an Position {n.id} ({n.topic}) ist beschädigt und kann nicht "
+                                     f"gelesen werden ({error.__class__.__name__}).\n")
                 out.write(json.dumps(line, ensure_ascii=False) + "\n")
             position = page[-1].id
             if bar is not None:
@@ -58,4 +69,7 @@ def replay(out: TextIO, with_payload: bool = False, progress: bool = False) -> i
         if bar is not None:
             bar.close()
         container.close()
-    return 0
+    if damaged and errors is not None:
+        errors.write(f"{len(damaged)} beschädigte(s) Ereignis(se) an Position {', '.join(map(str, damaged))}; "
+                     "alle übrigen wurden ausgegeben.\n")
+    return 1 if damaged else 0

@@ -7,13 +7,42 @@ import json
 from pathlib import Path
 from typing import Any
 
-from interfaces.cli.common import client, secret
+from interfaces.cli.common import ORG_HELP, USER_HELP, CliError, client, login, secret, who
+from interfaces.client.sdk import ApiError
 
 SECRET_FIELDS = ("password", "password_repeat", "master_password", "master_password_repeat")
 
 
+CREDENTIALS = {"org_short": "Kurzname der Organisation", "user_short": "Kurzname des Benutzers",
+               "device_name": "Kurzname des Endgeräts"}
+
+
+def read_form(name: str) -> dict[str, Any]:
+    """The registration form from a file, refused with a German message when it is missing or is not the
+    registration's JSON object (the server checks every other field)."""
+    path = Path(name)
+    try:
+        form = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CliError(f"Die Datei {name} gibt es nicht.") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise CliError(f"Die Datei {name} kann nicht gelesen werden ({error.__class__.__name__}).") from None
+    except json.JSONDecodeError as error:
+        raise CliError(f"Die Datei {name} ist kein gültiges JSON (Zeile {error.lineno}, Spalte {error.colno}: "
+                       f"{error.msg}).") from None
+    if not isinstance(form, dict):
+        raise CliError(f"Die Datei {name} muss ein JSON-Objekt mit den Angaben der Registrierung enthalten.")
+    credentials = form.get("credentials")
+    missing = {f"credentials.{key}": [f"{label}: Pflichtfeld."] for key, label in CREDENTIALS.items()
+               if not isinstance(credentials, dict) or not isinstance(credentials.get(key), str)
+               or not credentials[key].strip()}
+    if missing:
+        raise ApiError(400, f"Bitte die Zugangsdaten in {name} prüfen.", missing)
+    return form
+
+
 def cmd_register(args: argparse.Namespace) -> int:
-    form: dict[str, Any] = json.loads(Path(args.from_json).read_text())
+    form = read_form(args.from_json)
     secrets = {key: form.pop(key, "") for key in SECRET_FIELDS}
     result = client().register(form, secrets["password"], secrets["password_repeat"] or secrets["password"],
                                secrets["master_password"],
@@ -30,13 +59,22 @@ def cmd_register(args: argparse.Namespace) -> int:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    session = client().login(args.org, args.user, secret("Passwort: "))
+    org, user = who(args)
+    session = login(client(), org, user, secret("Passwort: "))
     print(f"Angemeldet als {session.user_short} ({session.role}) bei {session.org_short}.")
     return 0
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
-    client().logout()
+    sdk = client()
+    if not (sdk.store.session() or {}).get("token"):
+        print("Nicht angemeldet.")
+        return 0
+    try:
+        sdk.logout()
+    except ApiError as error:
+        if error.status != 401:  # 401: the session had already expired; the local copy is gone either way
+            raise
     print("Abgemeldet.")
     return 0
 
@@ -46,8 +84,9 @@ def add_commands(sub: Any) -> None:
     r.add_argument("--from-json", required=True, metavar="FILE",
                    help="Angaben wie im API-Aufruf, dazu password und master_password (verlassen nie diesen Rechner)")
     r.set_defaults(func=cmd_register)
-    login = sub.add_parser("login", help="Anmelden (Passwort per Eingabe oder SPRECHZIMMER_PASSWORD)")
-    login.add_argument("--org", required=True)
-    login.add_argument("--user", required=True)
+    login = sub.add_parser("login", help="Anmelden (Passwort per Eingabe oder SPRECHZIMMER_PASSWORD); "
+                                         "die Sitzung nutzen alle folgenden Befehle bis `logout`")
+    login.add_argument("--org", help=ORG_HELP)
+    login.add_argument("--user", help=USER_HELP)
     login.set_defaults(func=cmd_login)
     sub.add_parser("logout", help="Abmelden").set_defaults(func=cmd_logout)

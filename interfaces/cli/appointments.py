@@ -1,7 +1,8 @@
 """sprechzimmer appointments add|list|show|reschedule|cancel|consent|reissue-codes|invite.
 
-The patient data is decrypted on this machine, so every command logs in afresh (password from
-SPRECHZIMMER_PASSWORD or a prompt) to open the organisation's keyring; it is never written to disk."""
+The patient data is decrypted on this machine with the organisation's keyring, which every command reopens
+from this device's grant in the session of the last login (a fresh login with SPRECHZIMMER_PASSWORD or a
+prompt only when it has expired); the keyring is never written to disk."""
 
 from __future__ import annotations
 
@@ -11,19 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from domain.appointment import CONSENT_METHODS
-from interfaces.cli.common import client, secret
+from interfaces.cli.common import logged_in as _logged_in
+from interfaces.cli.common import login_options
 from interfaces.client import appointments as ap
-from interfaces.client.sdk import ApiError, Client
-
-
-def _logged_in(args: argparse.Namespace) -> Client:
-    c = client()
-    remembered = c.store.session() or {}
-    org, user = args.org or remembered.get("org_short"), args.user or remembered.get("user_short")
-    if not org or not user:
-        raise ApiError(400, "Bitte --org und --user angeben (oder vorher `sprechzimmer login`).")
-    c.login(org, user, secret("Passwort: "))
-    return c
+from interfaces.client.sdk import ApiError
 
 
 def _moment(text: str) -> datetime:
@@ -136,8 +128,7 @@ def add_commands(sub: Any) -> None:
 
     def command(name: str, help_text: str, func: Any, with_id: bool = True) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = group.add_parser(name, help=help_text)
-        p.add_argument("--org", help="Kurzname der Organisation (sonst aus der letzten Anmeldung)")
-        p.add_argument("--user", help="Kurzname des Benutzers (sonst aus der letzten Anmeldung)")
+        login_options(p)
         if with_id:
             p.add_argument("id", help="Termin-ID")
         p.set_defaults(func=func)

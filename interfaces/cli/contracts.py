@@ -98,8 +98,8 @@ def cmd_erasure_run(args: argparse.Namespace) -> int:
         print("Keine Löschung fällig.")
     for plan in plans:
         what = "würde gelöscht" if args.dry_run and plan.status in ("due", "resumed") else plan.status
-        print(f"Organisation {plan.org_hash[:16]}… (Vertragsende {_de(plan.ends_on.isoformat())}, "
-              f"{plan.events} Ereignisse): {what}")
+        print(f"Organisation {plan.org_id} (Löschprotokoll {plan.org_hash[:16]}…, "
+              f"Vertragsende {_de(plan.ends_on.isoformat())}, {plan.events} Ereignisse): {what}")
     return 0
 
 

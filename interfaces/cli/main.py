@@ -6,9 +6,12 @@ import argparse
 import importlib
 import sys
 
+import httpx
+
+from interfaces.cli.common import CliError, server_url
 from interfaces.client.sdk import ApiError, TamperingDetected
 
-COMMAND_MODULES = ("operations", "accounts", "devices", "users", "appointments", "calls", "contracts")
+COMMAND_MODULES = ("operations", "accounts", "devices", "users", "stammdaten", "appointments", "calls", "contracts")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -23,13 +26,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except ApiError as error:
+    except (ApiError, CliError) as error:
         print(f"Fehler: {error}", file=sys.stderr)
+        return 1
+    except httpx.TimeoutException:
+        print(f"Fehler: Der Server {server_url()} antwortet nicht (Zeitüberschreitung). Bitte später erneut "
+              "versuchen.", file=sys.stderr)
+        return 1
+    except httpx.TransportError:  # connection refused, unknown host, connection lost
+        print(f"Fehler: Der Server {server_url()} ist nicht erreichbar. Bitte die Adresse (SPRECHZIMMER_URL) "
+              "und die Netzwerkverbindung prüfen.", file=sys.stderr)
         return 1
     except TamperingDetected as error:
         print(f"Sicherheitswarnung: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, EOFError):  # Ctrl+C, or Ctrl+D at a prompt
+        print("\nAbgebrochen.", file=sys.stderr)
         return 130
 
 

@@ -24,7 +24,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_events(args: argparse.Namespace) -> int:
     from interfaces.audit import replay
 
-    return replay(sys.stdout, with_payload=args.payload, progress=sys.stderr.isatty())
+    return replay(sys.stdout, with_payload=args.payload, progress=sys.stderr.isatty(), errors=sys.stderr)
 
 
 def add_commands(sub: Any) -> None:

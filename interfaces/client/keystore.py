@@ -1,6 +1,7 @@
 """Local storage of the SDK: the device seed (never leaves this machine), the pinned organisation key,
-the highest keyring version seen, and the current session token. Files are 0600 under the user's
-config directory (SPRECHZIMMER_CONFIG_DIR overrides it)."""
+the highest keyring version seen, the session token of the last `login` (reused by later commands until it
+expires or `logout` ends it) and the short names of the last login (kept after logout as the CLI's defaults).
+Files are 0600 under the user's config directory (SPRECHZIMMER_CONFIG_DIR overrides it)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,14 @@ class LocalStore:
 
     def save_session(self, origin: str, data: dict[str, Any]) -> None:
         _write_private(self.directory / "session.json", {"origin": origin, **data})
+        _write_private(self.directory / "last-login.json", {"origin": origin, "org_short": data.get("org_short"),
+                                                            "user_short": data.get("user_short")})
+
+    def last_login(self, origin: str) -> dict[str, Any]:
+        """Organisation and user of the last login at this server ({} if none); no secret in it."""
+        path = self.directory / "last-login.json"
+        data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+        return data if data.get("origin") == origin else {}
 
     def session(self) -> dict[str, Any] | None:
         path = self.directory / "session.json"

@@ -21,6 +21,7 @@ from infrastructure import crypto as c
 from interfaces.client.keystore import DeviceRecord, LocalStore
 
 MSG_NO_DEVICE = "Dieses Gerät ist für diese Organisation nicht eingerichtet."
+MSG_SESSION_ENDED = "Die Sitzung ist abgelaufen oder wurde beendet. Bitte erneut anmelden: `sprechzimmer login`."
 MSG_TAMPERED = "Die Antwort des Servers ist nicht vertrauenswürdig (Signatur ungültig). Vorgang abgebrochen."
 
 
@@ -142,6 +143,11 @@ class Client:
                 raise ApiError(401, "Nicht angemeldet. Bitte zuerst `sprechzimmer login` ausführen.")
             headers["Authorization"] = f"Bearer {token}"
         response = self.http.request(method, path, json=body, headers=headers)
+        if response.status_code == 401 and auth and self.session is None:
+            # The token an earlier `login` saved is no longer known to the server (expired or ended elsewhere):
+            # say so, rather than the login failure's "check your names and password".
+            self.store.clear_session()
+            raise ApiError(401, MSG_SESSION_ENDED)
         if response.status_code >= 400:
             try:
                 problem = response.json()
@@ -279,7 +285,41 @@ class Client:
         self.session = LoggedIn(result["token"], result["org_id"], result["org_short"], result["user_short"],
                                 result["role"], result["device_id"], keyring)
         self.store.save_session(self.origin, {"token": result["token"], "org_short": result["org_short"],
-                                              "user_short": result["user_short"]})
+                                              "user_short": result["user_short"], "role": result["role"]})
+        return self.session
+
+    def resume(self, org: str, user: str) -> LoggedIn | None:
+        """The session of the last `login`, if it is this user's at this server and still alive (30 min idle,
+        12 h at most): the keyring is reopened from this device's grant with the same checks as at login, and
+        again kept in memory only. None: log in with the password (the saved session is then replaced)."""
+        saved = self.store.session() or {}
+        record = self.store.device(self.origin, short_name_key(org))
+        if (saved.get("origin") != self.origin or record is None or record.pinned_org_sign_pk is None
+                or short_name_key(saved.get("org_short", "")) != short_name_key(org)
+                or short_name_key(saved.get("user_short", "")) != short_name_key(user)):
+            return None
+        try:
+            info = self.request("GET", "/api/v1/session", auth=True)
+        except ApiError as error:
+            if error.status == 401:  # expired or ended elsewhere
+                self.store.clear_session()
+                return None
+            raise
+        # The role was checked against the user certificate at login; if it changed since, log in again so
+        # that the new certificate is checked too.
+        if info.get("device_id") != record.device_id or info.get("role") != saved.get("role") \
+                or not info.get("grant"):
+            return None
+        if info.get("org_sign_pk") != record.pinned_org_sign_pk or str(info.get("org_id")) != record.org_id:
+            raise TamperingDetected(MSG_TAMPERED)
+        device = c.DeviceKeys.from_seed(bytes.fromhex(record.seed))
+        keyring = open_grant(info["grant"], record.org_id, record.device_id, bytes.fromhex(record.pinned_org_sign_pk),
+                             device.box, record.keyring_version)
+        if keyring.version > record.keyring_version:
+            record.keyring_version = keyring.version
+            self.store.save_device(record)
+        self.session = LoggedIn(saved["token"], record.org_id, info["org_short"], info["user_short"], info["role"],
+                                record.device_id, keyring)
         return self.session
 
     def logout(self) -> None:

@@ -56,9 +56,13 @@ class CurrentSession(Resource):
             organisation = events.get(session.org_id)
             user = organisation.user(session.user_key)
             contract = events.get(Contract.id_for(session.org_id))
+            device = events.device(session.org_id, session.device_id)
+            # The device's grant (sealed to its own key) and the org key, as at login: a later command of the
+            # same login reopens the keyring from them instead of logging in again (the keyring is never stored).
             return {"org_id": session.org_id, "org_short": organisation.short_name, "user_short": user.short_name,
                     "role": user.role, "device_id": session.device_id,
-                    "plan": contract.plan_on(self.services.clock().date())}
+                    "plan": contract.plan_on(self.services.clock().date()),
+                    "org_sign_pk": organisation.org_sign_pk, "grant": device.latest_grant if device else None}
 
         resp.media = schemas.SessionInfoSchema().dump(await self.runtime.call(describe))
 

@@ -309,6 +309,8 @@ class SessionInfoSchema(Schema):
     role = fields.String()
     device_id = fields.String()
     plan = fields.String()
+    org_sign_pk = fields.String()
+    grant = fields.Dict(allow_none=True)
 
 
 class ProblemSchema(Schema):
