@@ -13,6 +13,7 @@ from application.errors import AuthFailed, Throttled
 from application.ports import SessionRecord
 from application.services import Services
 from domain.base import short_name_key
+from sprechzimmer_protocol import layouts as t
 
 CHALLENGE_TTL = 120.0
 DEFAULT_KDF = {"alg": "argon2id13", "ops": 2, "mem": 64 * 1024 * 1024}
@@ -105,7 +106,7 @@ def finish(services: Services, challenge_id: str, sig_pw: bytes, sig_dev: bytes,
     account = organisation.user(data["user"]) if organisation else None
     device = services.events.device(organisation.org_id, data["device_id"]) if organisation else None
 
-    transcript = c.login_transcript(data["org"], data["user"], data["device_id"], bytes.fromhex(data["nonce"]),
+    transcript = t.login(data["org"], data["user"], data["device_id"], bytes.fromhex(data["nonce"]),
                                     data["origin"])
     device_pk = bytes.fromhex(device.dev_sign_pk) if device else _DUMMY_PUBLIC_KEY
     password_pk = bytes.fromhex(account.pk_pw) if account else _DUMMY_PUBLIC_KEY
@@ -141,7 +142,7 @@ def finish(services: Services, challenge_id: str, sig_pw: bytes, sig_dev: bytes,
 
 
 def _device_cert_message(services: Services, device: Any) -> bytes:
-    return services.crypto.device_cert_message(
+    return t.device_cert(
         str(device.org_id), device.device_id, device.name, bytes.fromhex(device.dev_sign_pk),
         bytes.fromhex(device.dev_box_pk), device.approved_at, device.approver,
     )

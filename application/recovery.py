@@ -12,7 +12,6 @@ from typing import Any
 from uuid import UUID
 
 from application import fresh as fr
-from application import protocol as t
 from application.access import ip_prefix
 from application.devices import MSG_CERT, MSG_GRANT
 from application.errors import AuthFailed, Conflict, Invalid, Throttled
@@ -22,6 +21,7 @@ from application.users import NewPassword, _verify_possession, _verify_user_cert
 from domain.base import short_name_key
 from domain.device import Device
 from domain.organisation import Organisation
+from sprechzimmer_protocol import layouts as t
 
 HOUR, DAY = 3600.0, 86400.0
 LIMITS = (("org", HOUR, 5), ("org", DAY, 20), ("ip", DAY, 10))
@@ -154,13 +154,13 @@ def complete(services: Services, recovery_token: str, cert: str, approved_at: st
         raise AuthFailed()
     org_pk = _b(organisation.org_sign_pk)
     device_id, name = session["device_id"], session["name"]
-    cert_message = c.device_cert_message(session["org_id"], device_id, name, _b(session["dev_sign_pk"]),
+    cert_message = t.device_cert(session["org_id"], device_id, name, _b(session["dev_sign_pk"]),
                                          _b(session["dev_box_pk"]), approved_at, APPROVER)
     if not c.verify(org_pk, cert_message, _b(cert)):
         raise Invalid(MSG_CERT, "cert")
     version = organisation.keyring_version
     full_grant = {"version": version, **grant}
-    if not c.verify(org_pk, c.grant_message(session["org_id"], device_id, version, _b(grant["sealed"])),
+    if not c.verify(org_pk, t.keyring_grant(session["org_id"], device_id, version, _b(grant["sealed"])),
                     _b(grant["sig"])):
         raise Invalid(MSG_GRANT, "grant")
     device = services.events.device(organisation.org_id, device_id) or Device.enroll(

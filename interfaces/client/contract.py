@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from interfaces.client.sdk import Client
+from .sdk import Client
 
 
 def show(client: Client) -> dict[str, Any]:

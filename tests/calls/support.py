@@ -14,7 +14,8 @@ from typing import Any
 import websockets
 
 from application.ports import JoinGrant, JoinResolver
-from infrastructure import crypto
+from interfaces.client.sdk import CODE_SECRETS
+from sprechzimmer_protocol.codes import new_code
 
 
 @dataclass
@@ -31,9 +32,9 @@ class Appointment:
 
 class GrantBook:
     """join token → JoinGrant for signalling-level tests that need grants the appointments context would not
-    hand out on demand (expired windows, revoked codes, several patients); codes from crypto.new_code, tokens
-    from crypto.join_token. Anything else goes to the server's real resolver, so appointments planned
-    through the SDK join too."""
+    hand out on demand (expired windows, revoked codes, several patients); codes from new_code, tokens from
+    the SDK's code secrets (one Argon2id run per code). Anything else goes to the server's real resolver, so
+    appointments planned through the SDK join too."""
 
     def __init__(self) -> None:
         self.grants: dict[bytes, JoinGrant] = {}
@@ -49,19 +50,19 @@ class GrantBook:
             length: timedelta = timedelta(hours=1)) -> Appointment:
         appointment_id = uuid.uuid4()
         start = datetime.now(UTC) + starts
-        appointment = Appointment(org_id, appointment_id, crypto.new_code(),
-                                  [crypto.new_code() for _ in range(patients)])
+        appointment = Appointment(org_id, appointment_id, new_code(),
+                                  [new_code() for _ in range(patients)])
         for code, role in [(appointment.practitioner_code, "practitioner"),
                            *[(c, "patient") for c in appointment.patient_codes]]:
-            self.grants[crypto.join_token(code)] = JoinGrant(org_id, appointment_id, role, start, start + length)
+            self.grants[CODE_SECRETS.join_token(code)] = JoinGrant(org_id, appointment_id, role, start, start + length)
         return appointment
 
     def revoke(self, code: str) -> None:
-        self.grants.pop(crypto.join_token(code), None)
+        self.grants.pop(CODE_SECRETS.join_token(code), None)
 
 
 def token_hex(code: str) -> str:
-    return crypto.join_token(code).hex()
+    return CODE_SECRETS.join_token(code).hex()
 
 
 class Peer:

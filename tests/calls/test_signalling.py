@@ -109,7 +109,7 @@ async def test_wrong_expired_or_revoked_code_never_reaches_the_waiting_room(
         server: LiveServer, grants: GrantBook, practice: Callable[..., uuid.UUID]) -> None:
     from datetime import timedelta
 
-    from infrastructure import crypto
+    from sprechzimmer_protocol.codes import new_code
 
     org_id = practice()
     current = grants.add(org_id)
@@ -117,7 +117,7 @@ async def test_wrong_expired_or_revoked_code_never_reaches_the_waiting_room(
     expired = grants.add(org_id, starts=timedelta(hours=-3), length=timedelta(hours=1))
     revoked = grants.add(org_id)
     grants.revoke(revoked.patient_code)
-    for token in (token_hex(crypto.new_code()), token_hex(expired.patient_code), token_hex(revoked.patient_code),
+    for token in (token_hex(new_code()), token_hex(expired.patient_code), token_hex(revoked.patient_code),
                   "zz" * 32, "abc", None):
         error, code = await refusal(server, {"type": "join", "token": token})
         assert code == 4403 and error["detail"] == "Der Zugangscode ist ungültig oder abgelaufen."

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from application.errors import AUTH_FAILED_MESSAGE
-from infrastructure import crypto as c
 from interfaces.client import devices, users
 from interfaces.client.recovery import MSG_ANCHOR, recover
 from interfaces.client.sdk import ApiError, Client, Keyring, TamperingDetected
+from sprechzimmer_protocol.keys import DeviceKeys
+from sprechzimmer_protocol.primitives import random_bytes
 from tests.conftest import MASTER_PASSWORD, PASSWORD, LiveServer, MailBox, register
 from tests.devices.helpers import ADMIN, ORG, admin_client, approved_device, tampered_client
 
@@ -25,10 +26,10 @@ CONTACT = "m.winkler@mail.de"
 def _wrong_proof(client: Client, org: str = ORG) -> ApiError:
     """A wrong master password as the server sees it: a signature that does not verify."""
     challenge = client.request("POST", "/api/v1/recovery/start", {"org": org, "origin": client.origin})
-    device = c.DeviceKeys.from_seed(c.random_bytes(32))
+    device = DeviceKeys.from_seed(random_bytes(32))
     with pytest.raises(ApiError) as err:
         client.request("POST", "/api/v1/recovery/finish", {
-            "challenge_id": challenge["challenge_id"], "device_id": "dev-" + c.random_bytes(4).hex(),
+            "challenge_id": challenge["challenge_id"], "device_id": "dev-" + random_bytes(4).hex(),
             "name": "Unbekannt", "dev_sign_pk": device.signing.verify_key.encode().hex(),
             "dev_box_pk": bytes(device.box.public_key).hex(), "sig_mp": "01" * 64, "sig_dev": "02" * 64})
     return err.value
