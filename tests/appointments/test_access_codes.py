@@ -14,7 +14,9 @@ from application.appointments import resolve_join_token
 from interfaces.client import appointments as ap
 from interfaces.client.keystore import LocalStore
 from interfaces.client.sdk import CODE_SECRETS, ApiError, Client
-from sprechzimmer_protocol.codes import encode_code
+from sprechzimmer_protocol.calls import join_secret, join_token_from_secret
+from sprechzimmer_protocol.codes import encode_code, normalise_code
+from sprechzimmer_protocol.primitives import h
 from tests.conftest import Clock, LiveServer
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
@@ -144,3 +146,17 @@ def test_malformed_tokens_and_codes_are_refused_without_a_500(server: LiveServer
     with pytest.raises(ApiError) as err:
         ap.check_code(client, "kein Code")
     assert err.value.detail == "Zugangscode unbekannt."
+
+
+def test_join_tokens_are_derived_slowly_from_the_code(server: LiveServer, practice: Callable[..., Client],
+                                                     clock: Clock) -> None:
+    """§8a.4: the server knows a code only by h("vdc/v1/join", Argon2id(code)); the fast v1 token of the same
+    code is unknown to it, so a recorded token no longer lets an operator search the codes cheaply."""
+    clock.set(START - timedelta(minutes=10))
+    client = practice()
+    code = ap.add(client, START, 30, "Jörg Böhm").patient.codes["patient"]
+    assert ap.check_code(client, code)["role"] == "patient"
+    fast = h("vdc/v1/join", normalise_code(code))
+    response = client.http.post("/api/v1/access-codes/check", json={"join_token": fast.hex()})
+    assert response.status_code == 404
+    assert CODE_SECRETS.join_token(code) == join_token_from_secret(join_secret(code)) != fast
