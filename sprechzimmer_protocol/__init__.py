@@ -16,6 +16,7 @@ eventsourcing), so the Python SDK depends on it alone and the TypeScript client 
 - `invites`   invite tokens and proofs (§8a.10)
 - `keyring`   the organisation keyring, grants, the keyring head (§2.3, §8a.1, §8a.11)
 - `values`    certificates, master keys, bank mandate (what travels besides grants)
-- `records`   the end-to-end encrypted record envelope (§2.3, §8a.3)
+- `records`   the end-to-end encrypted record envelope (§2.3)
+- `errors`    TamperingDetected, raised when the server's answer does not verify
 
 Importing this package itself loads nothing beyond the standard library."""

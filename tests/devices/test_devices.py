@@ -48,7 +48,7 @@ def _raw_approve(admin: Client, device: dict[str, Any], code: str) -> None:
     proof, _, _ = devices.proof(admin, "device-approve", device["device_id"])
     admin.request("POST", f"/api/v1/devices/{device['device_id']}/approve", {
         "cert": cert.hex(), "approved_at": approved_at,
-        "grant": session.keyring.grant(device["device_id"], bytes.fromhex(device["dev_box_pk"])),
+        "grant": session.keyring.grant(device["device_id"], bytes.fromhex(device["dev_box_pk"])).to_wire(),
         "grant_version": session.keyring.version,
         "approver_tag": pairing_tag_approver(k_pair, session.org_id, device["device_id"],
                                                session.keyring.sign_pk).hex(),
@@ -176,7 +176,7 @@ def test_server_substituting_the_organisation_key_is_refused_by_the_devices(
     def swap_org_key(path: str, body: dict[str, Any]) -> dict[str, Any]:
         if path == "/api/v1/auth/finish":  # a keyring of the server's making, signed by its own "org key"
             body["org_sign_pk"] = fake.sign_pk.hex()
-            body["grant"] = {"version": 1, **fake.grant(body["device_id"], b_box)}
+            body["grant"] = {"version": 1, **fake.grant(body["device_id"], b_box).to_wire()}
         return body
 
     with pytest.raises(TamperingDetected):  # the approver's tag over the org key does not match
