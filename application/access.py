@@ -107,7 +107,7 @@ def finish(services: Services, challenge_id: str, sig_pw: bytes, sig_dev: bytes,
     device = services.events.device(organisation.org_id, data["device_id"]) if organisation else None
 
     transcript = t.login(data["org"], data["user"], data["device_id"], bytes.fromhex(data["nonce"]),
-                                    data["origin"])
+                         data["origin"])
     device_pk = bytes.fromhex(device.dev_sign_pk) if device else _DUMMY_PUBLIC_KEY
     password_pk = bytes.fromhex(account.pk_pw) if account else _DUMMY_PUBLIC_KEY
     device_signed = c.verify(device_pk, transcript, sig_dev)  # both checks always run: equal work

@@ -138,8 +138,8 @@ def _verify_grant(services: Services, organisation: Organisation, recipient: str
 def _verify_cert(services: Services, organisation: Organisation, device: Device, name: str, cert: str,
                  approved_at: str, approver: str) -> None:
     message = t.device_cert(str(organisation.org_id), device.device_id, name,
-                                                  _b(device.dev_sign_pk), _b(device.dev_box_pk), approved_at,
-                                                  approver)
+                            _b(device.dev_sign_pk), _b(device.dev_box_pk), approved_at,
+                            approver)
     if not services.crypto.verify(_b(organisation.org_sign_pk), message, _b(cert)):
         raise Invalid(MSG_CERT, "cert")
 

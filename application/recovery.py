@@ -155,7 +155,7 @@ def complete(services: Services, recovery_token: str, cert: str, approved_at: st
     org_pk = _b(organisation.org_sign_pk)
     device_id, name = session["device_id"], session["name"]
     cert_message = t.device_cert(session["org_id"], device_id, name, _b(session["dev_sign_pk"]),
-                                         _b(session["dev_box_pk"]), approved_at, APPROVER)
+                                 _b(session["dev_box_pk"]), approved_at, APPROVER)
     if not c.verify(org_pk, cert_message, _b(cert)):
         raise Invalid(MSG_CERT, "cert")
     version = organisation.keyring_version

@@ -58,7 +58,7 @@ def _verify_crypto(services: Services, data: dict[str, Any]) -> None:
         raise Invalid("Die Parameter der Schlüsselableitung sind zu schwach.", "crypto")
     org_pk = _b(k["org_sign_pk"])
     transcript = t.registration(creds["org_short"], org_id, creds["user_short"], device["device_id"],
-                                           k["origin"])
+                                k["origin"])
     sigs = k["signatures"]
     proofs: list[tuple[bytes, str, bytes]] = [
         (org_pk, sigs["org"], transcript),
@@ -66,10 +66,10 @@ def _verify_crypto(services: Services, data: dict[str, Any]) -> None:
         (_b(user["pk_pw"]), sigs["password"], transcript),
         (_b(device["sign_pk"]), sigs["device"], transcript),
         (org_pk, user["cert"], t.user_cert(org_id, short_name_key(creds["user_short"]), "admin",
-                                                    _b(user["salt"]), user["ops"], user["mem"], _b(user["pk_pw"]))),
+                                           _b(user["salt"]), user["ops"], user["mem"], _b(user["pk_pw"]))),
         (org_pk, device["cert"], t.device_cert(org_id, device["device_id"], creds["device_name"],
-                                                        _b(device["sign_pk"]), _b(device["box_pk"]),
-                                                        device["approved_at"], "registration")),
+                                               _b(device["sign_pk"]), _b(device["box_pk"]),
+                                               device["approved_at"], "registration")),
         (org_pk, device["grant"]["sig"], t.keyring_grant(org_id, device["device_id"], 1,
                                                          _b(device["grant"]["sealed"]))),
         (org_pk, master["grant"]["sig"], t.keyring_grant(org_id, "mp", 1, _b(master["grant"]["sealed"]))),

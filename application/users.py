@@ -54,7 +54,7 @@ def _b(value: str) -> bytes:
 def _verify_user_cert(services: Services, organisation: Organisation, user_key: str, role: str, pw: NewPassword,
                       cert: str) -> None:
     message = t.user_cert(str(organisation.org_id), user_key, role, _b(pw.salt), pw.ops,
-                                                pw.mem, _b(pw.pk_pw))
+                          pw.mem, _b(pw.pk_pw))
     if not services.crypto.verify(_b(organisation.org_sign_pk), message, _b(cert)):
         raise Invalid(MSG_USER_CERT, "cert")
 
