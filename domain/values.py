@@ -4,10 +4,26 @@ from __future__ import annotations
 
 import re
 
-# Short names are typed into every client: their rule lives in the protocol (stdlib only), defined once.
-from sprechzimmer_protocol.names import MSG_SHORT_NAME, is_short_name
+# Short names and passwords are typed into every client: their rules live in the protocol (stdlib only) and
+# are defined there once; the domain re-exports them as part of its vocabulary.
+from sprechzimmer_protocol.names import (
+    MASTER_PASSWORD_MIN,
+    MSG_MASTER_SAME,
+    MSG_MASTER_WEAK,
+    MSG_PASSWORD_LENGTH,
+    MSG_PASSWORD_REPEAT,
+    MSG_PASSWORD_TOO_LONG,
+    MSG_SHORT_NAME,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    is_short_name,
+    password_problem,
+)
 
-__all__ = ["MSG_SHORT_NAME", "is_short_name"]  # re-exported: part of the domain's vocabulary
+__all__ = [
+    "MASTER_PASSWORD_MIN", "MSG_MASTER_SAME", "MSG_MASTER_WEAK", "MSG_PASSWORD_LENGTH", "MSG_PASSWORD_REPEAT",
+    "MSG_PASSWORD_TOO_LONG", "MSG_SHORT_NAME", "PASSWORD_MAX", "PASSWORD_MIN", "is_short_name", "password_problem",
+]
 
 ORGANISATION_KINDS = (
     "Arztpraxis", "Zahnarztpraxis", "Psychotherapeutische Praxis", "Beratungsstelle", "MVZ", "Klinik", "Sonstige",
