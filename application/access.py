@@ -14,9 +14,10 @@ from application.ports import SessionRecord
 from application.services import Services
 from domain.base import short_name_key
 from sprechzimmer_protocol import layouts as t
+from sprechzimmer_protocol import policy
 
 CHALLENGE_TTL = 120.0
-DEFAULT_KDF = {"alg": "argon2id13", "ops": 2, "mem": 64 * 1024 * 1024}
+DEFAULT_KDF = {"alg": "argon2id13", "ops": policy.PASSWORD_OPS, "mem": policy.PASSWORD_MEM}
 IP_WINDOW, IP_LIMIT = 600.0, 20  # 20 failures per 10 minutes per /24 (IPv4) or /56 (IPv6)
 BACKOFF_FROM, LOCK_AT, BACKOFF_CAP = 5, 100, 900.0  # NIST 800-63B: back-off from the 5th, lock at 100
 

@@ -22,11 +22,12 @@ from domain.base import short_name_key
 from domain.device import Device
 from domain.organisation import Organisation
 from sprechzimmer_protocol import layouts as t
+from sprechzimmer_protocol import policy
 
 HOUR, DAY = 3600.0, 86400.0
 LIMITS = (("org", HOUR, 5), ("org", DAY, 20), ("ip", DAY, 10))
 SESSION_TTL = 600.0
-MASTER_KDF = {"alg": "argon2id13", "ops": 3, "mem": 256 * 1024 * 1024}
+MASTER_KDF = {"alg": "argon2id13", "ops": policy.MASTER_OPS, "mem": policy.MASTER_MEM}
 APPROVER = "master-password"
 _DUMMY = bytes(32)
 

@@ -19,9 +19,10 @@ from domain.contract import Contract
 from domain.device import Device
 from domain.organisation import Organisation, OrganisationShortName
 from sprechzimmer_protocol import layouts as t
+from sprechzimmer_protocol import policy
 
-PASSWORD_FLOOR = (2, 64 * 1024 * 1024)
-MASTER_FLOOR = (3, 256 * 1024 * 1024)
+PASSWORD_FLOOR = (policy.PASSWORD_OPS, policy.PASSWORD_MEM)  # the floors every client enforces too
+MASTER_FLOOR = (policy.MASTER_OPS, policy.MASTER_MEM)
 
 MSG_CRYPTO = "Die kryptografischen Nachweise der Registrierung sind ungültig."
 MSG_TAKEN = "Dieser Kurzname der Organisation ist bereits vergeben."
