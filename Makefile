@@ -17,7 +17,8 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain application infrastructure interfaces projections bench
+	$(BIN)/mypy domain application infrastructure interfaces projections bench sprechzimmer_protocol
+	$(BIN)/mypy --strict sprechzimmer_protocol interfaces/client
 
 # The relay-only call test runs Debian's coturn on 127.0.0.1; install it when missing (needs root and apt).
 test-deps:

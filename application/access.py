@@ -13,9 +13,11 @@ from application.errors import AuthFailed, Throttled
 from application.ports import SessionRecord
 from application.services import Services
 from domain.base import short_name_key
+from sprechzimmer_protocol import layouts as t
+from sprechzimmer_protocol import policy
 
 CHALLENGE_TTL = 120.0
-DEFAULT_KDF = {"alg": "argon2id13", "ops": 2, "mem": 64 * 1024 * 1024}
+DEFAULT_KDF = {"alg": "argon2id13", "ops": policy.PASSWORD_OPS, "mem": policy.PASSWORD_MEM}
 IP_WINDOW, IP_LIMIT = 600.0, 20  # 20 failures per 10 minutes per /24 (IPv4) or /56 (IPv6)
 BACKOFF_FROM, LOCK_AT, BACKOFF_CAP = 5, 100, 900.0  # NIST 800-63B: back-off from the 5th, lock at 100
 
@@ -105,8 +107,8 @@ def finish(services: Services, challenge_id: str, sig_pw: bytes, sig_dev: bytes,
     account = organisation.user(data["user"]) if organisation else None
     device = services.events.device(organisation.org_id, data["device_id"]) if organisation else None
 
-    transcript = c.login_transcript(data["org"], data["user"], data["device_id"], bytes.fromhex(data["nonce"]),
-                                    data["origin"])
+    transcript = t.login(data["org"], data["user"], data["device_id"], bytes.fromhex(data["nonce"]),
+                         data["origin"])
     device_pk = bytes.fromhex(device.dev_sign_pk) if device else _DUMMY_PUBLIC_KEY
     password_pk = bytes.fromhex(account.pk_pw) if account else _DUMMY_PUBLIC_KEY
     device_signed = c.verify(device_pk, transcript, sig_dev)  # both checks always run: equal work
@@ -141,7 +143,7 @@ def finish(services: Services, challenge_id: str, sig_pw: bytes, sig_dev: bytes,
 
 
 def _device_cert_message(services: Services, device: Any) -> bytes:
-    return services.crypto.device_cert_message(
+    return t.device_cert(
         str(device.org_id), device.device_id, device.name, bytes.fromhex(device.dev_sign_pk),
         bytes.fromhex(device.dev_box_pk), device.approved_at, device.approver,
     )

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from application import fresh as fr
-from application import protocol as t
 from application.access import Session, ip_prefix
 from application.errors import AuthFailed, Conflict, Invalid, NotFound, NotPermitted, Throttled
 from application.services import Services
 from domain.base import short_name_key
 from domain.device import Device
 from domain.organisation import Organisation
+from sprechzimmer_protocol import layouts as t
 
 ENROLL_WINDOW, ENROLL_PER_ACCOUNT, ENROLL_PER_IP = 3600.0, 5, 10  # §4.3: per hour, no hard lock
 MSG_APPROVE_ADMIN = "Nur Administratoren dürfen Geräte freigeben."
@@ -130,16 +130,16 @@ def _verify_grant(services: Services, organisation: Organisation, recipient: str
                   version: int) -> None:
     if int(grant["version"]) != version or not services.crypto.verify(
             _b(organisation.org_sign_pk),
-            services.crypto.grant_message(str(organisation.org_id), recipient, version, _b(grant["sealed"])),
+            t.keyring_grant(str(organisation.org_id), recipient, version, _b(grant["sealed"])),
             _b(grant["sig"])):
         raise Invalid(MSG_GRANT, "grant")
 
 
 def _verify_cert(services: Services, organisation: Organisation, device: Device, name: str, cert: str,
                  approved_at: str, approver: str) -> None:
-    message = services.crypto.device_cert_message(str(organisation.org_id), device.device_id, name,
-                                                  _b(device.dev_sign_pk), _b(device.dev_box_pk), approved_at,
-                                                  approver)
+    message = t.device_cert(str(organisation.org_id), device.device_id, name,
+                            _b(device.dev_sign_pk), _b(device.dev_box_pk), approved_at,
+                            approver)
     if not services.crypto.verify(_b(organisation.org_sign_pk), message, _b(cert)):
         raise Invalid(MSG_CERT, "cert")
 

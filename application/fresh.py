@@ -9,12 +9,12 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from application import protocol as t
 from application.access import Challenge, Session
 from application.errors import AuthFailed, Conflict, Invalid, NotPermitted
 from application.services import Services
 from domain.device import Device
 from domain.organisation import Organisation, User
+from sprechzimmer_protocol import layouts as t
 
 FRESH_TTL = 120.0
 MSG_PROOF = "Die Bestätigung durch dieses Gerät fehlt oder ist abgelaufen. Bitte den Vorgang wiederholen."

@@ -17,7 +17,6 @@ from typing import Any
 from uuid import UUID
 
 from application import fresh as fr
-from application import protocol as t
 from application.access import ip_prefix
 from application.devices import MSG_CERT, MSG_GRANT
 from application.errors import AuthFailed, Conflict, Invalid, Throttled
@@ -27,13 +26,15 @@ from application.users import NewPassword, _verify_possession, _verify_user_cert
 from domain.base import short_name_key
 from domain.device import Device
 from domain.organisation import Organisation
+from sprechzimmer_protocol import layouts as t
+from sprechzimmer_protocol import policy
 
 HOUR, DAY = 3600.0, 86400.0
 LIMITS = (("org", HOUR, 5), ("org", DAY, 20), ("ip", DAY, 10))
 SESSION_TTL = 600.0
 UNLOCK_TTL = DAY
 UNLOCK = "recovery-unlock"
-MASTER_KDF = {"alg": "argon2id13", "ops": 3, "mem": 256 * 1024 * 1024}
+MASTER_KDF = {"alg": "argon2id13", "ops": policy.MASTER_OPS, "mem": policy.MASTER_MEM}
 APPROVER = "master-password"
 _DUMMY = bytes(32)
 
@@ -189,13 +190,13 @@ def complete(services: Services, recovery_token: str, cert: str, approved_at: st
         raise AuthFailed()
     org_pk = _b(organisation.org_sign_pk)
     device_id, name = session["device_id"], session["name"]
-    cert_message = c.device_cert_message(session["org_id"], device_id, name, _b(session["dev_sign_pk"]),
-                                         _b(session["dev_box_pk"]), approved_at, APPROVER)
+    cert_message = t.device_cert(session["org_id"], device_id, name, _b(session["dev_sign_pk"]),
+                                 _b(session["dev_box_pk"]), approved_at, APPROVER)
     if not c.verify(org_pk, cert_message, _b(cert)):
         raise Invalid(MSG_CERT, "cert")
     version = organisation.keyring_version
     full_grant = {"version": version, **grant}
-    if not c.verify(org_pk, c.grant_message(session["org_id"], device_id, version, _b(grant["sealed"])),
+    if not c.verify(org_pk, t.keyring_grant(session["org_id"], device_id, version, _b(grant["sealed"])),
                     _b(grant["sig"])):
         raise Invalid(MSG_GRANT, "grant")
     device = services.events.device(organisation.org_id, device_id) or Device.enroll(

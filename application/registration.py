@@ -13,15 +13,16 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from application.errors import Conflict, Invalid
-from application.protocol import master_keys_cert
 from application.services import Services
 from domain.base import short_name_key
 from domain.contract import Contract
 from domain.device import Device
 from domain.organisation import Organisation, OrganisationShortName
+from sprechzimmer_protocol import layouts as t
+from sprechzimmer_protocol import policy
 
-PASSWORD_FLOOR = (2, 64 * 1024 * 1024)
-MASTER_FLOOR = (3, 256 * 1024 * 1024)
+PASSWORD_FLOOR = (policy.PASSWORD_OPS, policy.PASSWORD_MEM)  # the floors every client enforces too
+MASTER_FLOOR = (policy.MASTER_OPS, policy.MASTER_MEM)
 
 MSG_CRYPTO = "Die kryptografischen Nachweise der Registrierung sind ungültig."
 MSG_TAKEN = "Dieser Kurzname der Organisation ist bereits vergeben."
@@ -57,25 +58,25 @@ def _verify_crypto(services: Services, data: dict[str, Any]) -> None:
     if too_weak:
         raise Invalid("Die Parameter der Schlüsselableitung sind zu schwach.", "crypto")
     org_pk = _b(k["org_sign_pk"])
-    transcript = c.registration_transcript(creds["org_short"], org_id, creds["user_short"], device["device_id"],
-                                           k["origin"])
+    transcript = t.registration(creds["org_short"], org_id, creds["user_short"], device["device_id"],
+                                k["origin"])
     sigs = k["signatures"]
     proofs: list[tuple[bytes, str, bytes]] = [
         (org_pk, sigs["org"], transcript),
         (_b(master["sign_pk"]), sigs["master"], transcript),
         (_b(user["pk_pw"]), sigs["password"], transcript),
         (_b(device["sign_pk"]), sigs["device"], transcript),
-        (org_pk, user["cert"], c.user_cert_message(org_id, short_name_key(creds["user_short"]), "admin",
-                                                    _b(user["salt"]), user["ops"], user["mem"], _b(user["pk_pw"]))),
-        (org_pk, device["cert"], c.device_cert_message(org_id, device["device_id"], creds["device_name"],
-                                                        _b(device["sign_pk"]), _b(device["box_pk"]),
-                                                        device["approved_at"], "registration")),
-        (org_pk, device["grant"]["sig"], c.grant_message(org_id, device["device_id"], 1,
+        (org_pk, user["cert"], t.user_cert(org_id, short_name_key(creds["user_short"]), "admin",
+                                           _b(user["salt"]), user["ops"], user["mem"], _b(user["pk_pw"]))),
+        (org_pk, device["cert"], t.device_cert(org_id, device["device_id"], creds["device_name"],
+                                               _b(device["sign_pk"]), _b(device["box_pk"]),
+                                               device["approved_at"], "registration")),
+        (org_pk, device["grant"]["sig"], t.keyring_grant(org_id, device["device_id"], 1,
                                                          _b(device["grant"]["sealed"]))),
-        (org_pk, master["grant"]["sig"], c.grant_message(org_id, "mp", 1, _b(master["grant"]["sealed"]))),
+        (org_pk, master["grant"]["sig"], t.keyring_grant(org_id, "mp", 1, _b(master["grant"]["sealed"]))),
     ]
     if master.get("cert"):
-        proofs.append((org_pk, master["cert"], master_keys_cert(org_id, _b(master["sign_pk"]), _b(master["box_pk"]))))
+        proofs.append((org_pk, master["cert"], t.master_keys_cert(org_id, _b(master["sign_pk"]), _b(master["box_pk"]))))
     for public_key, signature, message in proofs:
         if not c.verify(public_key, message, _b(signature)):
             raise Invalid(MSG_CRYPTO, "crypto")

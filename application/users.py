@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from application import fresh as fr
-from application import protocol as t
 from application.access import Session, ip_prefix
 from application.errors import AuthFailed, Conflict, Invalid, Throttled
 from application.notify import mail_admins
@@ -19,6 +18,7 @@ from application.services import Services
 from domain.base import short_name_key
 from domain.device import Device
 from domain.organisation import Organisation, User
+from sprechzimmer_protocol import layouts as t
 
 INVITE_TTL = 72 * 3600.0
 INVITE_WINDOW, INVITE_MISSES = 900.0, 10  # like access codes: 10 misses per IP per 15 minutes
@@ -53,8 +53,8 @@ def _b(value: str) -> bytes:
 
 def _verify_user_cert(services: Services, organisation: Organisation, user_key: str, role: str, pw: NewPassword,
                       cert: str) -> None:
-    message = services.crypto.user_cert_message(str(organisation.org_id), user_key, role, _b(pw.salt), pw.ops,
-                                                pw.mem, _b(pw.pk_pw))
+    message = t.user_cert(str(organisation.org_id), user_key, role, _b(pw.salt), pw.ops,
+                          pw.mem, _b(pw.pk_pw))
     if not services.crypto.verify(_b(organisation.org_sign_pk), message, _b(cert)):
         raise Invalid(MSG_USER_CERT, "cert")
 
@@ -232,7 +232,7 @@ def change_master(services: Services, session: Session, master: dict[str, Any], 
     version = organisation.keyring_version
     grant = {"version": version, **mp_grant}
     if int(mp_grant.get("version", version)) != version or not c.verify(
-            _b(organisation.org_sign_pk), c.grant_message(str(organisation.org_id), "mp", version,
+            _b(organisation.org_sign_pk), t.keyring_grant(str(organisation.org_id), "mp", version,
                                                           _b(grant["sealed"])), _b(grant["sig"])):
         raise Conflict("Die Schlüsselfreigabe für das Masterpasswort ist ungültig oder veraltet.", "mp_grant")
     organisation.change_master({k: master[k] for k in ("salt", "ops", "mem", "sign_pk", "box_pk", "anchor", "cert")},

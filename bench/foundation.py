@@ -25,13 +25,15 @@ import psycopg
 import uvicorn
 
 from domain.base import OrgAggregate
-from infrastructure import crypto as c
 from infrastructure.settings import Secrets, Settings
 from interfaces.bootstrap import Container, build
 from interfaces.client.keystore import LocalStore
 from interfaces.client.sdk import Client
 from interfaces.http.app import create_app
 from interfaces.http.common import Runtime
+from sprechzimmer_protocol import layouts
+from sprechzimmer_protocol.keys import DeviceKeys, password_keys
+from sprechzimmer_protocol.primitives import sign
 
 N_EVENTS = 2000
 N_LOGINS = 100
@@ -152,19 +154,19 @@ def _login_vs_noop(settings: Settings) -> tuple[float, float]:
         client.register(form, password, password, "vier zufällige Wörter hier", "vier zufällige Wörter hier")
         device = store.device(url, "bench")
         assert device is not None
-        keys = c.DeviceKeys.from_seed(bytes.fromhex(device.seed))
+        keys = DeviceKeys.from_seed(bytes.fromhex(device.seed))
         salt = bytes.fromhex(client.http.post("/api/v1/auth/start", json={
             "org": "bench", "user": "anna", "device_id": device.device_id, "origin": url}).json()["salt"])
-        pw = c.password_keys(password, salt)  # client work, done once
+        pw = password_keys(password, salt)  # client work, done once
         login_times, noop_times = [], []
         for _ in range(N_LOGINS):
             started = time.perf_counter()
             start = client.http.post("/api/v1/auth/start", json={
                 "org": "bench", "user": "anna", "device_id": device.device_id, "origin": url}).json()
-            transcript = c.login_transcript("bench", "anna", device.device_id, bytes.fromhex(start["nonce"]), url)
+            transcript = layouts.login("bench", "anna", device.device_id, bytes.fromhex(start["nonce"]), url)
             finish = client.http.post("/api/v1/auth/finish", json={
-                "challenge_id": start["challenge_id"], "sig_pw": c.sign(pw.signing, transcript).hex(),
-                "sig_dev": c.sign(keys.signing, transcript).hex()})
+                "challenge_id": start["challenge_id"], "sig_pw": sign(pw.signing, transcript).hex(),
+                "sig_dev": sign(keys.signing, transcript).hex()})
             assert finish.status_code == 200
             login_times.append(time.perf_counter() - started)
             started = time.perf_counter()

@@ -8,6 +8,11 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+# The short-name rule is the protocol's (design/crypto.md §8a.2), defined once for server and clients.
+from sprechzimmer_protocol.names import short_name_key
+
+__all__ = ["Conflict", "DomainError", "NotPermitted", "OrgAggregate", "global_id", "scoped_id", "short_name_key"]
+
 
 class DomainError(Exception):
     """A command that the rules refuse. `field` names the input at fault, `message` is German."""
@@ -38,11 +43,6 @@ class OrgAggregate(Aggregate):
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
         kwargs.setdefault("org_id", self.org_id)
         super().trigger_event(event_class, **kwargs)
-
-
-def short_name_key(name: str) -> str:
-    """Short names are unique and matched trimmed and case-insensitively (SPEC §2)."""
-    return name.strip().casefold()
 
 
 def scoped_id(org_id: UUID, kind: str, name: str) -> UUID:

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from application.ports import SessionRecord
 from infrastructure.sql import Cursor, Database
+from sprechzimmer_protocol.names import short_name_key
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS challenges (id TEXT PRIMARY KEY, purpose TEXT NOT NULL, data TEXT NOT NULL, "
@@ -119,9 +120,9 @@ class SqlEphemeral:
         deleted += cur.execute("DELETE FROM account_failures WHERE account LIKE %s", (f"{org_id}:%",)).rowcount
         deleted += cur.execute("DELETE FROM challenges WHERE expires < %s", (now,)).rowcount
         if short_name:  # the table only holds challenges of the last two minutes: small enough to read
-            key = short_name.strip().casefold()
+            key = short_name_key(short_name)
             for challenge_id, data in cur.execute("SELECT id, data FROM challenges").fetchall():
-                if str(json.loads(data).get("org", "")).strip().casefold() == key:
+                if short_name_key(str(json.loads(data).get("org", ""))) == key:
                     deleted += cur.execute("DELETE FROM challenges WHERE id = %s", (challenge_id,)).rowcount
         return int(deleted)
 

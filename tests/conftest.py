@@ -36,7 +36,18 @@ TEST_ORIGIN = "http://sprechzimmer.test"  # also accepted by test servers, so bo
 
 @pytest.fixture(scope="session")
 def vectors() -> dict:
-    return json.loads((SHARED / "vectors" / "crypto-v1.json").read_text())
+    """crypto-v1.json without its join tokens, which v1.1 supersedes (design/crypto.md §8a.4). Its SDP MAC
+    example stays valid as a MAC under a given k_call: it moves to `sdp_mac_example`, with that key."""
+    v1 = json.loads((SHARED / "vectors" / "crypto-v1.json").read_text())
+    superseded = v1.pop("join_tokens")
+    v1["sdp_mac_example"] = {**superseded["sdp_mac_example"],
+                             "k_call": superseded["codes"][0]["k_call_if_patient_code"]}
+    return v1
+
+
+@pytest.fixture(scope="session")
+def vectors_v11() -> dict:
+    return json.loads((SHARED / "vectors" / "crypto-v1.1.json").read_text())
 
 
 @pytest.hookimpl(hookwrapper=True)

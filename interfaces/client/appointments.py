@@ -23,10 +23,11 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import icalendar
-from nacl.exceptions import CryptoError
 
-from infrastructure import crypto as c
-from interfaces.client.sdk import ApiError, Client, Keyring, LoggedIn, TamperingDetected
+from sprechzimmer_protocol.codes import new_code
+from sprechzimmer_protocol.records import RecordEnvelope
+
+from .sdk import CODE_SECRETS, ApiError, Client, Keyring, LoggedIn, TamperingDetected
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SCHEMA = 1
@@ -96,35 +97,18 @@ class Invitation:
 # --- the record ---------------------------------------------------------------------------------
 
 
-def _dek_aad(org_id: str, appointment_id: str, version: int) -> bytes:
-    return c.lp("vdc/v1/dek", org_id, appointment_id, version)
-
-
-def _record_aad(org_id: str, appointment_id: str, schema: int) -> bytes:
-    return c.lp("vdc/v1/appt", org_id, appointment_id, FIELD, schema)
-
-
 def seal_record(keyring: Keyring, appointment_id: str, patient: PatientRecord) -> dict[str, Any]:
     """A fresh DEK per record, wrapped under the newest data key v_n (§2.3)."""
-    version = max(keyring.data_keys)
-    dek = c.random_bytes(32)
-    wrapped = c.aead_encrypt(keyring.data_keys[version], dek, _dek_aad(keyring.org_id, appointment_id, version))
     payload = json.dumps(asdict(patient), ensure_ascii=False).encode()
-    ciphertext = c.aead_encrypt(dek, payload, _record_aad(keyring.org_id, appointment_id, SCHEMA))
-    return {"kver": version, "wrapped_dek": wrapped.hex(), "ciphertext": ciphertext.hex(), "schema": SCHEMA}
+    return RecordEnvelope.seal(keyring, appointment_id, FIELD, SCHEMA, payload).to_wire()
 
 
 def open_record(keyring: Keyring, appointment_id: str, wire: dict[str, Any]) -> PatientRecord:
     """Raises TamperingDetected when the record was altered or belongs to another appointment."""
     try:
-        version = int(wire["kver"])
-        data_key = keyring.data_keys[version]
-        dek = c.aead_decrypt(data_key, bytes.fromhex(wire["wrapped_dek"]),
-                             _dek_aad(keyring.org_id, appointment_id, version))
-        raw = c.aead_decrypt(dek, bytes.fromhex(wire["ciphertext"]),
-                             _record_aad(keyring.org_id, appointment_id, int(wire["schema"])))
+        raw = RecordEnvelope.from_wire(wire).open(keyring, appointment_id, FIELD, MSG_RECORD_TAMPERED)
         return PatientRecord(**json.loads(raw))
-    except (CryptoError, KeyError, ValueError, TypeError):
+    except (KeyError, ValueError, TypeError):
         raise TamperingDetected(MSG_RECORD_TAMPERED) from None
 
 
@@ -135,9 +119,9 @@ def new_codes(participants: int = 1) -> dict[str, str]:
     slots = [*ROLES, *EXTRA_PATIENT_SLOTS[:participants - 1]]
     codes: dict[str, str] = {}
     for slot in slots:
-        code = c.new_code()
+        code = new_code()
         while code in codes.values():  # 2^-60
-            code = c.new_code()
+            code = new_code()
         codes[slot] = code
     return codes
 
@@ -146,14 +130,15 @@ def new_call_code(codes: dict[str, str]) -> str | None:
     """A conference's shared call code (same format as the access codes); None for a 1:1 appointment."""
     if len(codes) <= len(ROLES):
         return None
-    code = c.new_code()
+    code = new_code()
     while code in codes.values():  # never equal to a join code: the server knows their tokens
-        code = c.new_code()
+        code = new_code()
     return code
 
 
 def join_tokens(codes: dict[str, str]) -> dict[str, str]:
-    return {slot: c.join_token(code).hex() for slot, code in codes.items()}
+    """One Argon2id run per code (§8a.4); remembered, so a later check of the same code costs nothing."""
+    return {slot: CODE_SECRETS.join_token(code).hex() for slot, code in codes.items()}
 
 
 # --- API calls ------------------------------------------------------------------------------------
@@ -288,7 +273,7 @@ def request_reminder(client: Client, appointment_id: str, phone: str | None = No
 def check_code(client: Client, code: str) -> dict[str, Any]:
     """For patients and practitioners, no login: forgiving input (case, spaces, O/0, I/L/1)."""
     try:
-        token = c.join_token(code)
+        token = CODE_SECRETS.join_token(code)
     except ValueError:
         raise ApiError(404, MSG_CODE_UNKNOWN) from None
     result: dict[str, Any] = client.request("POST", "/api/v1/access-codes/check", {"join_token": token.hex()})
@@ -363,4 +348,5 @@ def ics(appointment: Appointment, practice: str, url: str, description: str) -> 
     event.add("url", url)
     calendar.add_component(event)
     calendar.add_missing_timezones()
-    return calendar.to_ical()
+    ics: bytes = calendar.to_ical()
+    return ics

@@ -33,7 +33,9 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from aiortc.sdp import candidate_from_sdp
 
-from infrastructure import crypto as c
+from sprechzimmer_protocol import calls
+
+from .sdk import CODE_SECRETS
 
 log = logging.getLogger("sprechzimmer.call")
 
@@ -69,7 +71,7 @@ def description_mac(k_call: bytes, label: str, role: str, sdp: str) -> str:
     ufrags = set(_UFRAG.findall(sdp))
     if not fingerprints or len(ufrags) != 1:
         raise SignallingTampered(MSG_TAMPERED)
-    return c.sdp_mac(k_call, label, role, fingerprints, ufrags.pop()).hex()
+    return calls.sdp_mac(k_call, label, role, fingerprints, ufrags.pop()).hex()
 
 
 @dataclass
@@ -111,8 +113,8 @@ class Call:
                  reconnect_attempts: int | None = None, signalling_url: str | None = None):
         self.base_url = base_url.rstrip("/")
         self.signalling_url = signalling_url or self.base_url.replace("http", "ws", 1) + "/ws/v1/calls"
-        self.join_token = c.join_token(code).hex()
-        self.k_call = c.call_key(call_code or code)  # the practitioner passes the patient's code here
+        self.join_token = CODE_SECRETS.join_token(code).hex()  # one Argon2id run per code (§8a.4)
+        self.k_call = CODE_SECRETS.call_key(call_code or code)  # the practitioner passes the patient's code here
         self.session_token = session_token
         self.video, self.test_pattern, self.relay_only = video, test_pattern, relay_only
         self.auto_admit = auto_admit

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from interfaces.client.sdk import Client
+from sprechzimmer_protocol.values import BankMandate
+
+from .sdk import Client
 
 
 def show(client: Client) -> dict[str, Any]:
@@ -13,8 +15,8 @@ def show(client: Client) -> dict[str, Any]:
 
 
 def upgrade(client: Client, account_holder: str, iban: str, bic: str, sepa_mandate: bool) -> dict[str, Any]:
-    result: dict[str, Any] = client.request("POST", "/api/v1/contract/upgrade", {
-        "account_holder": account_holder, "iban": iban, "bic": bic, "sepa_mandate": sepa_mandate}, auth=True)
+    mandate = BankMandate(account_holder, iban, bic, sepa_mandate)
+    result: dict[str, Any] = client.request("POST", "/api/v1/contract/upgrade", mandate.to_wire(), auth=True)
     return result
 
 

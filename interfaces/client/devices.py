@@ -10,11 +10,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from application import protocol as t
-from domain.base import short_name_key
-from infrastructure import crypto as c
-from interfaces.client.keystore import DeviceRecord
-from interfaces.client.sdk import MSG_TAMPERED, ApiError, Client, Keyring, LoggedIn, TamperingDetected
+from sprechzimmer_protocol import codes, policy
+from sprechzimmer_protocol import layouts as t
+from sprechzimmer_protocol import primitives as p
+from sprechzimmer_protocol.keyring import Keyring
+from sprechzimmer_protocol.keys import (
+    DeviceKeys,
+    pairing_key,
+    pairing_tag_approver,
+    pairing_tag_new_device,
+    password_keys,
+)
+from sprechzimmer_protocol.names import short_name_key
+from sprechzimmer_protocol.values import DeviceCertificate, MasterKeyParams
+
+from .keystore import DeviceRecord
+from .sdk import MSG_TAMPERED, ApiError, Client, LoggedIn, TamperingDetected
 
 MSG_WAITING = "Gerät wartet auf Freigabe. Bitte an einem freigegebenen Gerät den Kopplungscode eingeben lassen."
 MSG_PAIRING = ("Der Kopplungscode passt nicht zu den Schlüsseln des neuen Geräts. Bitte den Code prüfen; stimmt er, "
@@ -63,23 +74,23 @@ def proof(client: Client, action: str, target: str) -> tuple[dict[str, str], byt
     session, record = logged_in(client), own_record(client)
     challenge = client.request("POST", "/api/v1/auth/fresh", {"origin": client.origin}, auth=True)
     nonce = _b(challenge["nonce"])
-    device = c.DeviceKeys.from_seed(_b(record.seed))
-    sig = c.sign(device.signing, t.sensitive(session.org_id, record.device_id, action, target, nonce, client.origin))
+    device = DeviceKeys.from_seed(_b(record.seed))
+    sig = p.sign(device.signing, t.sensitive(session.org_id, record.device_id, action, target, nonce, client.origin))
     return {"challenge_id": challenge["challenge_id"], "sig": sig.hex()}, nonce, challenge
 
 
-def new_device() -> tuple[bytes, c.DeviceKeys, str]:
-    seed = c.random_bytes(32)
-    return seed, c.DeviceKeys.from_seed(seed), "dev-" + c.random_bytes(8).hex()
+def new_device() -> tuple[bytes, DeviceKeys, str]:
+    seed = p.random_bytes(32)
+    return seed, DeviceKeys.from_seed(seed), "dev-" + p.random_bytes(8).hex()
 
 
-def send_pairing_tag(client: Client, org: str, org_id: str, device_id: str, name: str, device: c.DeviceKeys,
+def send_pairing_tag(client: Client, org: str, org_id: str, device_id: str, name: str, device: DeviceKeys,
                      code: str) -> None:
     """tag_B = MAC over this device's keys under the pairing key (Argon2id of the code, §4.4 step 3)."""
-    k_pair = c.pairing_key(code, org_id, device_id)
-    tag = c.pairing_tag_new_device(k_pair, org_id, device_id, name, device.signing.verify_key.encode(),
+    k_pair = pairing_key(code, org_id, device_id)
+    tag = pairing_tag_new_device(k_pair, org_id, device_id, name, device.signing.verify_key.encode(),
                                    bytes(device.box.public_key))
-    sig = c.sign(device.signing, t.enroll_tag(org_id, device_id, tag))
+    sig = p.sign(device.signing, t.enroll_tag(org_id, device_id, tag))
     client.request("POST", "/api/v1/devices/enroll/tag",
                    {"org": org, "device_id": device_id, "tag": tag.hex(), "sig": sig.hex()})
 
@@ -88,8 +99,10 @@ def password_challenge(client: Client, org: str, user: str, device_id: str) -> d
     challenge: dict[str, Any] = client.request(
         "POST", "/api/v1/auth/start", {"org": org, "user": user, "device_id": device_id, "origin": client.origin})
     kdf = challenge["kdf"]
-    if kdf["ops"] < c.PASSWORD_OPS or kdf["mem"] < c.PASSWORD_MEM or len(_b(challenge["salt"])) != c.SALT_BYTES:
-        raise TamperingDetected("Der Server verlangt zu schwache Parameter für die Schlüsselableitung.")
+    try:
+        policy.check_password_parameters(kdf["ops"], kdf["mem"], _b(challenge["salt"]))
+    except policy.WeakParameters as weak:
+        raise TamperingDetected(str(weak)) from None
     return challenge
 
 
@@ -99,15 +112,15 @@ def enroll(client: Client, org: str, user: str, password: str, name: str) -> Enr
     if existing is not None and existing.pinned_org_sign_pk:
         raise ApiError(400, MSG_ENROLLED)
     seed, device, device_id = new_device()
-    code = c.new_code()
+    code = codes.new_code()
     challenge = password_challenge(client, org, user, device_id)
-    pw = c.password_keys(password, _b(challenge["salt"]), challenge["kdf"]["ops"], challenge["kdf"]["mem"])
+    pw = password_keys(password, _b(challenge["salt"]), challenge["kdf"]["ops"], challenge["kdf"]["mem"])
     message = t.enroll(org, user, device_id, name, device.signing.verify_key.encode(), bytes(device.box.public_key),
                        _b(challenge["nonce"]), client.origin)
     result = client.request("POST", "/api/v1/devices/enroll", {
         "challenge_id": challenge["challenge_id"], "name": name,
         "dev_sign_pk": device.signing.verify_key.encode().hex(), "dev_box_pk": bytes(device.box.public_key).hex(),
-        "sig_pw": c.sign(pw.signing, message).hex(), "sig_dev": c.sign(device.signing, message).hex(),
+        "sig_pw": p.sign(pw.signing, message).hex(), "sig_dev": p.sign(device.signing, message).hex(),
     })
     org_id = str(result["org_id"])
     send_pairing_tag(client, org, org_id, device_id, name, device, code)
@@ -127,12 +140,12 @@ def explain_pending(client: Client, org: str, user: str, record: DeviceRecord, p
     """After the single 401: if this device's enrolment is pending and the password is right, say so."""
     try:
         challenge = password_challenge(client, org, user, record.device_id)
-        pw = c.password_keys(password, _b(challenge["salt"]), challenge["kdf"]["ops"], challenge["kdf"]["mem"])
-        device = c.DeviceKeys.from_seed(_b(record.seed))
+        pw = password_keys(password, _b(challenge["salt"]), challenge["kdf"]["ops"], challenge["kdf"]["mem"])
+        device = DeviceKeys.from_seed(_b(record.seed))
         message = t.enroll_status(org, user, record.device_id, _b(challenge["nonce"]), client.origin)
         status = client.request("POST", "/api/v1/devices/enroll/status", {
-            "challenge_id": challenge["challenge_id"], "sig_pw": c.sign(pw.signing, message).hex(),
-            "sig_dev": c.sign(device.signing, message).hex()})
+            "challenge_id": challenge["challenge_id"], "sig_pw": p.sign(pw.signing, message).hex(),
+            "sig_dev": p.sign(device.signing, message).hex()})
     except ApiError:
         return
     if status.get("status") == "pending":
@@ -143,8 +156,8 @@ def pin_after_approval(record: DeviceRecord, result: dict[str, Any]) -> str:
     """§4.4 step 5: the first login checks tag_A over the org key before pinning it."""
     if not record.pairing_code or not result.get("approver_tag") or str(result.get("org_id")) != record.org_id:
         raise TamperingDetected(MSG_ORG_KEY)
-    k_pair = c.pairing_key(record.pairing_code, record.org_id, record.device_id)
-    expected = c.pairing_tag_approver(k_pair, record.org_id, record.device_id, _b(result["org_sign_pk"]))
+    k_pair = pairing_key(record.pairing_code, record.org_id, record.device_id)
+    expected = pairing_tag_approver(k_pair, record.org_id, record.device_id, _b(result["org_sign_pk"]))
     if not hmac.compare_digest(expected.hex(), str(result["approver_tag"])):
         raise TamperingDetected(MSG_ORG_KEY)
     return str(result["org_sign_pk"])
@@ -167,9 +180,9 @@ def _find(client: Client, device_id: str) -> dict[str, Any]:
 
 
 def _cert(keyring: Keyring, org_id: str, device: dict[str, Any], name: str, approved_at: str, approver: str) -> str:
-    message = c.device_cert_message(org_id, device["device_id"], name, _b(device["dev_sign_pk"]),
-                                    _b(device["dev_box_pk"]), approved_at, approver)
-    return c.sign(keyring.signing, message).hex()
+    cert = DeviceCertificate(org_id, device["device_id"], name, _b(device["dev_sign_pk"]), _b(device["dev_box_pk"]),
+                             approved_at, approver)
+    return cert.signed(keyring).sig.hex()
 
 
 def approve(client: Client, device_id: str, code: str) -> None:
@@ -181,10 +194,10 @@ def approve(client: Client, device_id: str, code: str) -> None:
     if device["status"] != "pending":
         raise ApiError(409, MSG_NOT_PENDING)
     try:
-        k_pair = c.pairing_key(code, org_id, device_id)
+        k_pair = pairing_key(code, org_id, device_id)
     except ValueError:
         raise ApiError(400, MSG_CODE_FORMAT, {"code": [MSG_CODE_FORMAT]}) from None
-    expected = c.pairing_tag_new_device(k_pair, org_id, device_id, device["name"], _b(device["dev_sign_pk"]),
+    expected = pairing_tag_new_device(k_pair, org_id, device_id, device["name"], _b(device["dev_sign_pk"]),
                                         _b(device["dev_box_pk"]))
     if not device.get("pairing_tag") or not hmac.compare_digest(expected.hex(), str(device["pairing_tag"])):
         raise TamperingDetected(MSG_PAIRING)
@@ -192,11 +205,11 @@ def approve(client: Client, device_id: str, code: str) -> None:
     sent, _, _ = proof(client, "device-approve", device_id)
     client.request("POST", f"/api/v1/devices/{device_id}/approve", {
         "cert": _cert(keyring, org_id, device, device["name"], approved_at, session.device_id),
-        "approved_at": approved_at, "grant": keyring.grant(device_id, _b(device["dev_box_pk"])),
+        "approved_at": approved_at, "grant": keyring.grant(device_id, _b(device["dev_box_pk"])).to_wire(),
         "grant_version": keyring.version,
-        "approver_tag": c.pairing_tag_approver(k_pair, org_id, device_id, keyring.sign_pk).hex(), "proof": sent,
+        "approver_tag": pairing_tag_approver(k_pair, org_id, device_id, keyring.sign_pk).hex(), "proof": sent,
     }, auth=True)
-    from interfaces.client.users import certify_pending
+    from .users import certify_pending
 
     certify_pending(client)  # an invited user enrolling this device gets their certificate now
 
@@ -222,10 +235,7 @@ def certified_devices(client: Client, keyring: Keyring, org_id: str) -> list[dic
     for device in list_devices(client)["devices"]:
         if device["status"] not in ("approved", "locked") or not device.get("cert"):
             continue
-        message = c.device_cert_message(org_id, device["device_id"], device["name"], _b(device["dev_sign_pk"]),
-                                        _b(device["dev_box_pk"]), device["approved_at"] or "",
-                                        device["approver"] or "")
-        if c.verify(keyring.sign_pk, message, _b(device["cert"])):
+        if DeviceCertificate.from_wire(org_id, device).verifies(keyring.sign_pk):
             out.append(device)
     return out
 
@@ -240,22 +250,21 @@ def revoke(client: Client, device_id: str) -> Keyring:
         sent, _, _ = proof(client, "device-revoke", device_id)
         client.request("POST", f"/api/v1/devices/{device_id}/revoke", {
             "revoked_at": revoked_at, "proof": sent,
-            "revocation": c.sign(old.signing, t.revocation(org_id, device_id, revoked_at)).hex()}, auth=True)
+            "revocation": p.sign(old.signing, t.revocation(org_id, device_id, revoked_at)).hex()}, auth=True)
         return old
     remaining = [d for d in certified_devices(client, old, org_id) if d["device_id"] != device_id]
     master = client.request("GET", "/api/v1/masterpassword", auth=True)
-    mp_keys = t.master_keys_cert(org_id, _b(master["sign_pk"]), _b(master["box_pk"]))
-    if not master.get("cert") or not c.verify(old.sign_pk, mp_keys, _b(master["cert"])):
+    if not MasterKeyParams.from_wire(master).cert_verifies(org_id, old.sign_pk):
         raise TamperingDetected(MSG_MP_KEYS)  # never seal the keyring to a key the org did not vouch for
-    new = Keyring(old.version + 1, org_id, old.org_sign_seed, old.org_box_seed,
-                  {**old.data_keys, old.version + 1: c.random_bytes(32)})
+    new = old.rotated()
     revoked_at = now_iso()
     sent, _, _ = proof(client, "device-revoke", device_id)
     result = client.request("POST", f"/api/v1/devices/{device_id}/revoke", {
         "revoked_at": revoked_at,
-        "revocation": c.sign(old.signing, t.revocation(org_id, device_id, revoked_at)).hex(),
-        "rotation": {"version": new.version, "mp_grant": new.grant("mp", _b(master["box_pk"])),
-                     "grants": {d["device_id"]: new.grant(d["device_id"], _b(d["dev_box_pk"])) for d in remaining}},
+        "revocation": p.sign(old.signing, t.revocation(org_id, device_id, revoked_at)).hex(),
+        "rotation": {"version": new.version, "mp_grant": new.grant("mp", _b(master["box_pk"])).to_wire(),
+                     "grants": {d["device_id"]: new.grant(d["device_id"], _b(d["dev_box_pk"])).to_wire()
+                                for d in remaining}},
         "proof": sent,
     }, auth=True)
     if int(result["keyring_version"]) != new.version:

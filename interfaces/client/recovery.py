@@ -7,13 +7,17 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-from application import protocol as t
-from domain.base import short_name_key
-from infrastructure import crypto as c
-from interfaces.client.devices import new_device, now_iso
-from interfaces.client.keystore import DeviceRecord
-from interfaces.client.sdk import ApiError, Client, Keyring, TamperingDetected, open_grant
-from interfaces.client.users import new_password
+from sprechzimmer_protocol import layouts as t
+from sprechzimmer_protocol import policy
+from sprechzimmer_protocol import primitives as p
+from sprechzimmer_protocol.keys import DeviceKeys, master_keys
+from sprechzimmer_protocol.names import short_name_key
+from sprechzimmer_protocol.values import DeviceCertificate, MasterKeyParams, UserCertificate
+
+from .devices import new_device, now_iso
+from .keystore import DeviceRecord
+from .sdk import ApiError, Client, Keyring, TamperingDetected, open_grant
+from .users import new_password
 
 MSG_ANCHOR = ("Der Organisationsschlüssel des Servers passt nicht zum Masterpasswort (Anker ungültig). "
               "Vorgang abgebrochen.")
@@ -41,7 +45,7 @@ def recover(client: Client, org: str, master_password: str, device_name: str | N
     record = client.store.device(client.origin, short_name_key(org))
     if record is not None and record.pinned_org_sign_pk is None:
         seed, device_id, name = _b(record.seed), record.device_id, record.name
-        device = c.DeviceKeys.from_seed(seed)
+        device = DeviceKeys.from_seed(seed)
     else:
         seed, device, device_id = new_device()
         name = device_name or "Wiederherstellung"
@@ -52,19 +56,19 @@ def recover(client: Client, org: str, master_password: str, device_name: str | N
         start["unlock"] = unlock.strip().lower()
     challenge = client.request("POST", "/api/v1/recovery/start", start)
     kdf, salt = challenge["kdf"], _b(challenge["salt"])
-    if kdf["ops"] < c.MASTER_OPS or kdf["mem"] < c.MASTER_MEM or len(salt) != c.SALT_BYTES:
-        raise TamperingDetected("Der Server verlangt zu schwache Parameter für die Schlüsselableitung.")
-    mp = c.master_keys(master_password, salt, kdf["ops"], kdf["mem"])
+    try:
+        policy.check_master_parameters(kdf["ops"], kdf["mem"], salt)
+    except policy.WeakParameters as weak:
+        raise TamperingDetected(str(weak)) from None
+    mp = master_keys(master_password, salt, kdf["ops"], kdf["mem"])
     message = t.recovery(org, device_id, name, sign_pk, box_pk, _b(challenge["nonce"]), client.origin)
     result = client.request("POST", "/api/v1/recovery/finish", {
         "challenge_id": challenge["challenge_id"], "device_id": device_id, "name": name,
         "dev_sign_pk": sign_pk.hex(), "dev_box_pk": box_pk.hex(),
-        "sig_mp": c.sign(mp.signing, message).hex(), "sig_dev": c.sign(device.signing, message).hex()})
+        "sig_mp": p.sign(mp.signing, message).hex(), "sig_dev": p.sign(device.signing, message).hex()})
 
     org_id, org_sign_pk = str(result["org_id"]), _b(result["org_sign_pk"])
-    mp_sign_pk, mp_box_pk = mp.signing.verify_key.encode(), bytes(mp.box.public_key)
-    anchor = c.mp_anchor(mp.anchor_key, org_id, org_sign_pk, mp_sign_pk, mp_box_pk)
-    if not hmac.compare_digest(anchor.hex(), str(result["master"]["anchor"])):
+    if not hmac.compare_digest(mp.anchor(org_id, org_sign_pk).hex(), str(result["master"]["anchor"])):
         raise TamperingDetected(MSG_ANCHOR)
     if record is not None and record.pinned_org_sign_pk and record.pinned_org_sign_pk != org_sign_pk.hex():
         raise TamperingDetected(MSG_ANCHOR)
@@ -72,25 +76,22 @@ def recover(client: Client, org: str, master_password: str, device_name: str | N
                          record.keyring_version if record else 0)
 
     approved_at = now_iso()
-    cert = c.sign(keyring.signing, c.device_cert_message(org_id, device_id, name, sign_pk, box_pk, approved_at,
-                                                         "master-password"))
-    body: dict[str, object] = {"recovery_token": result["recovery_token"], "cert": cert.hex(),
-                               "approved_at": approved_at, "grant": keyring.grant(device_id, box_pk), "reset": None,
-                               "master_cert": c.sign(keyring.signing,
-                                                     t.master_keys_cert(org_id, mp_sign_pk, mp_box_pk)).hex()}
+    cert = DeviceCertificate(org_id, device_id, name, sign_pk, box_pk, approved_at, "master-password")
+    master = MasterKeyParams(salt, kdf["ops"], kdf["mem"], mp.sign_pk, mp.box_pk, b"").certified(keyring)
+    body: dict[str, object] = {"recovery_token": result["recovery_token"], "cert": cert.signed(keyring).sig.hex(),
+                               "approved_at": approved_at, "grant": keyring.grant(device_id, box_pk).to_wire(),
+                               "reset": None, "master_cert": master.cert.hex()}
     if user and reset_pw:
         role = next((u["role"] for u in result["users"] if short_name_key(u["user_short"]) == short_name_key(user)),
                     None)
         if role is None:
             raise ApiError(404, MSG_NO_USER, {"user": [MSG_NO_USER]})
         key = short_name_key(user)
-        pk = reset_pw.pk
+        v = reset_pw.verifier
         body["reset"] = {
             "user_short": user, "password": reset_pw.body(),
-            "cert": c.sign(keyring.signing, c.user_cert_message(org_id, key, role, reset_pw.salt, c.PASSWORD_OPS,
-                                                                c.PASSWORD_MEM, pk)).hex(),
-            "sig_new": c.sign(reset_pw.keys.signing, t.password_set(org_id, key, role, reset_pw.salt, c.PASSWORD_OPS,
-                                                                    c.PASSWORD_MEM, pk,
+            "cert": UserCertificate(org_id, key, role, v).signed(keyring).sig.hex(),
+            "sig_new": p.sign(reset_pw.keys.signing, t.password_set(org_id, key, role, v.salt, v.ops, v.mem, v.pk_pw,
                                                                     _b(challenge["nonce"]))).hex(),
         }
     done = client.request("POST", "/api/v1/recovery/complete", body)

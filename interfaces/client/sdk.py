@@ -3,26 +3,40 @@ the server receives public keys, signatures, certificates and sealed grants only
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from nacl.public import PrivateKey
-from nacl.signing import SigningKey
 from zxcvbn import zxcvbn
 
-from application.protocol import master_keys_cert
-from domain import values
-from domain.base import short_name_key
-from infrastructure import crypto as c
-from interfaces.client.keystore import DeviceRecord, LocalStore
+from sprechzimmer_protocol import layouts as t
+from sprechzimmer_protocol import names
+from sprechzimmer_protocol import primitives as p
+from sprechzimmer_protocol.calls import CodeSecrets
+from sprechzimmer_protocol.errors import MSG_TAMPERED, TamperingDetected
+from sprechzimmer_protocol.keyring import Keyring, KeyringGrant
+from sprechzimmer_protocol.keys import DeviceKeys, master_keys, password_keys
+from sprechzimmer_protocol.policy import (
+    MASTER_MEM,
+    MASTER_OPS,
+    PASSWORD_MEM,
+    PASSWORD_OPS,
+    SALT_BYTES,
+    WeakParameters,
+    check_password_parameters,
+)
+from sprechzimmer_protocol.values import DeviceCertificate, MasterKeyParams, PasswordVerifier, UserCertificate
+
+from .keystore import DeviceRecord, LocalStore
+
+__all__ = ["MSG_TAMPERED", "ApiError", "Client", "Keyring", "LoggedIn", "TamperingDetected", "open_grant"]
 
 MSG_NO_DEVICE = "Dieses Gerät ist für diese Organisation nicht eingerichtet."
 MSG_SESSION_ENDED = "Die Sitzung ist abgelaufen oder wurde beendet. Bitte erneut anmelden: `sprechzimmer login`."
-MSG_TAMPERED = "Die Antwort des Servers ist nicht vertrauenswürdig (Signatur ungültig). Vorgang abgebrochen."
+# A code is derived once per process (Argon2id, §8a.4): checking a code and joining with it cost one run.
+CODE_SECRETS = CodeSecrets()
 
 
 class ApiError(Exception):
@@ -41,73 +55,22 @@ class ApiError(Exception):
         return "\n".join(lines)
 
 
-class TamperingDetected(Exception):
-    """The server handed out keys or grants that the organisation never signed."""
-
-
-@dataclass
-class Keyring:
-    version: int
-    org_id: str
-    org_sign_seed: bytes
-    org_box_seed: bytes
-    data_keys: dict[int, bytes]
-
-    @classmethod
-    def new(cls, org_id: str) -> Keyring:
-        return cls(1, org_id, c.random_bytes(32), c.random_bytes(32), {1: c.random_bytes(32)})
-
-    @property
-    def signing(self) -> SigningKey:
-        return SigningKey(self.org_sign_seed)
-
-    @property
-    def sign_pk(self) -> bytes:
-        return self.signing.verify_key.encode()
-
-    @property
-    def box_pk(self) -> bytes:
-        return bytes(PrivateKey(self.org_box_seed).public_key)
-
-    def to_json(self) -> bytes:
-        return json.dumps({"version": self.version, "org_id": self.org_id,
-                           "org_sign_seed": self.org_sign_seed.hex(), "org_box_seed": self.org_box_seed.hex(),
-                           "data_keys": {str(k): v.hex() for k, v in self.data_keys.items()}}).encode()
-
-    @classmethod
-    def from_json(cls, raw: bytes) -> Keyring:
-        d = json.loads(raw)
-        return cls(int(d["version"]), d["org_id"], bytes.fromhex(d["org_sign_seed"]), bytes.fromhex(d["org_box_seed"]),
-                   {int(k): bytes.fromhex(v) for k, v in d["data_keys"].items()})
-
-    def grant(self, recipient: str, recipient_box_pk: bytes) -> dict[str, str]:
-        sealed = c.seal(recipient_box_pk, self.to_json())
-        sig = c.sign(self.signing, c.grant_message(self.org_id, recipient, self.version, sealed))
-        return {"sealed": sealed.hex(), "sig": sig.hex()}
-
-
 def open_grant(grant: dict[str, Any], org_id: str, recipient: str, pinned_org_sign_pk: bytes,
-               box_key: PrivateKey, min_version: int) -> Keyring:
+               box_key: p.PrivateKey, min_version: int) -> Keyring:
     """Verify before decrypting: the org signature, the pinned org key inside, and no rollback (§2.3)."""
-    version = int(grant["version"])
-    sealed = bytes.fromhex(grant["sealed"])
-    if not c.verify(pinned_org_sign_pk, c.grant_message(org_id, recipient, version, sealed),
-                    bytes.fromhex(grant["sig"])):
-        raise TamperingDetected(MSG_TAMPERED)
-    keyring = Keyring.from_json(c.unseal(box_key, sealed))
-    if keyring.sign_pk != pinned_org_sign_pk or keyring.version != version or version < min_version:
-        raise TamperingDetected(MSG_TAMPERED)
-    return keyring
+    try:
+        wire = KeyringGrant.from_wire(grant)
+    except (KeyError, ValueError, TypeError):
+        raise TamperingDetected(MSG_TAMPERED) from None
+    return wire.open(org_id, recipient, pinned_org_sign_pk, box_key, min_version)
 
 
 def master_password_problem(master_password: str, password: str) -> str | None:
     """Decision 1 of design/crypto.md §8: ≥ 12 characters or ≥ 4 words, and a strength check."""
     if master_password == password:
-        return values.MSG_MASTER_SAME
-    long_enough = c.password_length(master_password) >= values.MASTER_PASSWORD_MIN or \
-        len(master_password.split()) >= 4
-    if not long_enough or zxcvbn(master_password[:100])["score"] < 3:
-        return values.MSG_MASTER_WEAK
+        return names.MSG_MASTER_SAME
+    if not names.master_password_length_ok(master_password) or zxcvbn(master_password[:100])["score"] < 3:
+        return names.MSG_MASTER_WEAK
     return None
 
 
@@ -164,107 +127,103 @@ class Client:
                  master_password_repeat: str) -> dict[str, Any]:
         """`form` holds the API body without `crypto`; the passwords never leave this process."""
         errors: dict[str, list[str]] = {}
-        if problem := values.password_problem(password):
+        if problem := names.password_problem(password):
             errors["password"] = [problem]
         elif password != password_repeat:
-            errors["password_repeat"] = [values.MSG_PASSWORD_REPEAT]
+            errors["password_repeat"] = [names.MSG_PASSWORD_REPEAT]
         if problem := master_password_problem(master_password, password):
             errors["master_password"] = [problem]
         elif master_password != master_password_repeat:
-            errors["master_password_repeat"] = [values.MSG_PASSWORD_REPEAT]
+            errors["master_password_repeat"] = [names.MSG_PASSWORD_REPEAT]
+        creds = form.get("credentials") or {}
+        for field in ("org_short", "user_short"):  # the server's rule (§8a.2), checked before any key exists
+            if not names.is_short_name(str(creds.get(field, ""))):
+                errors[f"credentials.{field}"] = [names.MSG_SHORT_NAME]
         if errors:
             raise ApiError(400, "Bitte die markierten Felder prüfen.", errors)
 
-        creds = form["credentials"]
         org_id = str(uuid.uuid4())
         keyring = Keyring.new(org_id)
-        device_seed = c.random_bytes(32)
-        device = c.DeviceKeys.from_seed(device_seed)
-        device_id = "dev-" + c.random_bytes(8).hex()
-        pw_salt, mp_salt = c.random_bytes(c.SALT_BYTES), c.random_bytes(c.SALT_BYTES)
-        pw = c.password_keys(password, pw_salt)
-        mp = c.master_keys(master_password, mp_salt)
-        pk_pw = pw.signing.verify_key.encode()
-        mp_sign_pk, mp_box_pk = mp.signing.verify_key.encode(), bytes(mp.box.public_key)
-        dev_sign_pk, dev_box_pk = device.signing.verify_key.encode(), bytes(device.box.public_key)
+        device_seed = p.random_bytes(32)
+        device = DeviceKeys.from_seed(device_seed)
+        device_id = "dev-" + p.random_bytes(8).hex()
+        pw_salt, mp_salt = p.random_bytes(SALT_BYTES), p.random_bytes(SALT_BYTES)
+        pw = password_keys(password, pw_salt)
+        mp = master_keys(master_password, mp_salt)
         approved_at = datetime.now(UTC).isoformat(timespec="seconds")
-        user_key = short_name_key(str(creds["user_short"]))
+        user_key = names.short_name_key(str(creds["user_short"]))
         device_name = str(creds["device_name"])
+        user_cert = UserCertificate(org_id, user_key, "admin",
+                                    PasswordVerifier(pw_salt, PASSWORD_OPS, PASSWORD_MEM, pw.pk)).signed(keyring)
+        master = MasterKeyParams(mp_salt, MASTER_OPS, MASTER_MEM, mp.sign_pk, mp.box_pk,
+                                 mp.anchor(org_id, keyring.sign_pk)).certified(keyring)
+        device_cert = DeviceCertificate(org_id, device_id, device_name, device.sign_pk, device.box_pk, approved_at,
+                                        "registration").signed(keyring)
 
-        transcript = c.registration_transcript(str(creds["org_short"]).strip(), org_id,
-                                               str(creds["user_short"]).strip(), device_id, self.origin)
+        transcript = t.registration(str(creds["org_short"]).strip(), org_id, str(creds["user_short"]).strip(),
+                                    device_id, self.origin)
         body = dict(form)
         body["crypto"] = {
             "org_id": org_id,
             "origin": self.origin,
             "org_sign_pk": keyring.sign_pk.hex(),
             "org_box_pk": keyring.box_pk.hex(),
-            "user": {
-                "salt": pw_salt.hex(), "ops": c.PASSWORD_OPS, "mem": c.PASSWORD_MEM, "pk_pw": pk_pw.hex(),
-                "cert": c.sign(keyring.signing, c.user_cert_message(org_id, user_key, "admin", pw_salt,
-                                                                     c.PASSWORD_OPS, c.PASSWORD_MEM, pk_pw)).hex(),
-            },
-            "master": {
-                "salt": mp_salt.hex(), "ops": c.MASTER_OPS, "mem": c.MASTER_MEM, "sign_pk": mp_sign_pk.hex(),
-                "box_pk": mp_box_pk.hex(),
-                "anchor": c.mp_anchor(mp.anchor_key, org_id, keyring.sign_pk, mp_sign_pk, mp_box_pk).hex(),
-                "grant": keyring.grant("mp", mp_box_pk),
-                "cert": c.sign(keyring.signing, master_keys_cert(org_id, mp_sign_pk, mp_box_pk)).hex(),
-            },
+            "user": {**user_cert.verifier.to_wire(), "cert": user_cert.sig.hex()},
+            "master": {**master.to_wire(), "grant": keyring.grant("mp", mp.box_pk).to_wire()},
             "device": {
-                "device_id": device_id, "sign_pk": dev_sign_pk.hex(), "box_pk": dev_box_pk.hex(),
-                "cert": c.sign(keyring.signing, c.device_cert_message(org_id, device_id, device_name, dev_sign_pk,
-                                                                       dev_box_pk, approved_at,
-                                                                       "registration")).hex(),
-                "approved_at": approved_at,
-                "grant": keyring.grant(device_id, dev_box_pk),
+                "device_id": device_id, "sign_pk": device.sign_pk.hex(), "box_pk": device.box_pk.hex(),
+                "cert": device_cert.sig.hex(), "approved_at": approved_at,
+                "grant": keyring.grant(device_id, device.box_pk).to_wire(),
             },
             "signatures": {
-                "org": c.sign(keyring.signing, transcript).hex(),
-                "master": c.sign(mp.signing, transcript).hex(),
-                "password": c.sign(pw.signing, transcript).hex(),
-                "device": c.sign(device.signing, transcript).hex(),
+                "org": p.sign(keyring.signing, transcript).hex(),
+                "master": p.sign(mp.signing, transcript).hex(),
+                "password": p.sign(pw.signing, transcript).hex(),
+                "device": p.sign(device.signing, transcript).hex(),
             },
         }
         result: dict[str, Any] = self.request("POST", "/api/v1/registrations", body)
         self.store.save_device(DeviceRecord(
-            origin=self.origin, org_key=short_name_key(str(creds["org_short"])), org_id=org_id, device_id=device_id,
-            name=device_name, seed=device_seed.hex(), pinned_org_sign_pk=keyring.sign_pk.hex(), keyring_version=1,
+            origin=self.origin, org_key=names.short_name_key(str(creds["org_short"])), org_id=org_id,
+            device_id=device_id, name=device_name, seed=device_seed.hex(), pinned_org_sign_pk=keyring.sign_pk.hex(),
+            keyring_version=1,
         ))
         return result
 
     # --- login (design/crypto.md §4.2) ----------------------------------------------------------
 
     def login(self, org: str, user: str, password: str) -> LoggedIn:
-        record = self.store.device(self.origin, short_name_key(org))
+        record = self.store.device(self.origin, names.short_name_key(org))
         if record is None:
             raise ApiError(400, MSG_NO_DEVICE)
-        if c.password_length(password) > values.PASSWORD_MAX:  # refused at the form, never sent
-            raise ApiError(400, values.MSG_PASSWORD_TOO_LONG, {"password": [values.MSG_PASSWORD_TOO_LONG]})
+        if names.password_length(password) > names.PASSWORD_MAX:  # refused at the form, never sent
+            raise ApiError(400, names.MSG_PASSWORD_TOO_LONG, {"password": [names.MSG_PASSWORD_TOO_LONG]})
         challenge = self.request("POST", "/api/v1/auth/start",
                                  {"org": org, "user": user, "device_id": record.device_id, "origin": self.origin})
         kdf, salt = challenge["kdf"], bytes.fromhex(challenge["salt"])
-        if kdf["ops"] < c.PASSWORD_OPS or kdf["mem"] < c.PASSWORD_MEM or len(salt) != c.SALT_BYTES:
-            raise TamperingDetected("Der Server verlangt zu schwache Parameter für die Schlüsselableitung.")
-        device = c.DeviceKeys.from_seed(bytes.fromhex(record.seed))
-        pw = c.password_keys(password, salt, kdf["ops"], kdf["mem"])
-        transcript = c.login_transcript(org, user, record.device_id, bytes.fromhex(challenge["nonce"]), self.origin)
+        try:
+            check_password_parameters(kdf["ops"], kdf["mem"], salt)
+        except WeakParameters as weak:
+            raise TamperingDetected(str(weak)) from None
+        device = DeviceKeys.from_seed(bytes.fromhex(record.seed))
+        pw = password_keys(password, salt, kdf["ops"], kdf["mem"])
+        transcript = t.login(org, user, record.device_id, bytes.fromhex(challenge["nonce"]), self.origin)
         try:
             result = self.request("POST", "/api/v1/auth/finish", {
                 "challenge_id": challenge["challenge_id"],
-                "sig_pw": c.sign(pw.signing, transcript).hex(),
-                "sig_dev": c.sign(device.signing, transcript).hex(),
+                "sig_pw": p.sign(pw.signing, transcript).hex(),
+                "sig_dev": p.sign(device.signing, transcript).hex(),
             })
         except ApiError as error:
             if error.status == 401 and record.pinned_org_sign_pk is None and record.pairing_code:
-                from interfaces.client.devices import explain_pending  # "Gerät wartet auf Freigabe" (§4.3)
+                from .devices import explain_pending  # "Gerät wartet auf Freigabe" (§4.3)
 
                 explain_pending(self, org, user, record, password)
             raise
         pinned = record.pinned_org_sign_pk
         first_login = pinned is None
         if pinned is None:  # first login after approval: check tag_A before pinning the org key (§4.4)
-            from interfaces.client.devices import pin_after_approval
+            from .devices import pin_after_approval
 
             pinned = pin_after_approval(record, result)
         if result["org_sign_pk"] != pinned:
@@ -274,9 +233,10 @@ class Client:
         # The organisation vouches for this user's password key and role: a server that slipped in a user or
         # raised a role is caught here. (A freshly invited user waits for an admin's certificate.)
         if result.get("user_cert"):
-            certified = c.user_cert_message(record.org_id, short_name_key(result["user_short"]), result["role"], salt,
-                                            kdf["ops"], kdf["mem"], pw.signing.verify_key.encode())
-            if not c.verify(bytes.fromhex(pinned), certified, bytes.fromhex(result["user_cert"])):
+            certified = UserCertificate(record.org_id, names.short_name_key(result["user_short"]), result["role"],
+                                        PasswordVerifier(salt, kdf["ops"], kdf["mem"], pw.pk),
+                                        bytes.fromhex(result["user_cert"]))
+            if not certified.verifies(bytes.fromhex(pinned)):
                 raise TamperingDetected(MSG_TAMPERED)
         if keyring.version > record.keyring_version or first_login:
             record.keyring_version = keyring.version
@@ -293,10 +253,10 @@ class Client:
         12 h at most): the keyring is reopened from this device's grant with the same checks as at login, and
         again kept in memory only. None: log in with the password (the saved session is then replaced)."""
         saved = self.store.session() or {}
-        record = self.store.device(self.origin, short_name_key(org))
+        record = self.store.device(self.origin, names.short_name_key(org))
         if (saved.get("origin") != self.origin or record is None or record.pinned_org_sign_pk is None
-                or short_name_key(saved.get("org_short", "")) != short_name_key(org)
-                or short_name_key(saved.get("user_short", "")) != short_name_key(user)):
+                or names.short_name_key(saved.get("org_short", "")) != names.short_name_key(org)
+                or names.short_name_key(saved.get("user_short", "")) != names.short_name_key(user)):
             return None
         try:
             info = self.request("GET", "/api/v1/session", auth=True)
@@ -312,7 +272,7 @@ class Client:
             return None
         if info.get("org_sign_pk") != record.pinned_org_sign_pk or str(info.get("org_id")) != record.org_id:
             raise TamperingDetected(MSG_TAMPERED)
-        device = c.DeviceKeys.from_seed(bytes.fromhex(record.seed))
+        device = DeviceKeys.from_seed(bytes.fromhex(record.seed))
         keyring = open_grant(info["grant"], record.org_id, record.device_id, bytes.fromhex(record.pinned_org_sign_pk),
                              device.box, record.keyring_version)
         if keyring.version > record.keyring_version:

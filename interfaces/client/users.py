@@ -7,11 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from application import protocol as t
-from domain import values
-from domain.base import short_name_key
-from infrastructure import crypto as c
-from interfaces.client.devices import (
+from sprechzimmer_protocol import codes, invites, names, policy
+from sprechzimmer_protocol import layouts as t
+from sprechzimmer_protocol import primitives as p
+from sprechzimmer_protocol.keys import PasswordKeys, master_keys, password_keys
+from sprechzimmer_protocol.names import short_name_key
+from sprechzimmer_protocol.values import MasterKeyParams, PasswordVerifier, UserCertificate
+
+from .devices import (
     enroll_record,
     logged_in,
     new_device,
@@ -19,7 +22,7 @@ from interfaces.client.devices import (
     proof,
     send_pairing_tag,
 )
-from interfaces.client.sdk import ApiError, Client, TamperingDetected, master_password_problem
+from .sdk import ApiError, Client, TamperingDetected, master_password_problem
 
 MSG_OLD_MASTER = "Das bisherige Masterpasswort ist falsch."
 
@@ -27,14 +30,18 @@ MSG_OLD_MASTER = "Das bisherige Masterpasswort ist falsch."
 @dataclass(frozen=True)
 class NewPassword:
     salt: bytes
-    keys: c.PasswordKeys
+    keys: PasswordKeys
 
     @property
     def pk(self) -> bytes:
-        return self.keys.signing.verify_key.encode()
+        return self.keys.pk
+
+    @property
+    def verifier(self) -> PasswordVerifier:
+        return PasswordVerifier(self.salt, policy.PASSWORD_OPS, policy.PASSWORD_MEM, self.pk)
 
     def body(self) -> dict[str, Any]:
-        return {"salt": self.salt.hex(), "ops": c.PASSWORD_OPS, "mem": c.PASSWORD_MEM, "pk_pw": self.pk.hex()}
+        return self.verifier.to_wire()
 
 
 def _b(value: str) -> bytes:
@@ -43,20 +50,23 @@ def _b(value: str) -> bytes:
 
 def new_password(password: str, field: str = "password") -> NewPassword:
     """The 8–32 rule is checked here, before anything is derived or sent."""
-    if problem := values.password_problem(password):
+    if problem := names.password_problem(password):
         raise ApiError(400, problem, {field: [problem]})
-    salt = c.random_bytes(c.SALT_BYTES)
-    return NewPassword(salt, c.password_keys(password, salt))
+    salt = p.random_bytes(policy.SALT_BYTES)
+    return NewPassword(salt, password_keys(password, salt))
 
 
 def user_cert(client: Client, user_key: str, role: str, pw: NewPassword | dict[str, Any]) -> str:
     session = logged_in(client)
-    if isinstance(pw, NewPassword):
-        salt, ops, mem, pk = pw.salt, c.PASSWORD_OPS, c.PASSWORD_MEM, pw.pk
-    else:
-        salt, ops, mem, pk = _b(pw["pw_salt"]), int(pw["pw_ops"]), int(pw["pw_mem"]), _b(pw["pk_pw"])
-    message = c.user_cert_message(session.org_id, user_key, role, salt, ops, mem, pk)
-    return c.sign(session.keyring.signing, message).hex()
+    verifier = pw.verifier if isinstance(pw, NewPassword) else PasswordVerifier.from_wire(pw)
+    return UserCertificate(session.org_id, user_key, role, verifier).signed(session.keyring).sig.hex()
+
+
+def _short_name(user_short: str) -> str:
+    """The server's rule (§8a.2), checked before anything is derived or sent; returns the key."""
+    if not names.is_short_name(user_short):
+        raise ApiError(400, names.MSG_SHORT_NAME, {"user_short": [names.MSG_SHORT_NAME]})
+    return short_name_key(user_short)
 
 
 def list_users(client: Client) -> list[dict[str, Any]]:
@@ -64,14 +74,14 @@ def list_users(client: Client) -> list[dict[str, Any]]:
 
 
 def _possession(client: Client, user_key: str, role: str, pw: NewPassword, nonce: bytes) -> str:
-    message = t.password_set(logged_in(client).org_id, user_key, role, pw.salt, c.PASSWORD_OPS, c.PASSWORD_MEM,
-                             pw.pk, nonce)
-    return c.sign(pw.keys.signing, message).hex()
+    v = pw.verifier
+    message = t.password_set(logged_in(client).org_id, user_key, role, v.salt, v.ops, v.mem, v.pk_pw, nonce)
+    return p.sign(pw.keys.signing, message).hex()
 
 
 def add_user(client: Client, user_short: str, role: str, password: str) -> None:
     """§4.5 in person: the employee types their own password into this dialog."""
-    key = short_name_key(user_short)
+    key = _short_name(user_short)
     pw = new_password(password)
     sent, nonce, _ = proof(client, "user-add", key)
     client.request("POST", "/api/v1/users", {
@@ -128,10 +138,11 @@ def certify_pending(client: Client) -> int:
 def invite(client: Client, user_short: str, role: str = "staff") -> str:
     """A one-time invite code (72 h) for a new user, or a password reset for an existing one. The server
     receives only a token derived from it; the admin passes the code on (e.g. by phone)."""
-    code = c.new_code()
-    sent, _, _ = proof(client, "user-invite", short_name_key(user_short))
+    key = _short_name(user_short)
+    code = codes.new_code()
+    sent, _, _ = proof(client, "user-invite", key)
     client.request("POST", "/api/v1/invites", {"user_short": user_short, "role": role,
-                                               "token": c.invite_token(code).hex(), "proof": sent}, auth=True)
+                                               "token": invites.invite_token(code).hex(), "proof": sent}, auth=True)
     return code
 
 
@@ -140,19 +151,19 @@ def redeem_invite(client: Client, org: str, user: str, code: str, password: str,
     for the admin to type when approving the device."""
     pw = new_password(password)
     try:
-        token = c.invite_token(code)
+        token = invites.invite_token(code)
     except ValueError:
         raise ApiError(400, "Der Einladungscode hat 12 Zeichen (XXXX-XXXX-XXXX).") from None
     seed, device, device_id = new_device()
-    pairing_code = c.new_code()
+    pairing_code = codes.new_code()
     challenge = password_challenge(client, org, user, device_id)
     sign_pk, box_pk = device.signing.verify_key.encode(), bytes(device.box.public_key)
-    message = t.invite_redeem(org, user, device_id, device_name, sign_pk, box_pk, pw.salt, c.PASSWORD_OPS,
-                              c.PASSWORD_MEM, pw.pk, token, _b(challenge["nonce"]), client.origin)
+    message = t.invite_redeem(org, user, device_id, device_name, sign_pk, box_pk, pw.salt, policy.PASSWORD_OPS,
+                              policy.PASSWORD_MEM, pw.pk, token, _b(challenge["nonce"]), client.origin)
     result = client.request("POST", "/api/v1/invites/redeem", {
         "challenge_id": challenge["challenge_id"], "token": token.hex(), "name": device_name,
         "dev_sign_pk": sign_pk.hex(), "dev_box_pk": box_pk.hex(), "password": pw.body(),
-        "sig_pw": c.sign(pw.keys.signing, message).hex(), "sig_dev": c.sign(device.signing, message).hex()})
+        "sig_pw": p.sign(pw.keys.signing, message).hex(), "sig_dev": p.sign(device.signing, message).hex()})
     org_id = str(result["org_id"])
     send_pairing_tag(client, org, org_id, device_id, device_name, device, pairing_code)
     enroll_record(client, org, org_id, device_id, device_name, seed, pairing_code)
@@ -167,13 +178,15 @@ def change_password(client: Client, old: str, new: str) -> int:
     pw = new_password(new, "new_password")
     sent, nonce, challenge = proof(client, "password-change", key)
     kdf = challenge["kdf"]
-    if kdf["ops"] < c.PASSWORD_OPS or kdf["mem"] < c.PASSWORD_MEM:
-        raise TamperingDetected("Der Server verlangt zu schwache Parameter für die Schlüsselableitung.")
-    old_keys = c.password_keys(old, _b(challenge["salt"]), kdf["ops"], kdf["mem"])
+    try:
+        policy.check_password_parameters(kdf["ops"], kdf["mem"])
+    except policy.WeakParameters as weak:
+        raise TamperingDetected(str(weak)) from None
+    old_keys = password_keys(old, _b(challenge["salt"]), kdf["ops"], kdf["mem"])
     message = t.password_change(session.org_id, key, pw.salt, pw.pk, nonce)
     result = client.request("POST", "/api/v1/password", {
         "password": pw.body(), "cert": user_cert(client, key, session.role, pw),
-        "sig_old": c.sign(old_keys.signing, message).hex(), "sig_new": c.sign(pw.keys.signing, message).hex(),
+        "sig_old": p.sign(old_keys.signing, message).hex(), "sig_new": p.sign(pw.keys.signing, message).hex(),
         "proof": sent}, auth=True)
     return int(result["other_sessions_ended"])
 
@@ -186,25 +199,25 @@ def change_master(client: Client, old: str, new: str) -> int:
     session = logged_in(client)
     keyring = session.keyring
     params = client.request("GET", "/api/v1/masterpassword", auth=True)
-    if params["ops"] < c.MASTER_OPS or params["mem"] < c.MASTER_MEM:
-        raise TamperingDetected("Der Server verlangt zu schwache Parameter für die Schlüsselableitung.")
-    current = c.master_keys(old, _b(params["salt"]), params["ops"], params["mem"])
-    current_sign_pk, current_box_pk = current.signing.verify_key.encode(), bytes(current.box.public_key)
-    anchor = c.mp_anchor(current.anchor_key, session.org_id, keyring.sign_pk, current_sign_pk, current_box_pk)
-    if current_sign_pk.hex() != params["sign_pk"] or anchor.hex() != params["anchor"]:
+    try:
+        policy.check_master_parameters(params["ops"], params["mem"])
+    except policy.WeakParameters as weak:
+        raise TamperingDetected(str(weak)) from None
+    current = master_keys(old, _b(params["salt"]), params["ops"], params["mem"])
+    if current.sign_pk.hex() != params["sign_pk"] or \
+            current.anchor(session.org_id, keyring.sign_pk).hex() != params["anchor"]:
         raise ApiError(400, MSG_OLD_MASTER, {"old_master_password": [MSG_OLD_MASTER]})
-    salt = c.random_bytes(c.SALT_BYTES)
-    fresh = c.master_keys(new, salt)
-    sign_pk, box_pk = fresh.signing.verify_key.encode(), bytes(fresh.box.public_key)
-    new_anchor = c.mp_anchor(fresh.anchor_key, session.org_id, keyring.sign_pk, sign_pk, box_pk)
+    salt = p.random_bytes(policy.SALT_BYTES)
+    fresh = master_keys(new, salt)
+    master = MasterKeyParams(salt, policy.MASTER_OPS, policy.MASTER_MEM, fresh.sign_pk, fresh.box_pk,
+                             fresh.anchor(session.org_id, keyring.sign_pk)).certified(keyring)
     sent, nonce, _ = proof(client, "master-change", session.org_id)
-    message = t.master_change(session.org_id, salt, c.MASTER_OPS, c.MASTER_MEM, sign_pk, box_pk, new_anchor, nonce)
+    message = t.master_change(session.org_id, salt, master.ops, master.mem, master.sign_pk, master.box_pk,
+                              master.anchor, nonce)
     result = client.request("POST", "/api/v1/masterpassword", {
-        "master": {"salt": salt.hex(), "ops": c.MASTER_OPS, "mem": c.MASTER_MEM, "sign_pk": sign_pk.hex(),
-                   "box_pk": box_pk.hex(), "anchor": new_anchor.hex(),
-                   "cert": c.sign(keyring.signing, t.master_keys_cert(session.org_id, sign_pk, box_pk)).hex()},
-        "mp_grant": keyring.grant("mp", box_pk),
-        "sig_old": c.sign(current.signing, message).hex(), "sig_new": c.sign(fresh.signing, message).hex(),
+        "master": master.to_wire(),
+        "mp_grant": keyring.grant("mp", master.box_pk).to_wire(),
+        "sig_old": p.sign(current.signing, message).hex(), "sig_new": p.sign(fresh.signing, message).hex(),
         "proof": sent}, auth=True)
     return int(result["other_sessions_ended"])
 

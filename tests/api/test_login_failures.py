@@ -8,9 +8,11 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from infrastructure import crypto as c
 from interfaces.client.keystore import DeviceRecord
 from interfaces.client.sdk import ApiError, Client
+from sprechzimmer_protocol import layouts
+from sprechzimmer_protocol.keys import DeviceKeys, password_keys
+from sprechzimmer_protocol.primitives import random_bytes, sign
 from tests.conftest import PASSWORD, Clock, LiveServer, register
 
 
@@ -18,17 +20,17 @@ def raw_login(client: Client, org: str, user: str, password: str, device: Device
     """The SDK's protocol, but returning the raw HTTP answer of /auth/finish."""
     start = client.http.post("/api/v1/auth/start", json={"org": org, "user": user, "device_id": device.device_id,
                                                          "origin": client.origin}).json()
-    keys = c.DeviceKeys.from_seed(bytes.fromhex(device.seed))
-    pw = c.password_keys(password, bytes.fromhex(start["salt"]), start["kdf"]["ops"], start["kdf"]["mem"])
-    transcript = c.login_transcript(org, user, device.device_id, bytes.fromhex(start["nonce"]), client.origin)
+    keys = DeviceKeys.from_seed(bytes.fromhex(device.seed))
+    pw = password_keys(password, bytes.fromhex(start["salt"]), start["kdf"]["ops"], start["kdf"]["mem"])
+    transcript = layouts.login(org, user, device.device_id, bytes.fromhex(start["nonce"]), client.origin)
     return client.http.post("/api/v1/auth/finish", json={
-        "challenge_id": start["challenge_id"], "sig_pw": c.sign(pw.signing, transcript).hex(),
-        "sig_dev": c.sign(keys.signing, transcript).hex()})
+        "challenge_id": start["challenge_id"], "sig_pw": sign(pw.signing, transcript).hex(),
+        "sig_dev": sign(keys.signing, transcript).hex()})
 
 
 def stranger_device(origin: str) -> DeviceRecord:
     """A device the organisation never approved: its own keys, a made-up id."""
-    return DeviceRecord(origin, "pwinkler", "", "dev-unknown", "Fremdgerät", c.random_bytes(32).hex(), None)
+    return DeviceRecord(origin, "pwinkler", "", "dev-unknown", "Fremdgerät", random_bytes(32).hex(), None)
 
 
 @pytest.fixture
@@ -68,12 +70,12 @@ def test_a_challenge_is_single_use(martin: tuple[Client, DeviceRecord]) -> None:
     client, device = martin
     start = client.http.post("/api/v1/auth/start", json={"org": "PWinkler", "user": "MartinW",
                                                          "device_id": device.device_id, "origin": client.origin}).json()
-    keys = c.DeviceKeys.from_seed(bytes.fromhex(device.seed))
-    pw = c.password_keys(PASSWORD, bytes.fromhex(start["salt"]))
-    transcript = c.login_transcript("PWinkler", "MartinW", device.device_id, bytes.fromhex(start["nonce"]),
+    keys = DeviceKeys.from_seed(bytes.fromhex(device.seed))
+    pw = password_keys(PASSWORD, bytes.fromhex(start["salt"]))
+    transcript = layouts.login("PWinkler", "MartinW", device.device_id, bytes.fromhex(start["nonce"]),
                                     client.origin)
-    body = {"challenge_id": start["challenge_id"], "sig_pw": c.sign(pw.signing, transcript).hex(),
-            "sig_dev": c.sign(keys.signing, transcript).hex()}
+    body = {"challenge_id": start["challenge_id"], "sig_pw": sign(pw.signing, transcript).hex(),
+            "sig_dev": sign(keys.signing, transcript).hex()}
     assert client.http.post("/api/v1/auth/finish", json=body).status_code == 200
     assert client.http.post("/api/v1/auth/finish", json=body).status_code == 401  # a captured answer is useless
 
@@ -84,13 +86,13 @@ def test_challenges_expire_after_two_minutes(martin: tuple[Client, DeviceRecord]
     start = client.http.post("/api/v1/auth/start", json={"org": "PWinkler", "user": "MartinW",
                                                          "device_id": device.device_id, "origin": client.origin}).json()
     clock.advance(seconds=121)
-    keys = c.DeviceKeys.from_seed(bytes.fromhex(device.seed))
-    pw = c.password_keys(PASSWORD, bytes.fromhex(start["salt"]))
-    transcript = c.login_transcript("PWinkler", "MartinW", device.device_id, bytes.fromhex(start["nonce"]),
+    keys = DeviceKeys.from_seed(bytes.fromhex(device.seed))
+    pw = password_keys(PASSWORD, bytes.fromhex(start["salt"]))
+    transcript = layouts.login("PWinkler", "MartinW", device.device_id, bytes.fromhex(start["nonce"]),
                                     client.origin)
     answer = client.http.post("/api/v1/auth/finish", json={
-        "challenge_id": start["challenge_id"], "sig_pw": c.sign(pw.signing, transcript).hex(),
-        "sig_dev": c.sign(keys.signing, transcript).hex()})
+        "challenge_id": start["challenge_id"], "sig_pw": sign(pw.signing, transcript).hex(),
+        "sig_dev": sign(keys.signing, transcript).hex()})
     assert answer.status_code == 401
 
 

@@ -11,10 +11,12 @@ import httpx
 import pytest
 
 from application.appointments import resolve_join_token
-from infrastructure import crypto
 from interfaces.client import appointments as ap
 from interfaces.client.keystore import LocalStore
-from interfaces.client.sdk import ApiError, Client
+from interfaces.client.sdk import CODE_SECRETS, ApiError, Client
+from sprechzimmer_protocol.calls import join_secret, join_token_from_secret
+from sprechzimmer_protocol.codes import encode_code, normalise_code
+from sprechzimmer_protocol.primitives import h
 from tests.conftest import Clock, LiveServer
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
@@ -22,7 +24,7 @@ START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
 
 def _unknown(client: Client, code: str) -> dict[str, object]:
     """The full problem answer for a refused code, to compare answers byte for byte."""
-    response = client.http.post("/api/v1/access-codes/check", json={"join_token": crypto.join_token(code).hex()})
+    response = client.http.post("/api/v1/access-codes/check", json={"join_token": CODE_SECRETS.join_token(code).hex()})
     assert response.status_code == 404, response.text
     body: dict[str, object] = response.json()
     assert body["detail"] == "Zugangscode unbekannt."
@@ -53,11 +55,11 @@ def test_code_works_only_inside_its_window_and_for_its_role(server: LiveServer, 
 
     # The same function serves the signalling server: the patient's token never yields the practitioner role.
     services = server.container.services
-    grant = resolve_join_token(services, crypto.join_token(codes["patient"]))
+    grant = resolve_join_token(services, CODE_SECRETS.join_token(codes["patient"]))
     assert grant is not None and grant.role == "patient" and str(grant.appointment_id) == appointment.appointment_id
     stored = services.events.get(grant.appointment_id)
     assert stored is not None and grant.org_id == stored.org_id
-    practitioner_grant = resolve_join_token(services, crypto.join_token(codes["practitioner"]))
+    practitioner_grant = resolve_join_token(services, CODE_SECRETS.join_token(codes["practitioner"]))
     assert practitioner_grant is not None and practitioner_grant.role == "practitioner"
 
     clock.set(START + timedelta(minutes=30 + 59))
@@ -65,7 +67,7 @@ def test_code_works_only_inside_its_window_and_for_its_role(server: LiveServer, 
     clock.set(START + timedelta(minutes=30 + 61))
     assert _unknown(client, codes["patient"]) == reference
     assert _unknown(client, codes["practitioner"]) == reference
-    assert resolve_join_token(services, crypto.join_token(codes["patient"])) is None
+    assert resolve_join_token(services, CODE_SECRETS.join_token(codes["patient"])) is None
 
 
 def test_rescheduling_moves_the_window(server: LiveServer, practice: Callable[..., Client], clock: Clock) -> None:
@@ -115,10 +117,10 @@ def test_guesses_are_throttled_per_ip(server: LiveServer, practice: Callable[...
     guesser = Client(server.url, LocalStore(tmp_path / "guesser"))
     for i in range(20):
         with pytest.raises(ApiError) as err:
-            ap.check_code(guesser, crypto.encode_code(i.to_bytes(8, "big")))
+            ap.check_code(guesser, encode_code(i.to_bytes(8, "big")))
         assert err.value.status == 404
     with pytest.raises(ApiError) as err:
-        ap.check_code(guesser, crypto.encode_code(b"\x01" * 8))
+        ap.check_code(guesser, encode_code(b"\x01" * 8))
     assert err.value.status == 429 and err.value.retry_after and err.value.retry_after > 0
     with pytest.raises(ApiError) as err:  # from the throttled IP even a right code gets no answer
         ap.check_code(guesser, appointment.patient.codes["patient"])
@@ -144,3 +146,17 @@ def test_malformed_tokens_and_codes_are_refused_without_a_500(server: LiveServer
     with pytest.raises(ApiError) as err:
         ap.check_code(client, "kein Code")
     assert err.value.detail == "Zugangscode unbekannt."
+
+
+def test_join_tokens_are_derived_slowly_from_the_code(server: LiveServer, practice: Callable[..., Client],
+                                                     clock: Clock) -> None:
+    """§8a.4: the server knows a code only by h("vdc/v1/join", Argon2id(code)); the fast v1 token of the same
+    code is unknown to it, so a recorded token no longer lets an operator search the codes cheaply."""
+    clock.set(START - timedelta(minutes=10))
+    client = practice()
+    code = ap.add(client, START, 30, "Jörg Böhm").patient.codes["patient"]
+    assert ap.check_code(client, code)["role"] == "patient"
+    fast = h("vdc/v1/join", normalise_code(code))
+    response = client.http.post("/api/v1/access-codes/check", json={"join_token": fast.hex()})
+    assert response.status_code == 404
+    assert CODE_SECRETS.join_token(code) == join_token_from_secret(join_secret(code)) != fast

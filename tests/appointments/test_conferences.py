@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from application.appointments import resolve_join_token
-from infrastructure import crypto
+from infrastructure.crypto import access_code_tag
 from interfaces.client import appointments as ap
-from interfaces.client.sdk import ApiError, Client
+from interfaces.client.sdk import CODE_SECRETS, ApiError, Client
+from sprechzimmer_protocol.codes import new_code, normalise_code
 from tests.conftest import Clock, LiveServer
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -23,7 +24,7 @@ MSG_PLAN = "Konferenzen mit mehr als zwei Teilnehmern sind nur im Tarif plus ent
 
 
 def _refused(client: Client, code: str) -> None:
-    response = client.http.post("/api/v1/access-codes/check", json={"join_token": crypto.join_token(code).hex()})
+    response = client.http.post("/api/v1/access-codes/check", json={"join_token": CODE_SECRETS.join_token(code).hex()})
     assert response.status_code == 404 and response.json()["detail"] == "Zugangscode unbekannt.", response.text
 
 
@@ -47,7 +48,7 @@ def test_plus_conference_has_a_code_per_participant_and_a_call_code_the_server_n
     codes, call_code = planned.patient.codes, planned.patient.call_code
     assert sorted(codes) == sorted(["practitioner", *PATIENT_SLOTS]) and planned.patient.participants == PATIENT_SLOTS
     assert call_code is not None and len(set(codes.values()) | {call_code}) == 5
-    assert crypto.normalise_code(call_code) and planned.patient.key_code == call_code
+    assert normalise_code(call_code) and planned.patient.key_code == call_code
 
     # every participant's code checks as a patient of this appointment, the practitioner's as practitioner
     for slot in PATIENT_SLOTS:
@@ -58,13 +59,13 @@ def test_plus_conference_has_a_code_per_participant_and_a_call_code_the_server_n
     # the call code is no access code, and nothing the server keeps is derived from it
     _refused(client, call_code)
     services = server.container.services
-    assert resolve_join_token(services, crypto.join_token(call_code)) is None
+    assert resolve_join_token(services, CODE_SECRETS.join_token(call_code)) is None
     stored = services.events.get(uuid.UUID(planned.appointment_id))
     assert stored is not None
     server_side = json.dumps({"tags": stored.code_tags, "record": stored.record})
-    token = crypto.join_token(call_code)
-    for secret in (call_code, crypto.normalise_code(call_code), token.hex(),
-                   crypto.access_code_tag(token, services.pepper_code).hex()):
+    token = CODE_SECRETS.join_token(call_code)
+    for secret in (call_code, normalise_code(call_code), token.hex(),
+                   access_code_tag(token, services.pepper_code).hex()):
         assert secret not in server_side
     assert len(stored.code_tags) == 4  # one keyed tag per join code
 
@@ -151,7 +152,7 @@ def test_participant_codes_must_be_in_order_distinct_and_within_the_plan(
     assert status == 400 and "der Reihe nach" in str(problem["detail"])
     _, status, problem = _schedule(client, {**codes, "patient-3": codes["patient"]})
     assert status == 400 and "verschieden" in str(problem["detail"])
-    _, status, problem = _schedule(client, {**codes, "patient-4": crypto.new_code()})
+    _, status, problem = _schedule(client, {**codes, "patient-4": new_code()})
     assert status == 400  # no fifth party: the plan allows four participants, practitioner included
     with pytest.raises(ApiError) as err:
         ap.add(client, START, 30, "Jörg Böhm", participants=4)

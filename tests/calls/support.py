@@ -15,7 +15,8 @@ import websockets
 
 from application.ports import JoinGrant, JoinResolver
 from domain.appointment import CODE_SLOTS
-from infrastructure import crypto
+from interfaces.client.sdk import CODE_SECRETS
+from sprechzimmer_protocol.codes import new_code
 
 
 @dataclass
@@ -33,9 +34,9 @@ class Appointment:
 
 class GrantBook:
     """join token → JoinGrant for signalling-level tests that need grants the appointments context would not
-    hand out on demand (expired windows, revoked codes, several patients); codes from crypto.new_code, tokens
-    from crypto.join_token. Anything else goes to the server's real resolver, so appointments planned
-    through the SDK join too."""
+    hand out on demand (expired windows, revoked codes, several patients); codes from new_code, tokens from
+    the SDK's code secrets (one Argon2id run per code). Anything else goes to the server's real resolver, so
+    appointments planned through the SDK join too."""
 
     def __init__(self) -> None:
         self.grants: dict[bytes, JoinGrant] = {}
@@ -52,21 +53,21 @@ class GrantBook:
             length: timedelta = timedelta(hours=1)) -> Appointment:
         appointment_id = uuid.uuid4()
         start = datetime.now(UTC) + starts
-        appointment = Appointment(org_id, appointment_id, crypto.new_code(),
-                                  [crypto.new_code() for _ in range(patients)], self.sessions.get(org_id))
+        appointment = Appointment(org_id, appointment_id, new_code(),
+                                  [new_code() for _ in range(patients)], self.sessions.get(org_id))
         slots = [(appointment.practitioner_code, "practitioner", "practitioner"),
                  *[(code, "patient", CODE_SLOTS[1 + i]) for i, code in enumerate(appointment.patient_codes)]]
         for code, role, slot in slots:
-            self.grants[crypto.join_token(code)] = JoinGrant(org_id, appointment_id, role, start, start + length,
-                                                             slot=slot, seats=len(slots))
+            self.grants[CODE_SECRETS.join_token(code)] = JoinGrant(org_id, appointment_id, role, start, start + length,
+                                                                   slot=slot, seats=len(slots))
         return appointment
 
     def revoke(self, code: str) -> None:
-        self.grants.pop(crypto.join_token(code), None)
+        self.grants.pop(CODE_SECRETS.join_token(code), None)
 
 
 def token_hex(code: str) -> str:
-    return crypto.join_token(code).hex()
+    return CODE_SECRETS.join_token(code).hex()
 
 
 class Peer:
@@ -85,7 +86,9 @@ class Peer:
     async def join(cls, url: str, code: str, **extra: Any) -> Peer:
         ws = await websockets.connect(url.replace("http", "ws", 1) + "/ws/v1/calls", max_size=2**20)
         peer = cls(ws)
-        await peer.send({"type": "join", "token": token_hex(code), **extra})
+        # Argon2id (§8a.4) off the event loop, so peers already in the room keep answering heartbeats.
+        token = await asyncio.to_thread(token_hex, code)
+        await peer.send({"type": "join", "token": token, **extra})
         peer.welcome = await peer.expect("welcome")
         return peer
 

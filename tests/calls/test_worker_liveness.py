@@ -78,7 +78,8 @@ async def _join_on(url: str, code: str, database_url: str, placed: Callable[[str
 async def _try_join(url: str, code: str, session: str) -> Peer | int:
     """A fresh join (no resume token, as after a page reload): the Peer, or the close code of a refusal."""
     ws = await websockets.connect(url.replace("http", "ws", 1) + "/ws/v1/calls")
-    await ws.send(json.dumps({"type": "join", "token": token_hex(code), "session": session}))
+    token = await asyncio.to_thread(token_hex, code)  # Argon2id (§8a.4) off the event loop
+    await ws.send(json.dumps({"type": "join", "token": token, "session": session}))
     first = json.loads(await asyncio.wait_for(ws.recv(), 5))
     if first["type"] == "welcome":
         peer = Peer(ws)

@@ -13,9 +13,13 @@ import pytest
 from nacl.exceptions import CryptoError
 
 from application.errors import AUTH_FAILED_MESSAGE
-from infrastructure import crypto as c
 from interfaces.client import devices
 from interfaces.client.sdk import ApiError, Client, Keyring, TamperingDetected
+from sprechzimmer_protocol import layouts
+from sprechzimmer_protocol.codes import normalise_code
+from sprechzimmer_protocol.encoding import lp
+from sprechzimmer_protocol.keys import DeviceKeys, pairing_key, pairing_tag_approver
+from sprechzimmer_protocol.primitives import aead_decrypt, aead_encrypt, random_bytes, sign
 from tests.conftest import PASSWORD, Clock, LiveServer
 from tests.devices.helpers import ADMIN, ORG, admin_client, approved_device, tampered_client
 
@@ -36,17 +40,17 @@ def _raw_approve(admin: Client, device: dict[str, Any], code: str) -> None:
     """What a client would send, without the client's own pending check: to show the server refuses."""
     session = admin.session
     assert session is not None
-    k_pair = c.pairing_key(code, session.org_id, device["device_id"])
+    k_pair = pairing_key(code, session.org_id, device["device_id"])
     approved_at = datetime.now(UTC).isoformat(timespec="seconds")
-    cert = c.sign(session.keyring.signing, c.device_cert_message(
+    cert = sign(session.keyring.signing, layouts.device_cert(
         session.org_id, device["device_id"], device["name"], bytes.fromhex(device["dev_sign_pk"]),
         bytes.fromhex(device["dev_box_pk"]), approved_at, session.device_id))
     proof, _, _ = devices.proof(admin, "device-approve", device["device_id"])
     admin.request("POST", f"/api/v1/devices/{device['device_id']}/approve", {
         "cert": cert.hex(), "approved_at": approved_at,
-        "grant": session.keyring.grant(device["device_id"], bytes.fromhex(device["dev_box_pk"])),
+        "grant": session.keyring.grant(device["device_id"], bytes.fromhex(device["dev_box_pk"])).to_wire(),
         "grant_version": session.keyring.version,
-        "approver_tag": c.pairing_tag_approver(k_pair, session.org_id, device["device_id"],
+        "approver_tag": pairing_tag_approver(k_pair, session.org_id, device["device_id"],
                                                session.keyring.sign_pk).hex(),
         "proof": proof}, auth=True)
 
@@ -60,7 +64,7 @@ def test_pending_device_waits_then_logs_in_after_approval_with_the_typed_code(
     admin = admin_client(new_client)
     b = new_client("sprechzimmer-1")
     enrolment = devices.enroll(b, ORG, ADMIN, PASSWORD, "Sprechzimmer 1")
-    assert len(c.normalise_code(enrolment.pairing_code)) == 12
+    assert len(normalise_code(enrolment.pairing_code)) == 12
 
     # Before approval: the server's answer is the single 401, byte for byte the same as a wrong password;
     # only the client, knowing its enrolment is pending and its password right, says why.
@@ -135,7 +139,7 @@ def test_server_substituting_the_new_devices_keys_is_refused_by_the_approver(
     admin = admin_client(new_client)
     b = new_client("b")
     enrolment = devices.enroll(b, ORG, ADMIN, PASSWORD, "Sprechzimmer 2")
-    attacker = c.DeviceKeys.from_seed(c.random_bytes(32))
+    attacker = DeviceKeys.from_seed(random_bytes(32))
     with server.container.state_db.transaction() as cur:  # the server swaps B's keys in its store
         cur.execute("UPDATE rm_devices SET dev_box_pk = %s, dev_sign_pk = %s WHERE device_id = %s",
                     (bytes(attacker.box.public_key).hex(), attacker.signing.verify_key.encode().hex(),
@@ -172,7 +176,7 @@ def test_server_substituting_the_organisation_key_is_refused_by_the_devices(
     def swap_org_key(path: str, body: dict[str, Any]) -> dict[str, Any]:
         if path == "/api/v1/auth/finish":  # a keyring of the server's making, signed by its own "org key"
             body["org_sign_pk"] = fake.sign_pk.hex()
-            body["grant"] = {"version": 1, **fake.grant(body["device_id"], b_box)}
+            body["grant"] = {"version": 1, **fake.grant(body["device_id"], b_box).to_wire()}
         return body
 
     with pytest.raises(TamperingDetected):  # the approver's tag over the org key does not match
@@ -210,7 +214,7 @@ def test_lock_unlock_rename_and_revocation_with_keyring_rotation(
     assert own.value.status == 403
 
     b_last_keyring = b.session.keyring
-    server_key = c.DeviceKeys.from_seed(c.random_bytes(32)).box.public_key
+    server_key = DeviceKeys.from_seed(random_bytes(32)).box.public_key
 
     def swap_master_key(path: str, body: dict[str, Any]) -> dict[str, Any]:
         if path == "/api/v1/masterpassword":  # the server would like the new keyring sealed to its own key
@@ -230,12 +234,12 @@ def test_lock_unlock_rename_and_revocation_with_keyring_rotation(
     # Data written after the revocation, under the newest data key, as every remaining device now has it.
     assert d.login(ORG, ADMIN, PASSWORD).keyring.data_keys == new_keyring.data_keys
     assert admin.login(ORG, ADMIN, PASSWORD).keyring.version == 2
-    aad = c.lp("vdc/v1/appt", new_keyring.org_id, "appt-1", "patient", 1)
-    secret = c.aead_encrypt(new_keyring.data_keys[2], b'{"name": "J\\u00f6rg B\\u00f6hm"}', aad)
+    aad = lp("vdc/v1/appt", new_keyring.org_id, "appt-1", "patient", 1)
+    secret = aead_encrypt(new_keyring.data_keys[2], b'{"name": "J\\u00f6rg B\\u00f6hm"}', aad)
     assert 2 not in b_last_keyring.data_keys
     for key in b_last_keyring.data_keys.values():
         with pytest.raises(CryptoError):
-            c.aead_decrypt(key, secret, aad)
+            aead_decrypt(key, secret, aad)
     # The revoked device can neither use its session nor log in to fetch a grant.
     with pytest.raises(ApiError) as revoked_session:
         b.whoami()

@@ -12,10 +12,11 @@ import pytest
 
 from application import recovery
 from application.errors import AUTH_FAILED_MESSAGE, AuthFailed
-from infrastructure import crypto as c
 from interfaces.client import devices, users
 from interfaces.client.recovery import MSG_ANCHOR, recover
 from interfaces.client.sdk import ApiError, Client, Keyring, TamperingDetected
+from sprechzimmer_protocol.keys import DeviceKeys
+from sprechzimmer_protocol.primitives import random_bytes
 from tests.conftest import MASTER_PASSWORD, PASSWORD, LiveServer, MailBox, register
 from tests.devices.helpers import ADMIN, ORG, admin_client, approved_device, tampered_client
 
@@ -27,10 +28,10 @@ CONTACT = "m.winkler@mail.de"
 def _wrong_proof(client: Client, org: str = ORG) -> ApiError:
     """A wrong master password as the server sees it: a signature that does not verify."""
     challenge = client.request("POST", "/api/v1/recovery/start", {"org": org, "origin": client.origin})
-    device = c.DeviceKeys.from_seed(c.random_bytes(32))
+    device = DeviceKeys.from_seed(random_bytes(32))
     with pytest.raises(ApiError) as err:
         client.request("POST", "/api/v1/recovery/finish", {
-            "challenge_id": challenge["challenge_id"], "device_id": "dev-" + c.random_bytes(4).hex(),
+            "challenge_id": challenge["challenge_id"], "device_id": "dev-" + random_bytes(4).hex(),
             "name": "Unbekannt", "dev_sign_pk": device.signing.verify_key.encode().hex(),
             "dev_box_pk": bytes(device.box.public_key).hex(), "sig_mp": "01" * 64, "sig_dev": "02" * 64})
     return err.value
@@ -161,7 +162,7 @@ def test_strangers_cannot_lock_the_practice_out_of_recovery(
     stays), but every alarm mail carries a one-time code that lets the owner's next attempt through."""
     admin_client(new_client)
     services = server.container.services
-    stranger = c.DeviceKeys.from_seed(c.random_bytes(32))
+    stranger = DeviceKeys.from_seed(random_bytes(32))
     pk = stranger.signing.verify_key.encode().hex()
     for i in range(5):
         ip = f"198.51.{i}.7"

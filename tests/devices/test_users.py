@@ -10,11 +10,13 @@ from uuid import UUID
 
 import pytest
 
-from application import protocol as t
 from application.errors import AUTH_FAILED_MESSAGE
-from infrastructure import crypto as c
 from interfaces.client import devices, users
 from interfaces.client.sdk import ApiError, Client
+from sprechzimmer_protocol import layouts
+from sprechzimmer_protocol import layouts as t
+from sprechzimmer_protocol.policy import PASSWORD_MEM, PASSWORD_OPS
+from sprechzimmer_protocol.primitives import SigningKey, random_bytes, sign
 from tests.conftest import PASSWORD, LiveServer
 from tests.devices.helpers import ADMIN, ORG, STAFF_PASSWORD, admin_client, approved_device
 
@@ -147,12 +149,12 @@ def test_no_password_changes_without_old_password_org_certificate_or_master_proo
     session = admin.session
     assert session is not None
     org_id = session.org_id
-    operator_key = c.SigningKey(c.random_bytes(32))  # not the org key
+    operator_key = SigningKey(random_bytes(32))  # not the org key
     new = users.new_password("Operator#Pw2025")
     key = "martinw"
 
     def cert(signing: Any) -> str:
-        return c.sign(signing, c.user_cert_message(org_id, key, "admin", new.salt, c.PASSWORD_OPS, c.PASSWORD_MEM,
+        return sign(signing, layouts.user_cert(org_id, key, "admin", new.salt, PASSWORD_OPS, PASSWORD_MEM,
                                                    new.pk)).hex()
 
     def change_body(sig_old_key: Any, cert_key: Any, with_proof: bool = True) -> dict[str, Any]:
@@ -160,8 +162,8 @@ def test_no_password_changes_without_old_password_org_certificate_or_master_proo
         message = t.password_change(org_id, key, new.salt, new.pk, nonce)
         if not with_proof:
             proof = {"challenge_id": proof["challenge_id"], "sig": "00" * 64}
-        return {"password": new.body(), "cert": cert(cert_key), "sig_old": c.sign(sig_old_key, message).hex(),
-                "sig_new": c.sign(new.keys.signing, message).hex(), "proof": proof}
+        return {"password": new.body(), "cert": cert(cert_key), "sig_old": sign(sig_old_key, message).hex(),
+                "sig_new": sign(new.keys.signing, message).hex(), "proof": proof}
 
     org_key = session.keyring.signing
     refused: list[tuple[str, str, dict[str, Any], bool, int]] = [
@@ -174,22 +176,22 @@ def test_no_password_changes_without_old_password_org_certificate_or_master_proo
     proof, nonce, _ = devices.proof(admin, "user-password-reset", key)
     refused.append(("POST", f"/api/v1/users/{ADMIN}/password", {
         "password": new.body(), "cert": cert(operator_key), "proof": proof,
-        "sig_new": c.sign(new.keys.signing, t.password_set(org_id, key, "admin", new.salt, c.PASSWORD_OPS,
-                                                           c.PASSWORD_MEM, new.pk, nonce)).hex()}, True, 400))
+        "sig_new": sign(new.keys.signing, t.password_set(org_id, key, "admin", new.salt, PASSWORD_OPS,
+                                                           PASSWORD_MEM, new.pk, nonce)).hex()}, True, 400))
     challenge = admin.request("POST", "/api/v1/recovery/start", {"org": ORG, "origin": admin.origin})
     refused.append(("POST", "/api/v1/recovery/finish", {
         "challenge_id": challenge["challenge_id"], "device_id": "dev-operator", "name": "Operator",
         "dev_sign_pk": operator_key.verify_key.encode().hex(), "dev_box_pk": "11" * 32,
         "sig_mp": "22" * 64, "sig_dev": "33" * 64}, False, 401))
     refused.append(("POST", "/api/v1/recovery/complete", {
-        "recovery_token": c.random_bytes(32).hex(), "cert": "44" * 64, "approved_at": "2026-11-28T09:00:00+00:00",
+        "recovery_token": random_bytes(32).hex(), "cert": "44" * 64, "approved_at": "2026-11-28T09:00:00+00:00",
         "grant": {"sealed": "55" * 80, "sig": "66" * 64},
         "reset": {"user_short": ADMIN, "password": new.body(), "cert": cert(operator_key), "sig_new": "77" * 64}},
         False, 401))
     start = admin.request("POST", "/api/v1/auth/start", {"org": ORG, "user": ADMIN, "device_id": "dev-op",
                                                          "origin": admin.origin})
     refused.append(("POST", "/api/v1/invites/redeem", {
-        "challenge_id": start["challenge_id"], "token": c.random_bytes(32).hex(), "name": "Operator",
+        "challenge_id": start["challenge_id"], "token": random_bytes(32).hex(), "name": "Operator",
         "dev_sign_pk": operator_key.verify_key.encode().hex(), "dev_box_pk": "11" * 32, "password": new.body(),
         "sig_pw": "00" * 64, "sig_dev": "00" * 64}, False, 401))
     refused.append(("POST", "/api/v1/password", change_body(org_key, org_key), False, 401))  # no session

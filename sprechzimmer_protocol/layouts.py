@@ -1,33 +1,42 @@
-"""The signed messages of the protocol beyond login and registration (design/crypto.md §4.4–4.8): what
-devices, users and the master password sign. The server verifies and the SDK signs the same bytes; every
-message starts with its versioned domain label and carries the organisation, and where a server nonce is
-involved, that nonce. Pure byte layout (no cryptography), so the use cases own it."""
+"""Every signed or MACed message of the protocol (design/crypto.md §2.2, §4): what clients sign and the
+server verifies, byte for byte. Each starts with its versioned domain label and carries the organisation
+and, where a server nonce is involved, that nonce. Pure byte layout (standard library only)."""
 
 from __future__ import annotations
 
-import struct
-import uuid
-
-Field = str | bytes | int | uuid.UUID
+from .encoding import lp
 
 
-def lp(*fields: Field) -> bytes:
-    """Length-prefixed encoding (design/crypto.md §2.2): u32be(len) ‖ bytes per field; str as UTF-8, int as
-    u64be. Unambiguous in every language, so signed messages need no JSON canonicalisation."""
-    out = bytearray()
-    for f in fields:
-        if isinstance(f, uuid.UUID):
-            f = str(f)
-        if isinstance(f, str):
-            b = f.encode()
-        elif isinstance(f, bool):
-            raise TypeError("booleans are not encoded")
-        elif isinstance(f, int):
-            b = struct.pack(">Q", f)
-        else:
-            b = bytes(f)
-        out += struct.pack(">I", len(b)) + b
-    return bytes(out)
+def registration(org_short: str, org_id: str, user_short: str, device_id: str, origin: str) -> bytes:
+    return lp("vdc/v1/register", org_short, org_id, user_short, device_id, origin)
+
+
+def login(org: str, user: str, device_id: str, nonce: bytes, origin: str) -> bytes:
+    return lp("vdc/v1/login", org, user, device_id, nonce, origin)
+
+
+def user_cert(org_id: str, user_key: str, role: str, pw_salt: bytes, ops: int, mem: int, pk_pw: bytes) -> bytes:
+    return lp("vdc/v1/user-cert", org_id, user_key, role, pw_salt, ops, mem, pk_pw)
+
+
+def device_cert(org_id: str, device_id: str, name: str, dev_sign_pk: bytes, dev_box_pk: bytes, approved_at: str,
+                approver: str) -> bytes:
+    return lp("vdc/v1/device-cert", org_id, device_id, name, dev_sign_pk, dev_box_pk, approved_at, approver)
+
+
+def keyring_grant(org_id: str, recipient: str, version: int, sealed: bytes) -> bytes:
+    return lp("vdc/v1/keyring-grant", org_id, recipient, version, sealed)
+
+
+def keyring_head(org_id: str, version: int, rotated_at: str) -> bytes:
+    """Signed by the org at every rotation, so a recovering device learns the latest version (§8a.11)."""
+    return lp("vdc/v1/keyring-head", org_id, version, rotated_at)
+
+
+def master_keys_cert(org_id: str, mp_sign_pk: bytes, mp_box_pk: bytes) -> bytes:
+    """The org key vouches for the master-password public keys, so a device that rotates the keyring
+    (§4.8) grants to the genuine mp_box_pk and never to a key the server slipped in."""
+    return lp("vdc/v1/mp-keys", org_id, mp_sign_pk, mp_box_pk)
 
 
 def enroll(org: str, user: str, device_id: str, name: str, dev_sign_pk: bytes, dev_box_pk: bytes, nonce: bytes,
@@ -63,12 +72,6 @@ def master_change(org_id: str, salt: bytes, ops: int, mem: int, sign_pk: bytes, 
     return lp("vdc/v1/mp-change", org_id, salt, ops, mem, sign_pk, box_pk, anchor, nonce)
 
 
-def master_keys_cert(org_id: str, mp_sign_pk: bytes, mp_box_pk: bytes) -> bytes:
-    """The org key vouches for the master-password public keys, so a device that rotates the keyring
-    (§4.8) grants to the genuine mp_box_pk and never to a key the server slipped in."""
-    return lp("vdc/v1/mp-keys", org_id, mp_sign_pk, mp_box_pk)
-
-
 def recovery(org: str, device_id: str, name: str, dev_sign_pk: bytes, dev_box_pk: bytes, nonce: bytes,
              origin: str) -> bytes:
     return lp("vdc/v1/recovery", org, device_id, name, dev_sign_pk, dev_box_pk, nonce, origin)
@@ -82,3 +85,14 @@ def invite_redeem(org: str, user: str, device_id: str, name: str, dev_sign_pk: b
                   salt: bytes, ops: int, mem: int, pk_pw: bytes, token: bytes, nonce: bytes, origin: str) -> bytes:
     return lp("vdc/v1/invite-redeem", org, user, device_id, name, dev_sign_pk, dev_box_pk, salt, ops, mem, pk_pw,
               token, nonce, origin)
+
+
+# --- associated data of the end-to-end encrypted record (§2.3) ------------------------------------
+
+
+def dek_aad(org_id: str, appointment_id: str, version: int) -> bytes:
+    return lp("vdc/v1/dek", org_id, appointment_id, version)
+
+
+def record_aad(org_id: str, appointment_id: str, field: str, schema: int) -> bytes:
+    return lp("vdc/v1/appt", org_id, appointment_id, field, schema)
