@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from eventsourcing.persistence import IntegrityError
 
@@ -23,11 +22,11 @@ from application.plans import current_plan, require_feature
 from application.ports import CalendarEntry, DueReminder, JoinGrant, ReminderNumbers, SmsFailed
 from application.services import Services
 from domain.appointment import CODE_SLOTS, ROLES, AccessCodeTag, Appointment, role_of_slot
+from domain.calendar_day import BERLIN
 from domain.plans import Feature, get_plan, participants_allowed
 
 log = logging.getLogger("sprechzimmer.appointments")
 
-BERLIN = ZoneInfo("Europe/Berlin")
 MSG_CODE_UNKNOWN = "Zugangscode unbekannt."
 MSG_NOT_FOUND = "Termin nicht gefunden."
 MSG_TAG_TAKEN = "Dieser Zugangscode ist bereits vergeben. Bitte neue Codes erzeugen."
@@ -101,7 +100,7 @@ def _save(services: Services, *aggregates: Any, message: str = MSG_CONCURRENT, f
 
 
 def _month(services: Services) -> str:
-    return services.clock().astimezone(BERLIN).strftime("%Y-%m")
+    return services.today().strftime("%Y-%m")
 
 
 # --- commands -------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from eventsourcing.persistence import IntegrityError
 
@@ -25,13 +24,13 @@ from application.contracts import _contract, load, today
 from application.errors import Invalid, NotFound, NotPermitted
 from application.services import Services
 from domain.billing import BillingRun, Invoice, InvoiceSequence
+from domain.calendar_day import BERLIN
 from domain.invoice import InvoiceAmounts, InvoiceLine, billing_period, compute_invoice
 from domain.organisation import Organisation
 from domain.plans import PLANS, PLUS
 from domain.usage import SMS
 
 log = logging.getLogger("sprechzimmer.billing")
-BERLIN = ZoneInfo("Europe/Berlin")
 COLLECTION_DELAY_DAYS = 5  # SEPA Core: the debtor is told the amount before; collection a few days later
 
 
@@ -139,7 +138,7 @@ def run(services: Services, month: str) -> BillingResult:
         raise Invalid("Bitte den Monat als JJJJ-MM angeben.", "month") from None
     assert services.contracts is not None
     now = services.clock()
-    if now.date() <= last_day:
+    if services.today() <= last_day:
         raise Invalid("Ein Monat kann erst nach seinem Ende abgerechnet werden.", "month")
     done: BillingRun | None = services.events.get(BillingRun.id_for(month))
     if done is not None:

@@ -35,8 +35,8 @@ class ContractView:
 
 
 def today(services: Services) -> date:
-    """The same "today" as application/plans.current_plan: the date of the injectable clock."""
-    return services.clock().date()
+    """The Berlin date of the injectable clock (Services.today), as everywhere else."""
+    return services.today()
 
 
 def de_date(day: date | str) -> str:

@@ -14,7 +14,7 @@ def current_plan(services: Services, org_id: UUID) -> str:
     contract = services.events.get(Contract.id_for(org_id))
     if contract is None:
         raise NotPermitted("Für diese Organisation besteht kein Vertrag.")
-    plan: str = contract.plan_on(services.clock().date())
+    plan: str = contract.plan_on(services.today())
     return plan
 
 

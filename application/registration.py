@@ -87,7 +87,7 @@ def register(services: Services, data: dict[str, Any], today: date | None = None
     k, creds = data["crypto"], data["credentials"]
     org_id: UUID = k["org_id"]
     plan = data["plan"]
-    today = today or services.clock().date()
+    today = today or services.today()
     bank = None
     if plan == "plus":
         billing = data.get("billing")

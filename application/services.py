@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from application.eventstore import EventStore
@@ -20,6 +20,7 @@ from application.ports import (
     ReminderNumbers,
     SmsGateway,
 )
+from domain.calendar_day import berlin_date
 
 log = logging.getLogger("sprechzimmer.app")
 
@@ -59,3 +60,8 @@ class Services:
 
     def now(self) -> float:
         return self.clock().timestamp()
+
+    def today(self) -> date:
+        """"Today" for contracts, billing, cancellation, plan changes and calendar defaults: the Berlin date of
+        the injectable clock. Every use case asks this, never `clock().date()` (that is the UTC day)."""
+        return berlin_date(self.clock())

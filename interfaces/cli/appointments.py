@@ -26,6 +26,15 @@ def _logged_in(args: argparse.Namespace) -> Client:
     return c
 
 
+def now() -> datetime:
+    return datetime.now(ap.BERLIN)
+
+
+def today() -> date:
+    """The default day of `list` is the German calendar day, also on a machine whose clock runs in UTC."""
+    return now().astimezone(ap.BERLIN).date()
+
+
 def _moment(text: str) -> datetime:
     """ISO with offset, or a local wall-clock time in Berlin such as "2026-12-01 10:00"."""
     try:
@@ -68,7 +77,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     c = _logged_in(args)
-    day = date.fromisoformat(args.day) if args.day else None if args.week else date.today()
+    day = date.fromisoformat(args.day) if args.day else None if args.week else today()
     found = list(ap.listing(c, day=day, week=args.week))
     for appointment in found:
         _print(appointment)

@@ -58,7 +58,7 @@ class CurrentSession(Resource):
             contract = events.get(Contract.id_for(session.org_id))
             return {"org_id": session.org_id, "org_short": organisation.short_name, "user_short": user.short_name,
                     "role": user.role, "device_id": session.device_id,
-                    "plan": contract.plan_on(self.services.clock().date())}
+                    "plan": contract.plan_on(self.services.today())}
 
         resp.media = schemas.SessionInfoSchema().dump(await self.runtime.call(describe))
 

@@ -94,3 +94,20 @@ def test_conference_commands(server: LiveServer, clock: Clock, tmp_path: Path, m
         assert not any(code in invitation for m, code in codes.items() if m != n)
     assert main(["appointments", "add", "--start", "2026-12-01 11:00", "--name", "x", "--participants", "4"]) == 1
     assert "1 bis 3" in capsys.readouterr().err
+
+
+def test_list_without_day_shows_the_berlin_date(server: LiveServer, clock: Clock, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """At 00:30 on New Year's Day in Berlin (23:30 UTC on 31 December) "today" is 1 January."""
+    from interfaces.cli import appointments as cli
+
+    new_year = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
+    clock.set(new_year)
+    monkeypatch.setattr(cli, "now", lambda: new_year)
+    run = cli_for_registered_practice(server, tmp_path, monkeypatch, capsys)
+    login = ("--org", "PWinkler", "--user", "MartinW")
+    run("add", *login, "--start", "2027-01-01 10:00", "--name", "Jörg Böhm")
+    run("add", *login, "--start", "2026-12-31 10:00", "--name", "Eva Jäger")
+    out = run("list", *login)
+    assert "01.01.2027 10:00" in out and "Jörg Böhm" in out and "Eva Jäger" not in out
