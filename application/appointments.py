@@ -13,8 +13,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
-
 from application.access import Session, ip_prefix
 from application.errors import Conflict, Invalid, NotFound, Throttled
 from application.jobs import Job
@@ -93,10 +91,7 @@ MSG_CONCURRENT = "Der Termin wurde gleichzeitig anderweitig geändert. Bitte neu
 
 def _save(services: Services, *aggregates: Any, message: str = MSG_CONCURRENT, field: str | None = None) -> int:
     """A concurrent change of the same appointment, or a code tag claimed twice, is a 409, never a 500."""
-    try:
-        return services.save(*aggregates)
-    except IntegrityError:
-        raise Conflict(message, field) from None
+    return services.commit(*aggregates, message=message, field=field)
 
 
 def _month(services: Services) -> str:
@@ -107,16 +102,29 @@ def _month(services: Services) -> str:
 
 
 def schedule(services: Services, session: Session, appointment_id: UUID, starts_at: datetime,
-             duration_minutes: int, record: dict[str, Any], join_tokens: dict[str, bytes]) -> AppointmentView:
-    """The client chose the id (it is bound into the record's AAD) and generated both codes."""
+             duration_minutes: int, record: dict[str, Any], join_tokens: dict[str, bytes],
+             reminder: dict[str, Any] | None = None) -> AppointmentView:
+    """The client chose the id (it is bound into the record's AAD) and generated both codes. An SMS reminder
+    ({phone, minutes_before}) is checked with everything else before the one save: all or nothing."""
     if services.events.get(appointment_id) is not None:
         raise Conflict("Diese Termin-ID ist bereits vergeben.", "appointment_id")
     tags = _tags(services, session, join_tokens)
     appointment = Appointment.schedule(appointment_id, session.org_id, starts_at, duration_minutes, record, tags)
     claims = [AccessCodeTag.claim(tag, session.org_id, appointment_id, role) for role, tag in tags.items()]
+    pending: tuple[ReminderNumbers, str] | None = None
+    if reminder:
+        numbers, key = _reminder_store(services, session)
+        reminder_id = services.crypto.random_bytes(16).hex()
+        appointment.request_reminder(reminder_id, reminder["minutes_before"], services.clock())
+        # The number first, as in request_reminder: a crash before the save leaves only an orphan.
+        numbers.put(reminder_id, session.org_id,
+                    _seal_number(services, key, session.org_id, reminder_id, reminder["phone"]))
+        pending = numbers, reminder_id
     try:
-        services.save(appointment, *claims)
-    except IntegrityError:
+        services.commit(appointment, *claims)
+    except Conflict:
+        if pending is not None:
+            pending[0].delete(pending[1])
         if services.events.get(appointment_id) is not None:
             raise Conflict("Diese Termin-ID ist bereits vergeben.", "appointment_id") from None
         raise Conflict(MSG_TAG_TAKEN, "join_tokens") from None
@@ -273,8 +281,8 @@ def send_sms_invitation(services: Services, session: Session, appointment_id: UU
     _send(services, phone, text, key)
     appointment.sms_invitation_sent(key, _month(services))
     try:
-        services.save(appointment)
-    except IntegrityError:  # a parallel retry of the same invitation counted it (same idempotency key)
+        services.commit(appointment)
+    except Conflict:  # a parallel retry of the same invitation counted it (same idempotency key)
         appointment = _own(services, session, appointment_id)
         if key not in appointment.sms_keys:
             raise Conflict(MSG_CONCURRENT) from None
@@ -285,11 +293,7 @@ def request_reminder(services: Services, session: Session, appointment_id: UUID,
                      minutes_before: int) -> AppointmentView:
     """Opt-in Erinnerung per SMS. The number is stored only as ciphertext under K_rm, outside the history,
     and deleted once the reminder has gone out (or the appointment is cancelled)."""
-    require_feature(services, session.org_id, Feature.SMS_INVITATION)
-    _gateway(services)
-    numbers, key = services.reminder_numbers, services.keystore.read_model_key(session.org_id)
-    if numbers is None or key is None:
-        raise SmsUnavailable(MSG_SMS_UNAVAILABLE)
+    numbers, key = _reminder_store(services, session)
     appointment = _own(services, session, appointment_id)
     previous = appointment.reminder["reminder_id"] if appointment.reminder else None
     reminder_id = services.crypto.random_bytes(16).hex()
@@ -299,13 +303,23 @@ def request_reminder(services: Services, session: Session, appointment_id: UUID,
     # The number first: a crash before the event leaves only an orphan that no reminder points to.
     numbers.put(reminder_id, session.org_id, _seal_number(services, key, session.org_id, reminder_id, phone))
     try:
-        services.save(appointment)
-    except IntegrityError:
+        services.commit(appointment, message=MSG_CONCURRENT)
+    except Conflict:
         numbers.delete(reminder_id)
-        raise Conflict(MSG_CONCURRENT) from None
+        raise
     if previous:
         numbers.delete(previous)
     return _view(appointment)
+
+
+def _reminder_store(services: Services, session: Session) -> tuple[ReminderNumbers, bytes]:
+    """Reminders need plan plus, a gateway, the number table and the organisation's key K_rm."""
+    require_feature(services, session.org_id, Feature.SMS_INVITATION)
+    _gateway(services)
+    numbers, key = services.reminder_numbers, services.keystore.read_model_key(session.org_id)
+    if numbers is None or key is None:
+        raise SmsUnavailable(MSG_SMS_UNAVAILABLE)
+    return numbers, key
 
 
 def _number_aad(services: Services, org_id: UUID, reminder_id: str) -> bytes:
@@ -355,7 +369,7 @@ def _remind(services: Services, numbers: ReminderNumbers, due: DueReminder, now:
     phone = _open_number(services, due.org_id, due.reminder_id, ciphertext) if ciphertext else None
     if phone is None or now >= appointment.starts_at:
         appointment.drop_reminder(due.reminder_id, "zu spät" if phone else "Nummer fehlt")
-        services.save(appointment)
+        services.commit(appointment)
         numbers.delete(due.reminder_id)
         return 0
     text = (f"Erinnerung von {_organisation_name(services, due.org_id)}: Ihre Videosprechstunde ist am "
@@ -367,9 +381,9 @@ def _remind(services: Services, numbers: ReminderNumbers, due: DueReminder, now:
     for _ in range(3):  # a concurrent change of the appointment: reload and record again
         try:
             appointment.reminder_sent(due.reminder_id, _month(services))
-            services.save(appointment)
+            services.commit(appointment)
             break
-        except IntegrityError:
+        except Conflict:
             appointment = services.events.get(due.appointment_id)
             if not isinstance(appointment, Appointment) or appointment.reminder is None:
                 break

@@ -18,10 +18,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
-
 from application.contracts import _contract, load, today
-from application.errors import Invalid, NotFound, NotPermitted
+from application.errors import Conflict, Invalid, NotFound, NotPermitted
 from application.services import Services
 from domain.billing import BillingRun, Invoice, InvoiceSequence
 from domain.calendar_day import BERLIN
@@ -105,9 +103,9 @@ def _issue_invoice(services: Services, org_id: UUID, month: str, issued_on: date
             {"holder": bank["holder"], "iban": bank["iban"], "bic": bank["bic"],
              "mandate_reference": bank["mandate_reference"], "mandate_signed_on": bank["mandate_signed_on"]})
         try:
-            services.save(sequence, invoice)
+            services.commit(sequence, invoice)
             return invoice
-        except IntegrityError:
+        except Conflict:
             raced: Invoice | None = services.events.get(Invoice.id_for(org_id, month))
             if raced is not None:
                 return raced
@@ -167,8 +165,8 @@ def run(services: Services, month: str) -> BillingResult:
     record = BillingRun.complete(month, [inv.number for inv in invoices], str(total),
                                  path.name if path else None, digest, created_at.isoformat(), collection.isoformat())
     try:
-        services.save(record)
-    except IntegrityError:  # a concurrent run finished first with the same invoices
+        services.commit(record)
+    except Conflict:  # a concurrent run finished first with the same invoices
         return run(services, month)
     log.info("billing %s: %d invoices", month, len(invoices))
     return BillingResult(month, record.invoice_numbers, total, path, False)

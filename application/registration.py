@@ -10,8 +10,6 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
-
 from application.errors import Conflict, Invalid
 from application.protocol import master_keys_cert
 from application.services import Services
@@ -124,8 +122,8 @@ def register(services: Services, data: dict[str, Any], today: date | None = None
     key_existed = services.keystore.exists(org_id)
     services.keystore.create(org_id)
     try:
-        position = services.save(claim, organisation, first_device, contract)
-    except IntegrityError:
+        position = services.commit(claim, organisation, first_device, contract)
+    except Conflict:
         if not key_existed:
             services.keystore.destroy(org_id)
         raise Conflict(MSG_TAKEN, "credentials.org_short") from None

@@ -67,9 +67,7 @@ def _print(a: ap.Appointment, details: bool = False) -> None:
 def cmd_add(args: argparse.Namespace) -> int:
     c = _logged_in(args)
     appointment = ap.add(c, _moment(args.start), args.duration, args.name, args.email, args.phone, args.note,
-                         participants=args.participants)
-    if args.reminder:
-        appointment = ap.request_reminder(c, appointment.appointment_id, minutes_before=args.reminder)
+                         participants=args.participants, reminder_minutes=args.reminder)
     print("Termin angelegt.")
     _print(appointment, details=True)
     return 0

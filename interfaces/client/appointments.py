@@ -186,8 +186,14 @@ def _utc(moment: datetime) -> str:
 
 
 def add(client: Client, starts_at: datetime, duration_minutes: int, name: str, email: str | None = None,
-        phone: str | None = None, note: str | None = None, participants: int = 1) -> Appointment:
-    """`participants` > 1 plans a conference (plan plus): one code per participant plus a shared call code."""
+        phone: str | None = None, note: str | None = None, participants: int = 1,
+        reminder_minutes: int | None = None) -> Appointment:
+    """`participants` > 1 plans a conference (plan plus): one code per participant plus a shared call code.
+    `reminder_minutes` asks for an SMS reminder to `phone` in the same request, so a refused reminder
+    leaves no appointment behind."""
+    if reminder_minutes is not None and not phone:
+        raise ApiError(400, "Für die SMS-Erinnerung fehlt die Telefonnummer.",
+                       {"phone": ["Bitte eine Telefonnummer angeben."]})
     keyring = _session(client).keyring
     appointment_id = str(uuid.uuid4())
     codes = new_codes(participants)
@@ -196,6 +202,7 @@ def add(client: Client, starts_at: datetime, duration_minutes: int, name: str, e
     data = client.request("POST", "/api/v1/appointments", {
         "appointment_id": appointment_id, "starts_at": _utc(starts_at), "duration_minutes": duration_minutes,
         "record": seal_record(keyring, appointment_id, patient), "join_tokens": join_tokens(codes),
+        "reminder": {"phone": phone, "minutes_before": reminder_minutes} if reminder_minutes is not None else None,
     }, auth=True)
     return _appointment(client, data)
 
