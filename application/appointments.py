@@ -22,6 +22,7 @@ from application.services import Services
 from domain.appointment import CODE_SLOTS, ROLES, AccessCodeTag, Appointment, role_of_slot
 from domain.calendar_day import BERLIN
 from domain.plans import Feature, get_plan, participants_allowed
+from domain.sms import fit_one_segment, measure
 
 log = logging.getLogger("sprechzimmer.appointments")
 
@@ -54,16 +55,17 @@ class AppointmentView:
     consent: dict[str, Any] | None
     reminder: dict[str, Any] | None
     codes_version: int
+    sms: dict[str, Any] | None = None  # size and price of the SMS just sent or previewed
 
 
-def _view(a: Appointment) -> AppointmentView:
+def _view(a: Appointment, sms: dict[str, Any] | None = None) -> AppointmentView:
     reminder = consent = None
     if a.reminder is not None and a.reminder_due_at is not None:
         reminder = {"minutes_before": a.reminder["minutes_before"], "due_at": a.reminder_due_at.isoformat()}
     if a.consent is not None:
         consent = {"given_at": a.consent["given_at"].isoformat(), "method": a.consent["method"]}
     return AppointmentView(a.id, a.starts_at, a.ends_at, a.duration_minutes, a.status, a.record, consent,
-                           reminder, a.codes_version)
+                           reminder, a.codes_version, sms)
 
 
 def _tags(services: Services, session: Session, join_tokens: dict[str, bytes]) -> dict[str, str]:
@@ -128,6 +130,9 @@ def schedule(services: Services, session: Session, appointment_id: UUID, starts_
         if services.events.get(appointment_id) is not None:
             raise Conflict("Diese Termin-ID ist bereits vergeben.", "appointment_id") from None
         raise Conflict(MSG_TAG_TAKEN, "join_tokens") from None
+    if reminder:
+        return _view(appointment, _sms_info(services, session.org_id,
+                                            _sms_text(services, REMINDER_TEXT, session.org_id, appointment)))
     return _view(appointment)
 
 
@@ -256,11 +261,31 @@ def join_url(services: Services) -> str:
     return f"{services.origins[0]}/join" if services.origins else "/join"
 
 
+# The default texts fit one GSM-7 segment with a practice name of up to ~40 characters (checked in the tests);
+# a longer name is shortened, typographic characters are made plain (domain/sms.py).
+INVITATION_TEXT = "{name}: Videosprechstunde am {when}. Zugangscode: {code}. Teilnehmen: {url}"
+REMINDER_TEXT = "Erinnerung {name}: Videosprechstunde am {when}. Zugangscode bereithalten: {url}"
+
+
+def _sms_text(services: Services, template: str, org_id: UUID, appointment: Appointment, **parts: str) -> str:
+    filled = template.replace("{name}", "{{name}}").format(when=_local(appointment.starts_at),
+                                                          url=join_url(services), **parts)
+    return fit_one_segment(filled, _organisation_name(services, org_id))
+
+
+def _sms_info(services: Services, org_id: UUID, text: str) -> dict[str, Any]:
+    """What the API shows before and after sending: size, segments and what they cost in the plan."""
+    size = measure(text)
+    price = get_plan(current_plan(services, org_id)).sms_price * size.segments
+    return {**size.to_wire(), "price_eur": str(price)}
+
+
 def send_sms_invitation(services: Services, session: Session, appointment_id: UUID, invitation_id: UUID,
-                        phone: str, patient_code: str) -> AppointmentView:
+                        phone: str, patient_code: str, preview: bool = False) -> AppointmentView:
     """Einladung per SMS (plus). The code and number pass through once and are kept nowhere; the
     invitation id makes a retry after a timeout neither send nor charge twice. The code must be this
-    appointment's current patient code, so the gateway never carries arbitrary text."""
+    appointment's current patient code, so the gateway never carries arbitrary text. `preview` checks
+    everything and answers the SMS's size and price without sending it."""
     require_feature(services, session.org_id, Feature.SMS_INVITATION)
     appointment = _own(services, session, appointment_id)
     if appointment.cancelled:
@@ -276,17 +301,19 @@ def send_sms_invitation(services: Services, session: Session, appointment_id: UU
     if appointment.role_of(tag.hex()) != "patient":
         raise Invalid(MSG_WRONG_CODE, "patient_code")
     code = f"{code[0:4]}-{code[4:8]}-{code[8:12]}"
-    text = (f"{_organisation_name(services, session.org_id)}: Ihre Videosprechstunde am "
-            f"{_local(appointment.starts_at)}. Zugangscode: {code}. Teilnehmen: {join_url(services)}")
+    text = _sms_text(services, INVITATION_TEXT, session.org_id, appointment, code=code)
+    sms = _sms_info(services, session.org_id, text)
+    if preview:
+        return _view(appointment, sms)
     _send(services, phone, text, key)
-    appointment.sms_invitation_sent(key, _month(services))
+    appointment.sms_invitation_sent(key, _month(services), sms["segments"])
     try:
         services.commit(appointment)
     except Conflict:  # a parallel retry of the same invitation counted it (same idempotency key)
         appointment = _own(services, session, appointment_id)
         if key not in appointment.sms_keys:
             raise Conflict(MSG_CONCURRENT) from None
-    return _view(appointment)
+    return _view(appointment, sms)
 
 
 def request_reminder(services: Services, session: Session, appointment_id: UUID, phone: str,
@@ -309,7 +336,8 @@ def request_reminder(services: Services, session: Session, appointment_id: UUID,
         raise
     if previous:
         numbers.delete(previous)
-    return _view(appointment)
+    return _view(appointment, _sms_info(services, session.org_id,
+                                        _sms_text(services, REMINDER_TEXT, session.org_id, appointment)))
 
 
 def _reminder_store(services: Services, session: Session) -> tuple[ReminderNumbers, bytes]:
@@ -372,15 +400,14 @@ def _remind(services: Services, numbers: ReminderNumbers, due: DueReminder, now:
         services.commit(appointment)
         numbers.delete(due.reminder_id)
         return 0
-    text = (f"Erinnerung von {_organisation_name(services, due.org_id)}: Ihre Videosprechstunde ist am "
-            f"{_local(appointment.starts_at)}. Bitte halten Sie Ihren Zugangscode bereit: {join_url(services)}")
+    text = _sms_text(services, REMINDER_TEXT, due.org_id, appointment)
     try:
         _send(services, phone, text, f"reminder/{due.reminder_id}")
     except SmsFailed:
         return 0  # retried on the next run; nothing was charged
     for _ in range(3):  # a concurrent change of the appointment: reload and record again
         try:
-            appointment.reminder_sent(due.reminder_id, _month(services))
+            appointment.reminder_sent(due.reminder_id, _month(services), measure(text).segments)
             services.commit(appointment)
             break
         except Conflict:

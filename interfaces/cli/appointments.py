@@ -70,6 +70,8 @@ def cmd_add(args: argparse.Namespace) -> int:
                          participants=args.participants, reminder_minutes=args.reminder)
     print("Termin angelegt.")
     _print(appointment, details=True)
+    if appointment.sms:
+        print("  Die Erinnerungs-SMS hat " + ap.sms_size(appointment.sms) + ".")
     return 0
 
 
@@ -126,6 +128,9 @@ def cmd_invite(args: argparse.Namespace) -> int:
     appointment = ap.show(c, args.id)
     if args.sms:
         print(ap.SMS_NOTICE)
+        preview = ap.send_sms_invitation(c, args.id, args.phone, preview=True)
+        if preview.sms:
+            print("Die SMS hat " + ap.sms_size(preview.sms) + ".")
         ap.send_sms_invitation(c, args.id, args.phone)
         print("Einladung per SMS versandt.")
         return 0

@@ -76,6 +76,7 @@ class Appointment:
     patient: PatientRecord
     consent: dict[str, Any] | None = None
     reminder: Any = None
+    sms: dict[str, Any] | None = None  # size, segments and price of an SMS just sent or previewed
 
 
 @dataclass
@@ -175,7 +176,7 @@ def _appointment(client: Client, data: dict[str, Any]) -> Appointment:
             (datetime.fromisoformat(data["ends_at"]) - datetime.fromisoformat(data["starts_at"])).total_seconds()
             // 60),
         status=data["status"], patient=open_record(keyring, appointment_id, data["record"]),
-        consent=data.get("consent"), reminder=data.get("reminder"),
+        consent=data.get("consent"), reminder=data.get("reminder"), sms=data.get("sms"),
     )
 
 
@@ -268,9 +269,18 @@ def reissue_codes(client: Client, appointment_id: str) -> Appointment:
         "record": seal_record(_session(client).keyring, appointment_id, patient), "join_tokens": join_tokens(codes)})
 
 
+def sms_size(sms: dict[str, Any]) -> str:
+    """How the CLI and apps show what an SMS costs before it is sent (billed per segment)."""
+    segments = int(sms["segments"])
+    price = f"{float(sms['price_eur']):.2f}".replace(".", ",")
+    return (f"{sms['characters']} Zeichen ({sms['encoding']}), {segments} "
+            f"{'SMS-Segment' if segments == 1 else 'SMS-Segmente'}, {price} EUR")
+
+
 def send_sms_invitation(client: Client, appointment_id: str, phone: str | None = None,
-                        invitation_id: str | None = None) -> Appointment:
-    """Plan plus. Retrying with the same invitation_id never sends or charges twice. See SMS_NOTICE."""
+                        invitation_id: str | None = None, preview: bool = False) -> Appointment:
+    """Plan plus. Retrying with the same invitation_id never sends or charges twice. See SMS_NOTICE.
+    `preview` sends nothing and answers the SMS's size and price in `Appointment.sms`."""
     current = show(client, appointment_id)
     if current.patient.call_code:
         raise ApiError(400, MSG_SMS_CONFERENCE)
@@ -280,7 +290,7 @@ def send_sms_invitation(client: Client, appointment_id: str, phone: str | None =
                        {"phone": ["Bitte eine Telefonnummer angeben."]})
     return _command(client, appointment_id, "sms-invitations", {
         "invitation_id": invitation_id or str(uuid.uuid4()), "phone": number,
-        "patient_code": current.patient.codes["patient"]})
+        "patient_code": current.patient.codes["patient"], "preview": preview})
 
 
 def request_reminder(client: Client, appointment_id: str, phone: str | None = None,

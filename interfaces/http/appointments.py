@@ -96,6 +96,7 @@ class SmsInvitationSchema(GermanSchema):
     invitation_id = _uuid()
     phone = _text(40, validate=_phone)
     patient_code = _text(30)
+    preview = fields.Boolean(load_default=False, error_messages=MSG)  # size and price only, nothing is sent
 
 
 class CodeCheckSchema(GermanSchema):
@@ -111,6 +112,7 @@ class AppointmentSchema(Schema):
     record = fields.Dict()
     consent = fields.Dict(allow_none=True)
     reminder = fields.Dict(allow_none=True)
+    sms = fields.Dict(allow_none=True)  # encoding, characters, segments, price_eur of the SMS sent/previewed
     codes_version = fields.Integer()
 
 
@@ -261,7 +263,7 @@ COMMANDS: dict[str, tuple[type[Schema], Any, Any]] = {
     "record": (RecordChangeSchema, appointments.change_record, lambda d: (d["record"],)),
     "codes": (ReissueSchema, appointments.reissue_codes, lambda d: (d["record"], _tokens(d))),
     "sms-invitations": (SmsInvitationSchema, appointments.send_sms_invitation,
-                        lambda d: (d["invitation_id"], d["phone"], d["patient_code"])),
+                        lambda d: (d["invitation_id"], d["phone"], d["patient_code"], d["preview"])),
     "reminder": (ReminderSchema, appointments.request_reminder, lambda d: (d["phone"], d["minutes_before"])),
 }
 

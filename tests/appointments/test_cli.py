@@ -138,3 +138,8 @@ def test_add_with_a_reminder_on_plus_is_one_step(server: LiveServer, clock: Cloc
     out = run("add", "--org", "PWinkler", "--user", "MartinW", "--start", "2026-12-01 10:00", "--name", "Jörg Böhm",
               "--phone", "0151 23456789", "--reminder", "60")
     assert "SMS-Erinnerung: 60 Minuten vorher" in out
+    assert re.search(r"Die Erinnerungs-SMS hat \d+ Zeichen \(GSM-7\), 1 SMS-Segment, 0,10 EUR\.", out)
+    appointment_id = re.search(r"\(([0-9a-f-]{36})\)", out)[1]  # type: ignore[index]
+    out = run("invite", "--org", "PWinkler", "--user", "MartinW", appointment_id, "--sms")
+    assert re.search(r"Die SMS hat \d+ Zeichen \(GSM-7\), 1 SMS-Segment, 0,10 EUR\.", out)  # before sending
+    assert out.index("SMS-Segment") < out.index("Einladung per SMS versandt.")
