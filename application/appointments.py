@@ -20,6 +20,7 @@ from application.plans import current_plan, require_feature
 from application.ports import CalendarEntry, DueReminder, JoinGrant, ReminderNumbers, SmsFailed
 from application.services import Services
 from domain.appointment import CODE_SLOTS, ROLES, AccessCodeTag, Appointment, role_of_slot
+from domain.base import require_client_id
 from domain.calendar_day import BERLIN
 from domain.plans import Feature, get_plan, participants_allowed
 from domain.sms import fit_one_segment, measure
@@ -108,6 +109,7 @@ def schedule(services: Services, session: Session, appointment_id: UUID, starts_
              reminder: dict[str, Any] | None = None) -> AppointmentView:
     """The client chose the id (it is bound into the record's AAD) and generated both codes. An SMS reminder
     ({phone, minutes_before}) is checked with everything else before the one save: all or nothing."""
+    require_client_id(appointment_id, "appointment_id")
     if services.events.get(appointment_id) is not None:
         raise Conflict("Diese Termin-ID ist bereits vergeben.", "appointment_id")
     tags = _tags(services, session, join_tokens)
@@ -286,6 +288,7 @@ def send_sms_invitation(services: Services, session: Session, appointment_id: UU
     invitation id makes a retry after a timeout neither send nor charge twice. The code must be this
     appointment's current patient code, so the gateway never carries arbitrary text. `preview` checks
     everything and answers the SMS's size and price without sending it."""
+    require_client_id(invitation_id, "invitation_id")
     require_feature(services, session.org_id, Feature.SMS_INVITATION)
     appointment = _own(services, session, appointment_id)
     if appointment.cancelled:

@@ -52,11 +52,11 @@ def _creditor_id(services: Services) -> str:
 
 
 def _admin(services: Services, session: Session) -> tuple[Organisation, Contract]:
-    organisation: Organisation | None = services.events.get(session.org_id)
+    organisation: Organisation | None = services.events.get(session.org_id, Organisation)
     user = organisation.user(session.user_key) if organisation else None
     if organisation is None or user is None or user.role != "admin":
         raise NotPermitted(MSG_ADMIN_ONLY)
-    contract: Contract | None = services.events.get(Contract.id_for(session.org_id))
+    contract: Contract | None = services.events.get(Contract.id_for(session.org_id), Contract)
     if contract is None:
         raise NotFound("Für diese Organisation besteht kein Vertrag.")
     return organisation, contract
@@ -176,7 +176,7 @@ def retire_bank_data(services: Services) -> int:
         if contract is None or not contract.bank_data_obsolete(day):
             continue
         month = last_plus_month(contract)
-        if month is not None and services.events.get(Invoice.id_for(org_id, month)) is None:
+        if month is not None and services.events.get(Invoice.id_for(org_id, month), Invoice) is None:
             continue  # billing for that month has not run yet; it needs the mandate
         contract.delete_bank_data(day)
         services.commit(contract)
@@ -184,15 +184,15 @@ def retire_bank_data(services: Services) -> int:
     return done
 
 
-def load(services: Services, aggregate_id: UUID) -> Any | None:
+def load(services: Services, aggregate_id: UUID, kind: type | None = None) -> Any | None:
     """Like events.get, but an organisation whose key is already destroyed (an erasure in progress) has
     nothing left to load."""
     try:
-        return services.events.get(aggregate_id)
+        return services.events.get(aggregate_id, kind)
     except EventKeyDestroyed:
         return None
 
 
 def _contract(services: Services, org_id: UUID) -> Contract | None:
-    contract: Contract | None = load(services, Contract.id_for(org_id))
+    contract: Contract | None = load(services, Contract.id_for(org_id), Contract)
     return contract

@@ -13,7 +13,7 @@ from uuid import UUID
 from application.errors import Conflict, Invalid
 from application.protocol import master_keys_cert
 from application.services import Services
-from domain.base import short_name_key
+from domain.base import require_client_id, short_name_key
 from domain.contract import Contract
 from domain.device import Device
 from domain.organisation import Organisation, OrganisationShortName
@@ -81,6 +81,7 @@ def _verify_crypto(services: Services, data: dict[str, Any]) -> None:
 
 def register(services: Services, data: dict[str, Any], today: date | None = None) -> Registered:
     """`data` has passed the request schema; this checks the rules that need more than one field."""
+    require_client_id(data["crypto"]["org_id"], "crypto.org_id")
     _verify_crypto(services, data)
     k, creds = data["crypto"], data["credentials"]
     org_id: UUID = k["org_id"]

@@ -11,6 +11,7 @@ from application.eventstore import EventStore
 from application.jobs import CORE_JOBS, Job
 from application.ports import BillingSetup, ContractPorts
 from application.services import Clock, Services, utc_now
+from domain.base import configure_server_ids
 from infrastructure import crypto
 from infrastructure.billing_documents import SepaAndPdfDocuments
 from infrastructure.ephemeral import SqlEphemeral
@@ -77,6 +78,7 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
           create_tables: bool = True) -> Container:
     """Constructs everything; call it after gunicorn has forked, never before (connection pools)."""
     settings = settings or load_settings()
+    configure_server_ids(settings.secrets.pepper_code)  # before any deterministic id is computed (§8a.12)
     state_db = open_database(settings.database_url, settings.data_dir / "state.sqlite")
     if settings.keystore_url and settings.keystore_url == settings.database_url:
         keystore_db = state_db

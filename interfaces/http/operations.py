@@ -8,6 +8,7 @@ import falcon
 import falcon.asgi
 from apispec import APISpec
 
+from application import billing
 from interfaces.http import schemas
 from interfaces.http.common import Resource, Runtime
 from interfaces.http.openapi import build_spec, operation
@@ -32,7 +33,8 @@ class Status(Resource):
             projections = container.projections.positions()
             behind = any(p < position for p in projections.values())
             return {"status": "degraded" if behind else "ok", "database": container.state_db.dialect,
-                    "event_position": position, "projections": projections, "organisations": organisations}
+                    "event_position": position, "projections": projections, "organisations": organisations,
+                    "billing": billing.status(container.services)}
 
         resp.media = schemas.StatusSchema().dump(await self.runtime.call(probe))
 

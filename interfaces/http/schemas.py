@@ -325,3 +325,4 @@ class StatusSchema(Schema):
     event_position = fields.Integer()
     projections = fields.Dict(keys=fields.String(), values=fields.Integer())
     organisations = fields.Dict(keys=fields.String(), values=fields.Integer())
+    billing = fields.Dict(keys=fields.String(), values=fields.String())  # month due and ok|pending|overdue
