@@ -263,8 +263,9 @@ def join_url(services: Services) -> str:
     return f"{services.origins[0]}/join" if services.origins else "/join"
 
 
-# The default texts fit one GSM-7 segment with a practice name of up to ~40 characters (checked in the tests);
-# a longer name is shortened, typographic characters are made plain (domain/sms.py).
+# The default texts fit one GSM-7 segment (160 characters): with a join address of 36 characters there is room
+# for a practice name of 35 (invitation) or 39 (reminder); a longer name is shortened and typographic
+# characters are made plain (domain/sms.py, tests/unit/test_sms.py).
 INVITATION_TEXT = "{name}: Videosprechstunde am {when}. Zugangscode: {code}. Teilnehmen: {url}"
 REMINDER_TEXT = "Erinnerung {name}: Videosprechstunde am {when}. Zugangscode bereithalten: {url}"
 
