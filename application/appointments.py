@@ -12,9 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
-
-from eventsourcing.persistence import IntegrityError
 
 from application.access import Session, ip_prefix
 from application.errors import Conflict, Invalid, NotFound, Throttled
@@ -23,11 +20,13 @@ from application.plans import current_plan, require_feature
 from application.ports import CalendarEntry, DueReminder, JoinGrant, ReminderNumbers, SmsFailed
 from application.services import Services
 from domain.appointment import CODE_SLOTS, ROLES, AccessCodeTag, Appointment, role_of_slot
+from domain.base import require_client_id
+from domain.calendar_day import BERLIN
 from domain.plans import Feature, get_plan, participants_allowed
+from domain.sms import fit_one_segment, measure
 
 log = logging.getLogger("sprechzimmer.appointments")
 
-BERLIN = ZoneInfo("Europe/Berlin")
 MSG_CODE_UNKNOWN = "Zugangscode unbekannt."
 MSG_NOT_FOUND = "Termin nicht gefunden."
 MSG_TAG_TAKEN = "Dieser Zugangscode ist bereits vergeben. Bitte neue Codes erzeugen."
@@ -57,16 +56,17 @@ class AppointmentView:
     consent: dict[str, Any] | None
     reminder: dict[str, Any] | None
     codes_version: int
+    sms: dict[str, Any] | None = None  # size and price of the SMS just sent or previewed
 
 
-def _view(a: Appointment) -> AppointmentView:
+def _view(a: Appointment, sms: dict[str, Any] | None = None) -> AppointmentView:
     reminder = consent = None
     if a.reminder is not None and a.reminder_due_at is not None:
         reminder = {"minutes_before": a.reminder["minutes_before"], "due_at": a.reminder_due_at.isoformat()}
     if a.consent is not None:
         consent = {"given_at": a.consent["given_at"].isoformat(), "method": a.consent["method"]}
     return AppointmentView(a.id, a.starts_at, a.ends_at, a.duration_minutes, a.status, a.record, consent,
-                           reminder, a.codes_version)
+                           reminder, a.codes_version, sms)
 
 
 def _tags(services: Services, session: Session, join_tokens: dict[str, bytes]) -> dict[str, str]:
@@ -94,33 +94,47 @@ MSG_CONCURRENT = "Der Termin wurde gleichzeitig anderweitig geändert. Bitte neu
 
 def _save(services: Services, *aggregates: Any, message: str = MSG_CONCURRENT, field: str | None = None) -> int:
     """A concurrent change of the same appointment, or a code tag claimed twice, is a 409, never a 500."""
-    try:
-        return services.save(*aggregates)
-    except IntegrityError:
-        raise Conflict(message, field) from None
+    return services.commit(*aggregates, message=message, field=field)
 
 
 def _month(services: Services) -> str:
-    return services.clock().astimezone(BERLIN).strftime("%Y-%m")
+    return services.today().strftime("%Y-%m")
 
 
 # --- commands -------------------------------------------------------------------------------------
 
 
 def schedule(services: Services, session: Session, appointment_id: UUID, starts_at: datetime,
-             duration_minutes: int, record: dict[str, Any], join_tokens: dict[str, bytes]) -> AppointmentView:
-    """The client chose the id (it is bound into the record's AAD) and generated both codes."""
+             duration_minutes: int, record: dict[str, Any], join_tokens: dict[str, bytes],
+             reminder: dict[str, Any] | None = None) -> AppointmentView:
+    """The client chose the id (it is bound into the record's AAD) and generated both codes. An SMS reminder
+    ({phone, minutes_before}) is checked with everything else before the one save: all or nothing."""
+    require_client_id(appointment_id, "appointment_id")
     if services.events.get(appointment_id) is not None:
         raise Conflict("Diese Termin-ID ist bereits vergeben.", "appointment_id")
     tags = _tags(services, session, join_tokens)
     appointment = Appointment.schedule(appointment_id, session.org_id, starts_at, duration_minutes, record, tags)
     claims = [AccessCodeTag.claim(tag, session.org_id, appointment_id, role) for role, tag in tags.items()]
+    pending: tuple[ReminderNumbers, str] | None = None
+    if reminder:
+        numbers, key = _reminder_store(services, session)
+        reminder_id = services.crypto.random_bytes(16).hex()
+        appointment.request_reminder(reminder_id, reminder["minutes_before"], services.clock())
+        # The number first, as in request_reminder: a crash before the save leaves only an orphan.
+        numbers.put(reminder_id, session.org_id,
+                    _seal_number(services, key, session.org_id, reminder_id, reminder["phone"]))
+        pending = numbers, reminder_id
     try:
-        services.save(appointment, *claims)
-    except IntegrityError:
+        services.commit(appointment, *claims)
+    except Conflict:
+        if pending is not None:
+            pending[0].delete(pending[1])
         if services.events.get(appointment_id) is not None:
             raise Conflict("Diese Termin-ID ist bereits vergeben.", "appointment_id") from None
         raise Conflict(MSG_TAG_TAKEN, "join_tokens") from None
+    if reminder:
+        return _view(appointment, _sms_info(services, session.org_id,
+                                            _sms_text(services, REMINDER_TEXT, session.org_id, appointment)))
     return _view(appointment)
 
 
@@ -250,11 +264,33 @@ def join_url(services: Services) -> str:
     return f"{services.origins[0]}/join" if services.origins else "/join"
 
 
+# The default texts fit one GSM-7 segment (160 characters): with a join address of 36 characters there is room
+# for a practice name of 35 (invitation) or 39 (reminder); a longer name is shortened and typographic
+# characters are made plain (domain/sms.py, tests/unit/test_sms.py).
+INVITATION_TEXT = "{name}: Videosprechstunde am {when}. Zugangscode: {code}. Teilnehmen: {url}"
+REMINDER_TEXT = "Erinnerung {name}: Videosprechstunde am {when}. Zugangscode bereithalten: {url}"
+
+
+def _sms_text(services: Services, template: str, org_id: UUID, appointment: Appointment, **parts: str) -> str:
+    filled = template.replace("{name}", "{{name}}").format(when=_local(appointment.starts_at),
+                                                          url=join_url(services), **parts)
+    return fit_one_segment(filled, _organisation_name(services, org_id))
+
+
+def _sms_info(services: Services, org_id: UUID, text: str) -> dict[str, Any]:
+    """What the API shows before and after sending: size, segments and what they cost in the plan."""
+    size = measure(text)
+    price = get_plan(current_plan(services, org_id)).sms_price * size.segments
+    return {**size.to_wire(), "price_eur": str(price)}
+
+
 def send_sms_invitation(services: Services, session: Session, appointment_id: UUID, invitation_id: UUID,
-                        phone: str, patient_code: str) -> AppointmentView:
+                        phone: str, patient_code: str, preview: bool = False) -> AppointmentView:
     """Einladung per SMS (plus). The code and number pass through once and are kept nowhere; the
     invitation id makes a retry after a timeout neither send nor charge twice. The code must be this
-    appointment's current patient code, so the gateway never carries arbitrary text."""
+    appointment's current patient code, so the gateway never carries arbitrary text. `preview` checks
+    everything and answers the SMS's size and price without sending it."""
+    require_client_id(invitation_id, "invitation_id")
     require_feature(services, session.org_id, Feature.SMS_INVITATION)
     appointment = _own(services, session, appointment_id)
     if appointment.cancelled:
@@ -270,28 +306,26 @@ def send_sms_invitation(services: Services, session: Session, appointment_id: UU
     if appointment.role_of(tag.hex()) != "patient":
         raise Invalid(MSG_WRONG_CODE, "patient_code")
     code = f"{code[0:4]}-{code[4:8]}-{code[8:12]}"
-    text = (f"{_organisation_name(services, session.org_id)}: Ihre Videosprechstunde am "
-            f"{_local(appointment.starts_at)}. Zugangscode: {code}. Teilnehmen: {join_url(services)}")
+    text = _sms_text(services, INVITATION_TEXT, session.org_id, appointment, code=code)
+    sms = _sms_info(services, session.org_id, text)
+    if preview:
+        return _view(appointment, sms)
     _send(services, phone, text, key)
-    appointment.sms_invitation_sent(key, _month(services))
+    appointment.sms_invitation_sent(key, _month(services), sms["segments"])
     try:
-        services.save(appointment)
-    except IntegrityError:  # a parallel retry of the same invitation counted it (same idempotency key)
+        services.commit(appointment)
+    except Conflict:  # a parallel retry of the same invitation counted it (same idempotency key)
         appointment = _own(services, session, appointment_id)
         if key not in appointment.sms_keys:
             raise Conflict(MSG_CONCURRENT) from None
-    return _view(appointment)
+    return _view(appointment, sms)
 
 
 def request_reminder(services: Services, session: Session, appointment_id: UUID, phone: str,
                      minutes_before: int) -> AppointmentView:
     """Opt-in Erinnerung per SMS. The number is stored only as ciphertext under K_rm, outside the history,
     and deleted once the reminder has gone out (or the appointment is cancelled)."""
-    require_feature(services, session.org_id, Feature.SMS_INVITATION)
-    _gateway(services)
-    numbers, key = services.reminder_numbers, services.keystore.read_model_key(session.org_id)
-    if numbers is None or key is None:
-        raise SmsUnavailable(MSG_SMS_UNAVAILABLE)
+    numbers, key = _reminder_store(services, session)
     appointment = _own(services, session, appointment_id)
     previous = appointment.reminder["reminder_id"] if appointment.reminder else None
     reminder_id = services.crypto.random_bytes(16).hex()
@@ -301,13 +335,24 @@ def request_reminder(services: Services, session: Session, appointment_id: UUID,
     # The number first: a crash before the event leaves only an orphan that no reminder points to.
     numbers.put(reminder_id, session.org_id, _seal_number(services, key, session.org_id, reminder_id, phone))
     try:
-        services.save(appointment)
-    except IntegrityError:
+        services.commit(appointment, message=MSG_CONCURRENT)
+    except Conflict:
         numbers.delete(reminder_id)
-        raise Conflict(MSG_CONCURRENT) from None
+        raise
     if previous:
         numbers.delete(previous)
-    return _view(appointment)
+    return _view(appointment, _sms_info(services, session.org_id,
+                                        _sms_text(services, REMINDER_TEXT, session.org_id, appointment)))
+
+
+def _reminder_store(services: Services, session: Session) -> tuple[ReminderNumbers, bytes]:
+    """Reminders need plan plus, a gateway, the number table and the organisation's key K_rm."""
+    require_feature(services, session.org_id, Feature.SMS_INVITATION)
+    _gateway(services)
+    numbers, key = services.reminder_numbers, services.keystore.read_model_key(session.org_id)
+    if numbers is None or key is None:
+        raise SmsUnavailable(MSG_SMS_UNAVAILABLE)
+    return numbers, key
 
 
 def _number_aad(services: Services, org_id: UUID, reminder_id: str) -> bytes:
@@ -357,21 +402,20 @@ def _remind(services: Services, numbers: ReminderNumbers, due: DueReminder, now:
     phone = _open_number(services, due.org_id, due.reminder_id, ciphertext) if ciphertext else None
     if phone is None or now >= appointment.starts_at:
         appointment.drop_reminder(due.reminder_id, "zu spät" if phone else "Nummer fehlt")
-        services.save(appointment)
+        services.commit(appointment)
         numbers.delete(due.reminder_id)
         return 0
-    text = (f"Erinnerung von {_organisation_name(services, due.org_id)}: Ihre Videosprechstunde ist am "
-            f"{_local(appointment.starts_at)}. Bitte halten Sie Ihren Zugangscode bereit: {join_url(services)}")
+    text = _sms_text(services, REMINDER_TEXT, due.org_id, appointment)
     try:
         _send(services, phone, text, f"reminder/{due.reminder_id}")
     except SmsFailed:
         return 0  # retried on the next run; nothing was charged
     for _ in range(3):  # a concurrent change of the appointment: reload and record again
         try:
-            appointment.reminder_sent(due.reminder_id, _month(services))
-            services.save(appointment)
+            appointment.reminder_sent(due.reminder_id, _month(services), measure(text).segments)
+            services.commit(appointment)
             break
-        except IntegrityError:
+        except Conflict:
             appointment = services.events.get(due.appointment_id)
             if not isinstance(appointment, Appointment) or appointment.reminder is None:
                 break

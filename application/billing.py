@@ -17,22 +17,24 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
-
-from eventsourcing.persistence import IntegrityError
 
 from application.contracts import _contract, load, today
-from application.errors import Invalid, NotFound, NotPermitted
+from application.errors import Conflict, Invalid, NotFound, NotPermitted
 from application.services import Services
 from domain.billing import BillingRun, Invoice, InvoiceSequence
+from domain.calendar_day import BERLIN
 from domain.invoice import InvoiceAmounts, InvoiceLine, billing_period, compute_invoice
 from domain.organisation import Organisation
 from domain.plans import PLANS, PLUS
 from domain.usage import SMS
 
 log = logging.getLogger("sprechzimmer.billing")
-BERLIN = ZoneInfo("Europe/Berlin")
 COLLECTION_DELAY_DAYS = 5  # SEPA Core: the debtor is told the amount before; collection a few days later
+
+
+class BillingFailed(RuntimeError):
+    """A month could not be billed: the job logs it, `/api/v1/status` shows the month as overdue and
+    `billing run` exits non-zero — never silently nothing."""
 
 
 @dataclass(frozen=True)
@@ -83,14 +85,14 @@ def _recipient(organisation: Organisation) -> dict[str, Any]:
 
 def _issue_invoice(services: Services, org_id: UUID, month: str, issued_on: date) -> Invoice | None:
     """Issues the month's invoice for a plus organisation unless it exists; None if nothing is owed."""
-    existing: Invoice | None = load(services, Invoice.id_for(org_id, month))
+    existing: Invoice | None = load(services, Invoice.id_for(org_id, month), Invoice)
     if existing is not None:
         return existing
     contract = _contract(services, org_id)
     _, last_day = billing_period(month)
     if contract is None or contract.plan_on(last_day) != PLUS or contract.bank is None:
         return None
-    organisation: Organisation | None = load(services, org_id)
+    organisation: Organisation | None = load(services, org_id, Organisation)
     if organisation is None:
         return None
     users = sum(1 for user in organisation.users.values() if user.active)
@@ -98,7 +100,8 @@ def _issue_invoice(services: Services, org_id: UUID, month: str, issued_on: date
     amounts = compute_invoice(users=users, sms=sms, plan=PLANS[PLUS])
     bank = contract.bank
     for _attempt in range(20):  # another run may take the next number first; then we take the one after
-        sequence = services.events.get(InvoiceSequence.id_for(issued_on.year)) or InvoiceSequence.open(issued_on.year)
+        sequence = (services.events.get(InvoiceSequence.id_for(issued_on.year), InvoiceSequence)
+                    or InvoiceSequence.open(issued_on.year))
         number = sequence.issue(Invoice.id_for(org_id, month))
         invoice = Invoice.issue(
             org_id, number, month, issued_on.isoformat(), users, sms, _amounts_data(amounts),
@@ -106,13 +109,13 @@ def _issue_invoice(services: Services, org_id: UUID, month: str, issued_on: date
             {"holder": bank["holder"], "iban": bank["iban"], "bic": bank["bic"],
              "mandate_reference": bank["mandate_reference"], "mandate_signed_on": bank["mandate_signed_on"]})
         try:
-            services.save(sequence, invoice)
+            services.commit(sequence, invoice)
             return invoice
-        except IntegrityError:
-            raced: Invoice | None = services.events.get(Invoice.id_for(org_id, month))
+        except Conflict:
+            raced: Invoice | None = services.events.get(Invoice.id_for(org_id, month), Invoice)
             if raced is not None:
                 return raced
-    raise RuntimeError("could not take an invoice number")
+    raise BillingFailed(f"no invoice number could be taken for {month}")
 
 
 def _sepa_file(services: Services, month: str, invoices: list[Invoice], created_at: datetime,
@@ -139,9 +142,9 @@ def run(services: Services, month: str) -> BillingResult:
         raise Invalid("Bitte den Monat als JJJJ-MM angeben.", "month") from None
     assert services.contracts is not None
     now = services.clock()
-    if now.date() <= last_day:
+    if services.today() <= last_day:
         raise Invalid("Ein Monat kann erst nach seinem Ende abgerechnet werden.", "month")
-    done: BillingRun | None = services.events.get(BillingRun.id_for(month))
+    done: BillingRun | None = services.events.get(BillingRun.id_for(month), BillingRun)
     if done is not None:
         path = month_dir(services, month) / done.sepa_file if done.sepa_file else None
         if path is not None and not path.exists():  # lost file: rebuilt byte-identically from the invoices
@@ -168,8 +171,10 @@ def run(services: Services, month: str) -> BillingResult:
     record = BillingRun.complete(month, [inv.number for inv in invoices], str(total),
                                  path.name if path else None, digest, created_at.isoformat(), collection.isoformat())
     try:
-        services.save(record)
-    except IntegrityError:  # a concurrent run finished first with the same invoices
+        services.commit(record)
+    except Conflict:  # a concurrent run finished first with the same invoices
+        if services.events.get(BillingRun.id_for(month), BillingRun) is None:
+            raise BillingFailed(f"the billing run of {month} could not be recorded") from None
         return run(services, month)
     log.info("billing %s: %d invoices", month, len(invoices))
     return BillingResult(month, record.invoice_numbers, total, path, False)
@@ -179,7 +184,7 @@ def _month_invoices(services: Services, month: str) -> list[Invoice]:
     assert services.contracts is not None
     found = []
     for org_id in services.contracts.directory.organisations():
-        invoice: Invoice | None = load(services, Invoice.id_for(org_id, month))
+        invoice: Invoice | None = load(services, Invoice.id_for(org_id, month), Invoice)
         if invoice is not None:
             found.append(invoice)
     return sorted(found, key=lambda inv: inv.number)
@@ -190,13 +195,32 @@ def previous_month(day: date) -> str:
 
 
 def monthly_job(services: Services) -> int:
-    """Runs hourly; from the first day of a month it bills the previous month once (a no-op afterwards)."""
+    """Runs hourly; from the first day of a month it bills the previous month once (a no-op afterwards).
+    A failure is logged as such (and the month shows as overdue in /api/v1/status); the next run retries."""
     if services.contracts is None:
         return 0
     month = previous_month(today(services))
-    if services.events.get(BillingRun.id_for(month)) is not None:
+    if services.events.get(BillingRun.id_for(month), BillingRun) is not None:
         return 0
-    return len(run(services, month).invoices)
+    try:
+        return len(run(services, month).invoices)
+    except Exception as error:
+        log.error("billing of %s FAILED (%s); retried on the next run", month, type(error).__name__)
+        raise
+
+
+OVERDUE_AFTER = timedelta(hours=3)  # the hourly job has had three chances by then
+
+
+def status(services: Services) -> dict[str, str]:
+    """For /api/v1/status: the month that is due for billing and whether it is billed ("ok"), still within
+    the first hours of the month ("pending") or "overdue" — which an operator must look at."""
+    day = today(services)
+    month = previous_month(day)
+    if services.events.get(BillingRun.id_for(month), BillingRun) is not None:
+        return {"month": month, "state": "ok"}
+    first = datetime(day.year, day.month, 1, tzinfo=BERLIN)
+    return {"month": month, "state": "overdue" if services.clock() >= first + OVERDUE_AFTER else "pending"}
 
 
 # --- the organisation's own view -------------------------------------------------------------------
@@ -206,7 +230,7 @@ def invoices_of(services: Services, org_id: UUID, role: str) -> list[Invoice]:
     if role != "admin":
         raise NotPermitted("Nur Administratoren dürfen Rechnungen einsehen.")
     assert services.contracts is not None
-    found = [services.events.get(Invoice.id_for(org_id, month))
+    found = [services.events.get(Invoice.id_for(org_id, month), Invoice)
              for month in services.contracts.directory.invoice_months(org_id)]
     return [inv for inv in found if inv is not None]
 

@@ -35,8 +35,8 @@ class ContractView:
 
 
 def today(services: Services) -> date:
-    """The same "today" as application/plans.current_plan: the date of the injectable clock."""
-    return services.clock().date()
+    """The Berlin date of the injectable clock (Services.today), as everywhere else."""
+    return services.today()
 
 
 def de_date(day: date | str) -> str:
@@ -52,11 +52,11 @@ def _creditor_id(services: Services) -> str:
 
 
 def _admin(services: Services, session: Session) -> tuple[Organisation, Contract]:
-    organisation: Organisation | None = services.events.get(session.org_id)
+    organisation: Organisation | None = services.events.get(session.org_id, Organisation)
     user = organisation.user(session.user_key) if organisation else None
     if organisation is None or user is None or user.role != "admin":
         raise NotPermitted(MSG_ADMIN_ONLY)
-    contract: Contract | None = services.events.get(Contract.id_for(session.org_id))
+    contract: Contract | None = services.events.get(Contract.id_for(session.org_id), Contract)
     if contract is None:
         raise NotFound("Für diese Organisation besteht kein Vertrag.")
     return organisation, contract
@@ -113,7 +113,7 @@ def upgrade(services: Services, session: Session, billing: dict[str, Any]) -> Co
         "holder": billing["account_holder"], "iban": billing["iban"], "bic": billing["bic"],
         "mandate_reference": Contract.mandate_reference(session.org_id), "mandate_signed_on": day.isoformat(),
     })
-    services.save(contract)
+    services.commit(contract)
     notify(services, organisation, "Vertragswechsel zum Tarif plus",
            _greeting(organisation) + f"ab dem {de_date(day)} gilt der Tarif plus. Die Beiträge werden monatlich per "
            f"SEPA-Lastschrift eingezogen (Mandatsreferenz {Contract.mandate_reference(session.org_id)}, "
@@ -125,7 +125,7 @@ def downgrade(services: Services, session: Session) -> ContractView:
     """plus → basis at the end of the month; the bank data goes once that month is invoiced."""
     organisation, contract = _admin(services, session)
     effective = contract.downgrade(today(services))
-    services.save(contract)
+    services.commit(contract)
     notify(services, organisation, "Vertragswechsel zum Tarif basis",
            _greeting(organisation) + f"ab dem {de_date(effective)} gilt der Tarif basis. Bis dahin können Sie alle "
            "Funktionen des Tarifs plus nutzen. Nach der letzten Abrechnung werden Ihre Bankdaten gelöscht."
@@ -136,7 +136,7 @@ def downgrade(services: Services, session: Session) -> ContractView:
 def cancel(services: Services, session: Session, confirmed: bool) -> ContractView:
     organisation, contract = _admin(services, session)
     ends = contract.cancel(today(services), confirmed)
-    services.save(contract)
+    services.commit(contract)
     notify(services, organisation, "Kündigungsbestätigung",
            _greeting(organisation) + f"wir bestätigen Ihre Kündigung. Ihr Vertrag endet zum {de_date(ends)}. Bis "
            "dahin können Sie alle Funktionen in vollem Umfang nutzen. Nach Ablauf der Kündigungsfrist werden Ihr "
@@ -149,7 +149,7 @@ def cancel(services: Services, session: Session, confirmed: bool) -> ContractVie
 def revoke(services: Services, session: Session) -> ContractView:
     organisation, contract = _admin(services, session)
     contract.revoke_cancellation(today(services))
-    services.save(contract)
+    services.commit(contract)
     notify(services, organisation, "Widerruf Ihrer Kündigung",
            _greeting(organisation) + "Ihre Kündigung ist widerrufen. Ihr Vertrag läuft unverändert weiter, Ihre Daten "
            "werden nicht gelöscht. Bitte beachten Sie, dass auch die Kündigungsfrist zurückgesetzt ist."
@@ -176,23 +176,23 @@ def retire_bank_data(services: Services) -> int:
         if contract is None or not contract.bank_data_obsolete(day):
             continue
         month = last_plus_month(contract)
-        if month is not None and services.events.get(Invoice.id_for(org_id, month)) is None:
+        if month is not None and services.events.get(Invoice.id_for(org_id, month), Invoice) is None:
             continue  # billing for that month has not run yet; it needs the mandate
         contract.delete_bank_data(day)
-        services.save(contract)
+        services.commit(contract)
         done += 1
     return done
 
 
-def load(services: Services, aggregate_id: UUID) -> Any | None:
+def load(services: Services, aggregate_id: UUID, kind: type | None = None) -> Any | None:
     """Like events.get, but an organisation whose key is already destroyed (an erasure in progress) has
     nothing left to load."""
     try:
-        return services.events.get(aggregate_id)
+        return services.events.get(aggregate_id, kind)
     except EventKeyDestroyed:
         return None
 
 
 def _contract(services: Services, org_id: UUID) -> Contract | None:
-    contract: Contract | None = load(services, Contract.id_for(org_id))
+    contract: Contract | None = load(services, Contract.id_for(org_id), Contract)
     return contract

@@ -93,7 +93,7 @@ def erase(services: Services, org_id: UUID, ends_on: date, dry_run: bool = False
         step("mail")
         receipt = ErasureReceipt.start(hashed, ends_on.isoformat(), services.clock().isoformat(),
                                        ports.purger.count_events(org_id))
-        services.save(receipt)
+        services.commit(receipt)
     step("receipt-started")
     key_destroyed = services.keystore.destroy(org_id)
     step("key")
@@ -105,7 +105,7 @@ def erase(services: Services, org_id: UUID, ends_on: date, dry_run: bool = False
     ports.purger.scrub()
     step("scrub")
     receipt.complete(services.clock().isoformat(), deleted)
-    services.save(receipt)
+    services.commit(receipt)
     step("receipt-completed")
     # A request that was already running when the sessions ended may have saved one more event (another
     # process can hold the key in its cache for a few seconds): sweep once more before leaving the schedule.

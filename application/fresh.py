@@ -7,10 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError
-
 from application.access import Challenge, Session
-from application.errors import AuthFailed, Conflict, Invalid, NotPermitted
+from application.errors import AuthFailed, Invalid, NotPermitted
 from application.services import Services
 from domain.device import Device
 from domain.organisation import Organisation, User
@@ -79,7 +77,4 @@ def require_admin(fresh: Fresh, message: str = MSG_ADMIN) -> None:
 
 def save(services: Services, *aggregates: Any) -> int:
     """Optimistic concurrency: a concurrent change of the same aggregate is a conflict, never half-written."""
-    try:
-        return services.save(*aggregates)
-    except IntegrityError:
-        raise Conflict(MSG_CONCURRENT) from None
+    return services.commit(*aggregates, message=MSG_CONCURRENT)

@@ -11,10 +11,10 @@ from domain.plans import Feature, feature_refused_message, plan_allows
 
 
 def current_plan(services: Services, org_id: UUID) -> str:
-    contract = services.events.get(Contract.id_for(org_id))
+    contract = services.events.get(Contract.id_for(org_id), Contract)
     if contract is None:
         raise NotPermitted("Für diese Organisation besteht kein Vertrag.")
-    plan: str = contract.plan_on(services.clock().date())
+    plan: str = contract.plan_on(services.today())
     return plan
 
 

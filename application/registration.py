@@ -10,11 +10,9 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
-
 from application.errors import Conflict, Invalid
 from application.services import Services
-from domain.base import short_name_key
+from domain.base import require_client_id, short_name_key
 from domain.contract import Contract
 from domain.device import Device
 from domain.organisation import Organisation, OrganisationShortName
@@ -84,11 +82,12 @@ def _verify_crypto(services: Services, data: dict[str, Any]) -> None:
 
 def register(services: Services, data: dict[str, Any], today: date | None = None) -> Registered:
     """`data` has passed the request schema; this checks the rules that need more than one field."""
+    require_client_id(data["crypto"]["org_id"], "crypto.org_id")
     _verify_crypto(services, data)
     k, creds = data["crypto"], data["credentials"]
     org_id: UUID = k["org_id"]
     plan = data["plan"]
-    today = today or services.clock().date()
+    today = today or services.today()
     bank = None
     if plan == "plus":
         billing = data.get("billing")
@@ -125,8 +124,8 @@ def register(services: Services, data: dict[str, Any], today: date | None = None
     key_existed = services.keystore.exists(org_id)
     services.keystore.create(org_id)
     try:
-        position = services.save(claim, organisation, first_device, contract)
-    except IntegrityError:
+        position = services.commit(claim, organisation, first_device, contract)
+    except Conflict:
         if not key_existed:
             services.keystore.destroy(org_id)
         raise Conflict(MSG_TAKEN, "credentials.org_short") from None

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+
+from eventsourcing.persistence import IntegrityError
 
 from application.eventstore import EventStore
 from application.ports import (
@@ -21,8 +23,11 @@ from application.ports import (
     ReminderNumbers,
     SmsGateway,
 )
+from domain.base import Conflict
+from domain.calendar_day import berlin_date
 
 log = logging.getLogger("sprechzimmer.app")
+MSG_CONCURRENT = "Die Daten wurden gleichzeitig geändert. Bitte neu laden und den Vorgang wiederholen."
 
 
 def utc_now() -> datetime:
@@ -59,5 +64,19 @@ class Services:
             log.exception("read models did not catch up after save")
         return position
 
+    def commit(self, *aggregates: Any, message: str = MSG_CONCURRENT, field: str | None = None) -> int:
+        """The one way use cases save: optimistic concurrency makes a concurrent change of the same aggregate
+        (or a deterministic id taken twice) an IntegrityError of the store, which is the user's 409 Conflict,
+        never a 500 — and nothing of the command is written. Callers that retry catch the Conflict."""
+        try:
+            return self.save(*aggregates)
+        except IntegrityError:
+            raise Conflict(message, field) from None
+
     def now(self) -> float:
         return self.clock().timestamp()
+
+    def today(self) -> date:
+        """"Today" for contracts, billing, cancellation, plan changes and calendar defaults: the Berlin date of
+        the injectable clock. Every use case asks this, never `clock().date()` (that is the UTC day)."""
+        return berlin_date(self.clock())

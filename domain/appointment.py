@@ -171,6 +171,7 @@ class Appointment(OrgAggregate):
         purpose: str  # "invitation" | "reminder"
         key: str  # idempotency key: the same invitation is never sent or charged twice
         month: str  # YYYY-MM
+        segments: int = 1  # billed per segment as the provider counts them (domain/sms.py); 1 before v1.1
 
         def apply(self, appointment: Appointment) -> None:
             appointment.sms_keys.append(self.key)
@@ -243,20 +244,21 @@ class Appointment(OrgAggregate):
             raise Conflict("Der Termin hat bereits begonnen.", "starts_at")
         self.trigger_event(self.ReminderRequested, reminder_id=reminder_id, minutes_before=minutes_before)
 
-    def reminder_sent(self, reminder_id: str, month: str) -> None:
+    def reminder_sent(self, reminder_id: str, month: str, segments: int = 1) -> None:
         if not self.reminder or self.reminder["reminder_id"] != reminder_id:
             raise Conflict("Diese Erinnerung ist nicht mehr vorgesehen.", "reminder")
         self.trigger_event(self.ReminderSent, reminder_id=reminder_id)
-        self.trigger_event(self.SmsSent, purpose="reminder", key=f"reminder/{reminder_id}", month=month)
+        self.trigger_event(self.SmsSent, purpose="reminder", key=f"reminder/{reminder_id}", month=month,
+                           segments=segments)
 
     def drop_reminder(self, reminder_id: str, reason: str) -> None:
         if self.reminder and self.reminder["reminder_id"] == reminder_id:
             self.trigger_event(self.ReminderDropped, reminder_id=reminder_id, reason=reason)
 
-    def sms_invitation_sent(self, key: str, month: str) -> None:
+    def sms_invitation_sent(self, key: str, month: str, segments: int = 1) -> None:
         if key in self.sms_keys:
             raise Conflict("Diese Einladung wurde bereits versandt.", "invitation_id")
-        self.trigger_event(self.SmsSent, purpose="invitation", key=key, month=month)
+        self.trigger_event(self.SmsSent, purpose="invitation", key=key, month=month, segments=segments)
 
     # --- queries -----------------------------------------------------------------------------------
 

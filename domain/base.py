@@ -3,8 +3,11 @@ event store can encrypt the payload under that organisation's key and erase it w
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import RFC_4122, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
@@ -45,10 +48,33 @@ class OrgAggregate(Aggregate):
         super().trigger_event(event_class, **kwargs)
 
 
+# Deterministic ids (short-name claims, contracts, invoices, invoice sequences, billing runs, code tags, …) are
+# UUIDv5 under a namespace keyed with a server secret (design/crypto.md §8a.12): no client can compute one and
+# take it first, e.g. by registering an organisation under the id of the year's invoice sequence. The server
+# sets the key once at start-up (interfaces/bootstrap.py); until then a random one keeps ids unguessable.
+_namespace = UUID(bytes=secrets.token_bytes(16))
+ID_NAMESPACE_INFO = b"vdc/v1/server-id-namespace"
+MSG_CLIENT_ID = "Bitte eine zufällige UUID (Version 4) angeben."
+
+
+def configure_server_ids(server_key: bytes) -> None:
+    """Keys every deterministic id with `server_key` (derived, so it needs no secret of its own)."""
+    global _namespace
+    _namespace = UUID(bytes=hmac.new(server_key, ID_NAMESPACE_INFO, hashlib.sha256).digest()[:16])
+
+
 def scoped_id(org_id: UUID, kind: str, name: str) -> UUID:
     """Deterministic ids inside an organisation: the event store's (id, version) key makes them unique."""
-    return uuid5(NAMESPACE_URL, f"/organisations/{org_id}/{kind}/{name}")
+    return uuid5(_namespace, f"/organisations/{org_id}/{kind}/{name}")
 
 
 def global_id(kind: str, name: str) -> UUID:
-    return uuid5(NAMESPACE_URL, f"/{kind}/{name}")
+    return uuid5(_namespace, f"/{kind}/{name}")
+
+
+def require_client_id(value: UUID, field: str) -> UUID:
+    """Ids a client proposes (organisation, appointment, invitation, …) are random UUIDv4 only, so they can
+    never coincide with a server-derived UUIDv5 (§8a.12)."""
+    if value.version != 4 or value.variant != RFC_4122:
+        raise DomainError(MSG_CLIENT_ID, field)
+    return value

@@ -12,6 +12,7 @@ from application.eventstore import EventStore
 from application.jobs import CORE_JOBS, Job
 from application.ports import BillingSetup, ContractPorts
 from application.services import Clock, Services, utc_now
+from domain.base import configure_server_ids
 from infrastructure import crypto
 from infrastructure.billing_documents import SepaAndPdfDocuments
 from infrastructure.ephemeral import SqlEphemeral
@@ -81,6 +82,7 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
     """Constructs everything; call it after gunicorn has forked, never before (connection pools). Every process
     (web workers, worker, CLI) may be the first on an empty database: the schema is created under a lock."""
     settings = settings or load_settings()
+    configure_server_ids(settings.secrets.pepper_code)  # before any deterministic id is computed (§8a.12)
     warnings = check_deployment(settings)  # raises UnsafeDeployment before anything is opened
     for warning in warnings:
         log.warning("UNSICHER (%s=1): %s", "SPRECHZIMMER_INSECURE_DEV", warning)

@@ -105,9 +105,9 @@ class AppointmentCalendar:
 
     @apply.register
     def _(self, event: Appointment.SmsSent, cur: Cursor) -> None:
-        cur.execute("INSERT INTO rm_sms_usage (org_id, month, count) VALUES (%s, %s, 1) "
-                    "ON CONFLICT (org_id, month) DO UPDATE SET count = rm_sms_usage.count + 1",
-                    (str(event.org_id), event.month))
+        cur.execute("INSERT INTO rm_sms_usage (org_id, month, count) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (org_id, month) DO UPDATE SET count = rm_sms_usage.count + EXCLUDED.count",
+                    (str(event.org_id), event.month, int(getattr(event, "segments", 1))))
 
 
 class AppointmentQueries:

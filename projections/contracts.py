@@ -89,9 +89,10 @@ class InvoiceIndex:
 
 # Events that count as billable usage, with how to read (kind, month) from each: every SMS the appointments
 # context sent (invitation or reminder), and usage recorded directly.
-COUNTED: dict[type, Callable[[Any], tuple[str, str]]] = {
-    Appointment.SmsSent: lambda e: ("sms", e.month),
-    UsageRecorded: lambda e: (e.kind, e.month),
+# An SMS counts as many units as it had segments (events before v1.1 carry none: one).
+COUNTED: dict[type, Callable[[Any], tuple[str, str, int]]] = {
+    Appointment.SmsSent: lambda e: ("sms", e.month, int(getattr(e, "segments", 1))),
+    UsageRecorded: lambda e: (e.kind, e.month, 1),
 }
 
 
@@ -112,10 +113,10 @@ class UsageCounts:
         read = COUNTED.get(type(event))
         if read is None:
             return
-        kind, month = read(event)
-        cur.execute("INSERT INTO rm_usage (org_id, month, kind, units) VALUES (%s, %s, %s, 1) "
-                    "ON CONFLICT (org_id, month, kind) DO UPDATE SET units = rm_usage.units + 1",
-                    (str(event.org_id), month, kind))
+        kind, month, units = read(event)
+        cur.execute("INSERT INTO rm_usage (org_id, month, kind, units) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (org_id, month, kind) DO UPDATE SET units = rm_usage.units + EXCLUDED.units",
+                    (str(event.org_id), month, kind, units))
 
 
 class SqlContractDirectory:

@@ -18,6 +18,15 @@ from interfaces.client import appointments as ap
 from interfaces.client.sdk import ApiError
 
 
+def now() -> datetime:
+    return datetime.now(ap.BERLIN)
+
+
+def today() -> date:
+    """The default day of `list` is the German calendar day, also on a machine whose clock runs in UTC."""
+    return now().astimezone(ap.BERLIN).date()
+
+
 def _moment(text: str) -> datetime:
     """ISO with offset, or a local wall-clock time in Berlin such as "2026-12-01 10:00"."""
     try:
@@ -50,17 +59,17 @@ def _print(a: ap.Appointment, details: bool = False) -> None:
 def cmd_add(args: argparse.Namespace) -> int:
     c = _logged_in(args)
     appointment = ap.add(c, _moment(args.start), args.duration, args.name, args.email, args.phone, args.note,
-                         participants=args.participants)
-    if args.reminder:
-        appointment = ap.request_reminder(c, appointment.appointment_id, minutes_before=args.reminder)
+                         participants=args.participants, reminder_minutes=args.reminder)
     print("Termin angelegt.")
     _print(appointment, details=True)
+    if appointment.sms:
+        print("  Die Erinnerungs-SMS hat " + ap.sms_size(appointment.sms) + ".")
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     c = _logged_in(args)
-    day = date.fromisoformat(args.day) if args.day else None if args.week else date.today()
+    day = date.fromisoformat(args.day) if args.day else None if args.week else today()
     found = list(ap.listing(c, day=day, week=args.week))
     for appointment in found:
         _print(appointment)
@@ -111,6 +120,9 @@ def cmd_invite(args: argparse.Namespace) -> int:
     appointment = ap.show(c, args.id)
     if args.sms:
         print(ap.SMS_NOTICE)
+        preview = ap.send_sms_invitation(c, args.id, args.phone, preview=True)
+        if preview.sms:
+            print("Die SMS hat " + ap.sms_size(preview.sms) + ".")
         ap.send_sms_invitation(c, args.id, args.phone)
         print("Einladung per SMS versandt.")
         return 0

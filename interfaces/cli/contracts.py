@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from datetime import date
 from typing import Any
@@ -76,6 +77,12 @@ def cmd_billing_run(args: argparse.Namespace) -> int:
     except DomainError as error:
         print(f"Fehler: {error.message}", file=sys.stderr)
         return 1
+    except Exception as error:  # an operator must notice: German message, details in the log, exit code 2
+        logging.getLogger("sprechzimmer.billing").exception("billing run %s failed", args.month)
+        print(f"Fehler: Die Abrechnung für {args.month} ist fehlgeschlagen ({type(error).__name__}). "
+              "Es wurde nichts als abgerechnet vermerkt; bitte das Protokoll prüfen und erneut ausführen.",
+              file=sys.stderr)
+        return 2
     finally:
         container.close()
     state = "bereits abgerechnet, unverändert" if result.already_done else "abgerechnet"

@@ -77,6 +77,7 @@ class Appointment:
     patient: PatientRecord
     consent: dict[str, Any] | None = None
     reminder: Any = None
+    sms: dict[str, Any] | None = None  # size, segments and price of an SMS just sent or previewed
 
 
 @dataclass
@@ -160,7 +161,7 @@ def _appointment(client: Client, data: dict[str, Any]) -> Appointment:
             (datetime.fromisoformat(data["ends_at"]) - datetime.fromisoformat(data["starts_at"])).total_seconds()
             // 60),
         status=data["status"], patient=open_record(keyring, appointment_id, data["record"]),
-        consent=data.get("consent"), reminder=data.get("reminder"),
+        consent=data.get("consent"), reminder=data.get("reminder"), sms=data.get("sms"),
     )
 
 
@@ -171,8 +172,14 @@ def _utc(moment: datetime) -> str:
 
 
 def add(client: Client, starts_at: datetime, duration_minutes: int, name: str, email: str | None = None,
-        phone: str | None = None, note: str | None = None, participants: int = 1) -> Appointment:
-    """`participants` > 1 plans a conference (plan plus): one code per participant plus a shared call code."""
+        phone: str | None = None, note: str | None = None, participants: int = 1,
+        reminder_minutes: int | None = None) -> Appointment:
+    """`participants` > 1 plans a conference (plan plus): one code per participant plus a shared call code.
+    `reminder_minutes` asks for an SMS reminder to `phone` in the same request, so a refused reminder
+    leaves no appointment behind."""
+    if reminder_minutes is not None and not phone:
+        raise ApiError(400, "Für die SMS-Erinnerung fehlt die Telefonnummer.",
+                       {"phone": ["Bitte eine Telefonnummer angeben."]})
     keyring = _session(client).keyring
     appointment_id = str(uuid.uuid4())
     codes = new_codes(participants)
@@ -181,6 +188,7 @@ def add(client: Client, starts_at: datetime, duration_minutes: int, name: str, e
     data = client.request("POST", "/api/v1/appointments", {
         "appointment_id": appointment_id, "starts_at": _utc(starts_at), "duration_minutes": duration_minutes,
         "record": seal_record(keyring, appointment_id, patient), "join_tokens": join_tokens(codes),
+        "reminder": {"phone": phone, "minutes_before": reminder_minutes} if reminder_minutes is not None else None,
     }, auth=True)
     return _appointment(client, data)
 
@@ -246,9 +254,18 @@ def reissue_codes(client: Client, appointment_id: str) -> Appointment:
         "record": seal_record(_session(client).keyring, appointment_id, patient), "join_tokens": join_tokens(codes)})
 
 
+def sms_size(sms: dict[str, Any]) -> str:
+    """How the CLI and apps show what an SMS costs before it is sent (billed per segment)."""
+    segments = int(sms["segments"])
+    price = f"{float(sms['price_eur']):.2f}".replace(".", ",")
+    return (f"{sms['characters']} Zeichen ({sms['encoding']}), {segments} "
+            f"{'SMS-Segment' if segments == 1 else 'SMS-Segmente'}, {price} EUR")
+
+
 def send_sms_invitation(client: Client, appointment_id: str, phone: str | None = None,
-                        invitation_id: str | None = None) -> Appointment:
-    """Plan plus. Retrying with the same invitation_id never sends or charges twice. See SMS_NOTICE."""
+                        invitation_id: str | None = None, preview: bool = False) -> Appointment:
+    """Plan plus. Retrying with the same invitation_id never sends or charges twice. See SMS_NOTICE.
+    `preview` sends nothing and answers the SMS's size and price in `Appointment.sms`."""
     current = show(client, appointment_id)
     if current.patient.call_code:
         raise ApiError(400, MSG_SMS_CONFERENCE)
@@ -258,7 +275,7 @@ def send_sms_invitation(client: Client, appointment_id: str, phone: str | None =
                        {"phone": ["Bitte eine Telefonnummer angeben."]})
     return _command(client, appointment_id, "sms-invitations", {
         "invitation_id": invitation_id or str(uuid.uuid4()), "phone": number,
-        "patient_code": current.patient.codes["patient"]})
+        "patient_code": current.patient.codes["patient"], "preview": preview})
 
 
 def request_reminder(client: Client, appointment_id: str, phone: str | None = None,

@@ -61,7 +61,7 @@ class CurrentSession(Resource):
             # same login reopens the keyring from them instead of logging in again (the keyring is never stored).
             return {"org_id": session.org_id, "org_short": organisation.short_name, "user_short": user.short_name,
                     "role": user.role, "device_id": session.device_id,
-                    "plan": contract.plan_on(self.services.clock().date()),
+                    "plan": contract.plan_on(self.services.today()),
                     "org_sign_pk": organisation.org_sign_pk, "grant": device.latest_grant if device else None}
 
         resp.media = schemas.SessionInfoSchema().dump(await self.runtime.call(describe))

@@ -57,12 +57,20 @@ class JoinTokensSchema(GermanSchema):
     patient_3 = _extra_token("patient-3")
 
 
+class ReminderSchema(GermanSchema):
+    phone = _text(40, validate=_phone)
+    minutes_before = _int(15, 2880)
+
+
 class ScheduleSchema(GermanSchema):
     appointment_id = _uuid()
     starts_at = _moment()
     duration_minutes = _int(MIN_DURATION, MAX_DURATION)
     record = fields.Nested(RecordSchema, required=True, error_messages=MSG)
     join_tokens = fields.Nested(JoinTokensSchema, required=True, error_messages=MSG)
+    # Optional SMS reminder, requested with the appointment in one step: refused as a whole (e.g. on basis)
+    # before anything is saved, so a retry never makes a duplicate appointment.
+    reminder = fields.Nested(ReminderSchema, load_default=None, allow_none=True, error_messages=MSG)
 
 
 class RescheduleSchema(GermanSchema):
@@ -88,11 +96,7 @@ class SmsInvitationSchema(GermanSchema):
     invitation_id = _uuid()
     phone = _text(40, validate=_phone)
     patient_code = _text(30)
-
-
-class ReminderSchema(GermanSchema):
-    phone = _text(40, validate=_phone)
-    minutes_before = _int(15, 2880)
+    preview = fields.Boolean(load_default=False, error_messages=MSG)  # size and price only, nothing is sent
 
 
 class CodeCheckSchema(GermanSchema):
@@ -108,6 +112,7 @@ class AppointmentSchema(Schema):
     record = fields.Dict()
     consent = fields.Dict(allow_none=True)
     reminder = fields.Dict(allow_none=True)
+    sms = fields.Dict(allow_none=True)  # encoding, characters, segments, price_eur of the SMS sent/previewed
     codes_version = fields.Integer()
 
 
@@ -192,7 +197,7 @@ class Appointments(Resource):
         data = await load(req, ScheduleSchema())
         view = await self.runtime.call(appointments.schedule, self.services, session, data["appointment_id"],
                                        _utc(data["starts_at"]), data["duration_minutes"], data["record"],
-                                       _tokens(data))
+                                       _tokens(data), data["reminder"])
         resp.status = falcon.HTTP_201
         resp.media = AppointmentSchema().dump(view)
 
@@ -258,7 +263,7 @@ COMMANDS: dict[str, tuple[type[Schema], Any, Any]] = {
     "record": (RecordChangeSchema, appointments.change_record, lambda d: (d["record"],)),
     "codes": (ReissueSchema, appointments.reissue_codes, lambda d: (d["record"], _tokens(d))),
     "sms-invitations": (SmsInvitationSchema, appointments.send_sms_invitation,
-                        lambda d: (d["invitation_id"], d["phone"], d["patient_code"])),
+                        lambda d: (d["invitation_id"], d["phone"], d["patient_code"], d["preview"])),
     "reminder": (ReminderSchema, appointments.request_reminder, lambda d: (d["phone"], d["minutes_before"])),
 }
 
@@ -285,9 +290,10 @@ SUMMARIES = {
 
 def add_openapi(spec: APISpec) -> None:
     for name, schema in [
-        ("Schedule", ScheduleSchema), ("Reschedule", RescheduleSchema), ("Consent", ConsentSchema),
-        ("Reissue", ReissueSchema), ("RecordChange", RecordChangeSchema), ("SmsInvitation", SmsInvitationSchema),
-        ("Reminder", ReminderSchema),
+        # Reminder before Schedule, which nests it (apispec would otherwise register it under that name first).
+        ("Reminder", ReminderSchema), ("Schedule", ScheduleSchema), ("Reschedule", RescheduleSchema),
+        ("Consent", ConsentSchema), ("Reissue", ReissueSchema), ("RecordChange", RecordChangeSchema),
+        ("SmsInvitation", SmsInvitationSchema),
         ("CodeCheck", CodeCheckSchema), ("Appointment", AppointmentSchema), ("CalendarPage", CalendarPageSchema),
         ("CodeCheckResult", CodeCheckResultSchema),
     ]:

@@ -10,6 +10,7 @@ import falcon
 import falcon.asgi
 from apispec import APISpec
 
+from application import billing
 from interfaces.http import schemas
 from interfaces.http.common import Resource, Runtime
 from interfaces.http.openapi import build_spec, operation
@@ -49,7 +50,8 @@ class Status(Resource):
             return {"status": "degraded" if degraded else "ok", "database": container.state_db.dialect,
                     "signalling": signalling, "event_position": position, "projections": projections,
                     "projection_faults": faults, "organisations": organisations,
-                    "warnings": list(container.warnings)}
+                    "warnings": list(container.warnings),
+                    "billing": billing.status(container.services)}
 
         resp.media = schemas.StatusSchema().dump(await self.runtime.call(probe))
 

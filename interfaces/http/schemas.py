@@ -331,3 +331,4 @@ class StatusSchema(Schema):
     projection_faults = fields.Dict(keys=fields.String(), values=fields.Dict())
     warnings = fields.List(fields.String())  # German: unsafe shortcuts allowed by SPRECHZIMMER_INSECURE_DEV=1
     organisations = fields.Dict(keys=fields.String(), values=fields.Integer())
+    billing = fields.Dict(keys=fields.String(), values=fields.String())  # month due and ok|pending|overdue

@@ -94,3 +94,52 @@ def test_conference_commands(server: LiveServer, clock: Clock, tmp_path: Path, m
         assert not any(code in invitation for m, code in codes.items() if m != n)
     assert main(["appointments", "add", "--start", "2026-12-01 11:00", "--name", "x", "--participants", "4"]) == 1
     assert "1 bis 3" in capsys.readouterr().err
+
+
+def test_list_without_day_shows_the_berlin_date(server: LiveServer, clock: Clock, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """At 00:30 on New Year's Day in Berlin (23:30 UTC on 31 December) "today" is 1 January."""
+    from interfaces.cli import appointments as cli
+
+    new_year = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
+    clock.set(new_year)
+    monkeypatch.setattr(cli, "now", lambda: new_year)
+    run = cli_for_registered_practice(server, tmp_path, monkeypatch, capsys)
+    login = ("--org", "PWinkler", "--user", "MartinW")
+    run("add", *login, "--start", "2027-01-01 10:00", "--name", "Jörg Böhm")
+    run("add", *login, "--start", "2026-12-31 10:00", "--name", "Eva Jäger")
+    out = run("list", *login)
+    assert "01.01.2027 10:00" in out and "Jörg Böhm" in out and "Eva Jäger" not in out
+
+
+def test_add_with_a_reminder_on_basis_creates_nothing(server: LiveServer, clock: Clock, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """The reminder is refused before the appointment exists, so the user's retry makes no duplicate."""
+    clock.set(START - timedelta(days=1))
+    run = cli_for_registered_practice(server, tmp_path, monkeypatch, capsys)
+    login = ("--org", "PWinkler", "--user", "MartinW")
+    argv = ["appointments", "add", *login, "--start", "2026-12-01 10:00", "--name", "Jörg Böhm",
+            "--phone", "0151 23456789", "--reminder", "60"]
+    assert main(argv) == 1
+    assert "nur im Tarif plus" in capsys.readouterr().err
+    assert "Keine Termine." in run("list", *login, "--day", "2026-12-01")
+    assert main(argv[:-2]) == 0  # without the reminder it works, once
+    capsys.readouterr()
+    assert run("list", *login, "--day", "2026-12-01").count("Jörg Böhm") == 1
+
+
+def test_add_with_a_reminder_on_plus_is_one_step(server: LiveServer, clock: Clock, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    clock.set(START - timedelta(days=1))
+    run = cli_for_registered_practice(server, tmp_path, monkeypatch, capsys, plan="plus", billing=PLUS_BILLING)
+    out = run("add", "--org", "PWinkler", "--user", "MartinW", "--start", "2026-12-01 10:00", "--name", "Jörg Böhm",
+              "--phone", "0151 23456789", "--reminder", "60")
+    assert "SMS-Erinnerung: 60 Minuten vorher" in out
+    assert re.search(r"Die Erinnerungs-SMS hat \d+ Zeichen \(GSM-7\), 1 SMS-Segment, 0,10 EUR\.", out)
+    appointment_id = re.search(r"\(([0-9a-f-]{36})\)", out)[1]  # type: ignore[index]
+    out = run("invite", "--org", "PWinkler", "--user", "MartinW", appointment_id, "--sms")
+    assert re.search(r"Die SMS hat \d+ Zeichen \(GSM-7\), 1 SMS-Segment, 0,10 EUR\.", out)  # before sending
+    assert out.index("SMS-Segment") < out.index("Einladung per SMS versandt.")

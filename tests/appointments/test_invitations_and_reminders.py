@@ -21,10 +21,10 @@ START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
 NUMBER, E164 = "0151 23456789", "+4915123456789"
 
 
-def _sms_count(server: LiveServer, month: str = "2026-11") -> int:
+def _sms_count(server: LiveServer, month: str = "2026-11", org: str = "PWinkler") -> int:
     """SMS counted for the practice; the appointments view and the billing count must agree."""
     services = server.container.services
-    organisation = services.events.organisation_by_short_name("PWinkler")
+    organisation = services.events.organisation_by_short_name(org)
     assert organisation is not None and services.appointment_views is not None
     counted = services.appointment_views.sms_count(organisation.org_id, month)
     assert billing.sms_count(services, organisation.org_id, month) == counted  # what the invoice will charge
@@ -172,3 +172,34 @@ def test_failed_reminder_is_retried_and_late_one_dropped(server: LiveServer, pra
     clock.set(START + timedelta(minutes=1))  # too late now: dropped, number deleted, nothing sent
     assert server.container.scheduler.run_all_once()["appointment-reminders"] == 0
     assert sms_gateway.received == [] and _reminder_rows(server) == []
+
+
+def test_sms_are_counted_and_billed_per_segment_and_shown_before_sending(
+        server: LiveServer, new_client: Callable[[str], Client], clock: Clock, sms_gateway: SmsGatewayServer) -> None:
+    """Issue 9.8: the default invitation fits one GSM-7 segment; a practice name without GSM-7 look-alikes
+    makes it UCS-2 and several segments — previewed, sent and billed as exactly that many."""
+    from tests.appointments.conftest import PLUS_BILLING
+    from tests.conftest import register
+
+    clock.set(START - timedelta(days=1))
+    client = new_client("praxis")
+    register(client, plan="plus", billing=PLUS_BILLING, organisation__name="Praxis „Am Markt“ – Dr. Jäger")
+    client.login("PWinkler", "MartinW", PASSWORD)
+    appointment = ap.add(client, START, 30, "Jörg Böhm", phone=NUMBER)
+    preview = ap.send_sms_invitation(client, appointment.appointment_id, preview=True).sms
+    assert preview == {"encoding": "GSM-7", "characters": preview["characters"], "segments": 1, "price_eur": "0.10"}
+    assert sms_gateway.received == [] and _sms_count(server) == 0  # a preview sends and bills nothing
+    sent = ap.send_sms_invitation(client, appointment.appointment_id).sms
+    [received] = sms_gateway.received
+    assert received["body"]["text"].startswith('Praxis "Am Markt" - Dr. Jäger: Videosprechstunde am 01.12.2026')
+    assert sent == preview and len(received["body"]["text"]) == preview["characters"] and _sms_count(server) == 1
+
+    other = new_client("sonnenschein")  # ☀ has no GSM-7 look-alike: the whole SMS is UCS-2
+    register(other, plan="plus", billing=PLUS_BILLING, organisation__name="Praxis ☀ Sonnenschein",
+             credentials__org_short="Sonnenschein")
+    other.login("Sonnenschein", "MartinW", PASSWORD)
+    appointment = ap.add(other, START, 30, "Jörg Böhm", phone=NUMBER)
+    preview = ap.send_sms_invitation(other, appointment.appointment_id, preview=True).sms
+    assert preview["encoding"] == "UCS-2" and preview["segments"] == 3 and preview["price_eur"] == "0.30"
+    ap.send_sms_invitation(other, appointment.appointment_id)
+    assert len(sms_gateway.received) == 2 and _sms_count(server, org="Sonnenschein") == 3

@@ -47,7 +47,7 @@ def test_monthly_run_invoices_plus_practices_and_writes_one_valid_sepa_file(
     services.save(UsageRecord.record(nord, SMS, "2026-09"))  # another month: not on October's invoice
     assert billing.sms_count(services, winkler, "2026-10") == 3
 
-    at(clock, date(2026, 10, 31), hour=23)
+    at(clock, date(2026, 10, 31), hour=22)  # 23:00 in Berlin, still October
     with pytest.raises(Invalid):  # a month is billed only after it ended
         billing.run(services, "2026-10")
 

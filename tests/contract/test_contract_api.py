@@ -66,7 +66,7 @@ def test_downgrade_applies_at_month_end_then_plus_features_are_refused(
         contract.downgrade(client)
     assert err.value.status == 409
 
-    at(clock, date(2026, 4, 30), hour=23)  # the paid month is usable to its last day
+    at(clock, date(2026, 4, 30), hour=21)  # 23:00 in Berlin: the paid month is usable to its last day
     require_feature(services, org_id, Feature.SCREEN_SHARING)
     assert current_plan(services, org_id) == "plus"
 
@@ -110,7 +110,7 @@ def test_cancellation_needs_confirmation_ends_at_quarter_end_and_is_mailed(
         contract.upgrade(client, **BANK)
     assert err.value.status == 409
 
-    at(clock, date(2021, 3, 31), hour=22)  # the last day: everything still works, nothing is erased
+    at(clock, date(2021, 3, 31), hour=21)  # 23:00 in Berlin on the last day: everything still works, nothing is erased
     assert server.container.scheduler.run_all_once()["erasure"] == 0
     relogin(client)
     assert contract.show(client)["plan"] == "basis"

@@ -119,3 +119,15 @@ def test_downgrade_effective_is_the_day_after_the_month_end(on: D) -> None:
     effective = plan_downgrade_effective(on)
     assert effective.day == 1
     assert (effective - ONE_DAY).month == on.month and (effective - ONE_DAY).year == on.year
+
+
+def test_berlin_date_around_midnight_and_the_dst_changes() -> None:
+    from datetime import UTC, datetime
+
+    from domain.calendar_day import berlin_date
+
+    assert berlin_date(datetime(2026, 12, 31, 23, 30, tzinfo=UTC)) == datetime(2027, 1, 1).date()
+    assert berlin_date(datetime(2026, 12, 31, 22, 59, tzinfo=UTC)) == datetime(2026, 12, 31).date()
+    assert berlin_date(datetime(2026, 3, 28, 23, 30, tzinfo=UTC)) == datetime(2026, 3, 29).date()  # DST starts
+    assert berlin_date(datetime(2026, 10, 24, 22, 30, tzinfo=UTC)) == datetime(2026, 10, 25).date()  # CEST
+    assert berlin_date(datetime(2026, 10, 25, 22, 30, tzinfo=UTC)) == datetime(2026, 10, 25).date()  # CET
