@@ -10,13 +10,15 @@ from typing import Any
 from uuid import UUID
 
 from application.errors import AuthFailed, Throttled
-from application.ports import SessionRecord
+from application.ports import LoginRecord, SessionRecord, StoredDevice
 from application.services import Services
 from domain.base import short_name_key
+from domain.device import APPROVED
 
 CHALLENGE_TTL = 120.0
 DEFAULT_KDF = {"alg": "argon2id13", "ops": 2, "mem": 64 * 1024 * 1024}
 IP_WINDOW, IP_LIMIT = 600.0, 20  # 20 failures per 10 minutes per /24 (IPv4) or /56 (IPv6)
+START_WINDOW, START_LIMIT = 60.0, 60  # auth/start per address: a practice's staff behind one NAT fit easily
 BACKOFF_FROM, LOCK_AT, BACKOFF_CAP = 5, 100, 900.0  # NIST 800-63B: back-off from the 5th, lock at 100
 
 # Stand-in key pair for unknown users and devices, so that every attempt does the same verification work.
@@ -74,13 +76,29 @@ def _check_ip(services: Services, ip: str, now: float) -> None:
         raise Throttled(math.ceil(oldest + IP_WINDOW - now))
 
 
+def rate_limit(services: Services, key: str, limit: int, window: float, now: float) -> None:
+    """At most `limit` requests per `window` seconds under `key`; the request is counted when let through."""
+    count, oldest = services.ephemeral.hits_since(key, now - window)
+    if count >= limit and oldest is not None:
+        raise Throttled(max(1, math.ceil(oldest + window - now)))
+    services.ephemeral.record_hit(key, now)
+
+
+def _lookup(services: Services, org: str, user: str, device_id: str) -> LoginRecord | None:
+    if services.logins is None:
+        raise RuntimeError("no login directory configured")
+    return services.logins.lookup(org, user, device_id)
+
+
 def start(services: Services, org: str, user: str, device_id: str, origin: str, ip: str) -> Challenge:
-    """Always answers alike: unknown names get a deterministic fake salt and the default parameters."""
+    """Always answers alike: unknown names get a deterministic fake salt and the default parameters. Known and
+    unknown organisations cost the same single read-model query, so the answer's timing tells nothing."""
     now = services.now()
     _check_ip(services, ip, now)
+    rate_limit(services, "login-start:" + ip, START_LIMIT, START_WINDOW, now)
     c = services.crypto
-    organisation = services.events.organisation_by_short_name(org)
-    account = organisation.user(user) if organisation else None
+    found = _lookup(services, org, user, device_id)
+    account = found.user if found else None
     if account is not None:
         salt, kdf = account.pw_salt, {"alg": "argon2id13", "ops": account.pw_ops, "mem": account.pw_mem}
     else:
@@ -101,9 +119,9 @@ def finish(services: Services, challenge_id: str, sig_pw: bytes, sig_dev: bytes,
     c = services.crypto
     challenge = services.ephemeral.pop_challenge(challenge_id, "login", now)
     data = challenge or {"org": "", "user": "", "device_id": "", "origin": "", "nonce": "00" * 32}
-    organisation = services.events.organisation_by_short_name(data["org"]) if challenge else None
-    account = organisation.user(data["user"]) if organisation else None
-    device = services.events.device(organisation.org_id, data["device_id"]) if organisation else None
+    found = _lookup(services, data["org"], data["user"], data["device_id"])  # for every attempt: equal work
+    account = found.user if found else None
+    device = found.device if found else None
 
     transcript = c.login_transcript(data["org"], data["user"], data["device_id"], bytes.fromhex(data["nonce"]),
                                     data["origin"])
@@ -114,13 +132,14 @@ def finish(services: Services, challenge_id: str, sig_pw: bytes, sig_dev: bytes,
     origin_ok = data["origin"] in services.origins
 
     approved_device = bool(
-        organisation and device and device.can_log_in and device_signed and origin_ok
-        and c.verify(bytes.fromhex(organisation.org_sign_pk), _device_cert_message(services, device),
+        found and device and device.status == APPROVED and device.cert and device_signed and origin_ok
+        and c.verify(bytes.fromhex(found.org_sign_pk), _device_cert_message(services, found.org_id,
+                                                                              data["device_id"], device),
                      bytes.fromhex(device.cert))
     )
-    if approved_device and organisation and account:
+    if approved_device and found and account:
         # Only someone holding an approved device key can count towards (or trip) the account's lock.
-        account_key = f"{organisation.org_id}:{account.key}"
+        account_key = f"{found.org_id}:{short_name_key(data['user'])}"
         failures, last = services.ephemeral.failures(account_key)
         if failures >= LOCK_AT:
             raise AuthFailed()
@@ -134,20 +153,30 @@ def finish(services: Services, challenge_id: str, sig_pw: bytes, sig_dev: bytes,
             raise AuthFailed()
         if failures:
             services.ephemeral.set_failures(account_key, 0, now)
-        return _open_session(services, organisation, account, device, now)
+        return _open_session(services, found, data, now)
 
     services.ephemeral.record_hit("login-ip:" + ip_prefix(ip), now)
     raise AuthFailed()
 
 
-def _device_cert_message(services: Services, device: Any) -> bytes:
+def _device_cert_message(services: Services, org_id: UUID, device_id: str, device: StoredDevice) -> bytes:
     return services.crypto.device_cert_message(
-        str(device.org_id), device.device_id, device.name, bytes.fromhex(device.dev_sign_pk),
-        bytes.fromhex(device.dev_box_pk), device.approved_at, device.approver,
+        str(org_id), device_id, device.name, bytes.fromhex(device.dev_sign_pk), bytes.fromhex(device.dev_box_pk),
+        device.approved_at or "", device.approver or "",
     )
 
 
-def _open_session(services: Services, organisation: Any, account: Any, device: Any, now: float) -> LoginResult:
+def _open_session(services: Services, found: LoginRecord, data: dict[str, Any], now: float) -> LoginResult:
+    """Only for a proven login: the aggregates give the session its certificates and grant, and confirm what
+    the read model said (a read model that lags behind a revocation or deactivation lets nobody in)."""
+    organisation = services.events.get(found.org_id)
+    account = organisation.user(data["user"]) if organisation else None
+    device = services.events.device(found.org_id, data["device_id"])
+    grant = device.latest_grant if device else None
+    if not (organisation and account and account.active and device and device.can_log_in and grant
+            and found.user and account.pk_pw == found.user.pk_pw
+            and found.device and device.dev_sign_pk == found.device.dev_sign_pk):
+        raise AuthFailed()
     token = services.crypto.random_bytes(32).hex()
     services.ephemeral.add_session(
         token_hash(services, token),
@@ -156,7 +185,7 @@ def _open_session(services: Services, organisation: Any, account: Any, device: A
     return LoginResult(
         token=token, org_id=organisation.org_id, org_short=organisation.short_name, user_short=account.short_name,
         role=account.role, device_id=device.device_id, org_sign_pk=organisation.org_sign_pk,
-        grant=device.latest_grant,
+        grant=grant,
         device_cert={"name": device.name, "approved_at": device.approved_at, "approver": device.approver,
                      "sig": device.cert},
         user_cert=account.cert, expires_in=services.session_idle_seconds,

@@ -16,6 +16,7 @@ from application.ports import (
     Crypto,
     Ephemeral,
     Keystore,
+    LoginDirectory,
     Mailer,
     ReminderNumbers,
     SmsGateway,
@@ -46,6 +47,7 @@ class Services:
     sms: SmsGateway | None = None  # None: no gateway configured, SMS are refused with 503
     appointment_views: AppointmentViews | None = None
     reminder_numbers: ReminderNumbers | None = None
+    logins: LoginDirectory | None = None  # credentials for auth/start and auth/finish (a read model)
 
     def save(self, *aggregates: Any) -> int:
         """Saves atomically and returns the position of the last event, for read-your-writes."""

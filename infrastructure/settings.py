@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from dataclasses import dataclass, field
@@ -51,6 +52,10 @@ class Settings:
     turn_ttl_seconds: int = 4 * 3600
     call_heartbeat_seconds: float = 10.0
     call_grace_seconds: float = 30.0
+    # Reverse proxies whose X-Forwarded-For is believed; from anyone else the header is ignored, so a client
+    # cannot choose the address every per-IP throttle counts under.
+    trusted_proxies: tuple[str, ...] = ()
+    operator_token: str | None = field(default=None, repr=False)  # shows the status page's details
 
     @property
     def embedded(self) -> bool:
@@ -121,7 +126,22 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         turn_ttl_seconds=int(env.get("TURN_TTL_SECONDS", str(4 * 3600))),
         call_heartbeat_seconds=float(env.get("CALL_HEARTBEAT_SECONDS", "10")),
         call_grace_seconds=float(env.get("CALL_GRACE_SECONDS", "30")),
+        trusted_proxies=parse_trusted_proxies(env.get("SPRECHZIMMER_TRUSTED_PROXIES", "")),
+        operator_token=env.get("SPRECHZIMMER_OPERATOR_TOKEN") or None,
     )
+
+
+def parse_trusted_proxies(value: str) -> tuple[str, ...]:
+    """Comma-separated addresses or networks (CIDR); an invalid entry stops the start-up with its name."""
+    proxies = []
+    for entry in (e.strip() for e in value.split(",")):
+        if not entry:
+            continue
+        try:
+            proxies.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            raise ValueError(f"SPRECHZIMMER_TRUSTED_PROXIES: {entry!r} is no IP address or network") from None
+    return tuple(proxies)
 
 
 def _urls(value: str) -> tuple[str, ...]:

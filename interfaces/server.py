@@ -8,6 +8,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from infrastructure.settings import parse_trusted_proxies
+
 
 class _Gunicorn(BaseApplication):
     def __init__(self, options: dict[str, Any], tables_ready: bool):
@@ -47,6 +49,9 @@ def serve(host: str, port: int, workers: int | None = None) -> None:
         "control_socket_disable": True,  # one shared path per user would collide between servers
         "timeout": 60,
         "accesslog": "-",
+        # X-Forwarded-For only from the proxies named in SPRECHZIMMER_TRUSTED_PROXIES (default: nobody, where
+        # gunicorn and uvicorn would believe 127.0.0.1): the resulting address is what every throttle counts.
+        "forwarded_allow_ips": ",".join(parse_trusted_proxies(os.environ.get("SPRECHZIMMER_TRUSTED_PROXIES", ""))),
         # Never log query strings or headers: tokens and join tokens must not reach a log file.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
     }, tables_ready=not embedded).run()
