@@ -3,6 +3,7 @@ the fork (lifespan startup), never in the master."""
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -25,7 +26,30 @@ class _Gunicorn(BaseApplication):
         from interfaces.bootstrap import build
         from interfaces.http.app import create_app
 
+        for name in ("uvicorn.access", "uvicorn.error"):  # in the worker, where uvicorn writes its request lines
+            logging.getLogger(name).addFilter(WITHOUT_QUERY)
+
         return create_app(lambda: build(create_tables=not self.tables_ready))
+
+
+class WithoutQuery(logging.Filter):
+    """uvicorn writes each request line with its query string (the access log; WebSocket lines go to the error
+    log), and gunicorn's access_log_format does not apply to its workers. A query string can carry a token or
+    a code, so it is cut off every path before any handler formats the record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_without_query(arg) for arg in record.args)
+        return True
+
+
+def _without_query(value: object) -> object:
+    if isinstance(value, str) and value.startswith("/") and "?" in value:
+        return value.partition("?")[0]
+    return value
+
+
+WITHOUT_QUERY = WithoutQuery()
 
 
 def serve(host: str, port: int, workers: int | None = None) -> None:
