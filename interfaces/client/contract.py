@@ -1,10 +1,29 @@
-"""Client side of the contract context: thin calls over the HTTP API (no client-side crypto is involved)."""
+"""Client side of the contract context: thin calls over the HTTP API. Plan changes and cancellation are
+sensitive actions: each carries a fresh signature of this device over a fresh server nonce (§4.2)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from interfaces.client.sdk import Client
+from application import protocol as t
+from domain.base import short_name_key
+from infrastructure import crypto as c
+from interfaces.client.devices import MSG_LOGIN_FIRST
+from interfaces.client.sdk import ApiError, Client
+
+
+def _proof(client: Client, action: str) -> dict[str, str]:
+    """This device's signature over a fresh server nonce, bound to the action and the organisation. Works from
+    the stored session too, as the CLI runs one command per process without logging in again."""
+    org_short = client.session.org_short if client.session else (client.store.session() or {}).get("org_short")
+    record = client.store.device(client.origin, short_name_key(org_short)) if org_short else None
+    if record is None:
+        raise ApiError(401, MSG_LOGIN_FIRST)
+    challenge = client.request("POST", "/api/v1/auth/fresh", {"origin": client.origin}, auth=True)
+    message = t.sensitive(record.org_id, record.device_id, action, record.org_id, bytes.fromhex(challenge["nonce"]),
+                          client.origin)
+    signature = c.sign(c.DeviceKeys.from_seed(bytes.fromhex(record.seed)).signing, message)
+    return {"challenge_id": challenge["challenge_id"], "sig": signature.hex()}
 
 
 def show(client: Client) -> dict[str, Any]:
@@ -14,17 +33,20 @@ def show(client: Client) -> dict[str, Any]:
 
 def upgrade(client: Client, account_holder: str, iban: str, bic: str, sepa_mandate: bool) -> dict[str, Any]:
     result: dict[str, Any] = client.request("POST", "/api/v1/contract/upgrade", {
-        "account_holder": account_holder, "iban": iban, "bic": bic, "sepa_mandate": sepa_mandate}, auth=True)
+        "account_holder": account_holder, "iban": iban, "bic": bic, "sepa_mandate": sepa_mandate,
+        "proof": _proof(client, "contract-upgrade")}, auth=True)
     return result
 
 
 def downgrade(client: Client) -> dict[str, Any]:
-    result: dict[str, Any] = client.request("POST", "/api/v1/contract/downgrade", {}, auth=True)
+    result: dict[str, Any] = client.request("POST", "/api/v1/contract/downgrade",
+                                            {"proof": _proof(client, "contract-downgrade")}, auth=True)
     return result
 
 
 def cancel(client: Client, confirm: bool) -> dict[str, Any]:
-    result: dict[str, Any] = client.request("POST", "/api/v1/contract/cancellation", {"confirm": confirm}, auth=True)
+    result: dict[str, Any] = client.request("POST", "/api/v1/contract/cancellation", {
+        "confirm": confirm, "proof": _proof(client, "contract-cancel")}, auth=True)
     return result
 
 
