@@ -57,13 +57,19 @@ class Session:
     device_id: str
 
 
-def ip_prefix(ip: str) -> str:
+def ip_prefix(ip: str, bits_v4: int = 24, bits_v6: int = 56) -> str:
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return "unknown"
-    bits = 24 if address.version == 4 else 56
+    bits = bits_v4 if address.version == 4 else bits_v6
     return str(ipaddress.ip_network(f"{ip}/{bits}", strict=False))
+
+
+def client_address(ip: str) -> str:
+    """One client for the per-address throttles: an IPv4 address, or an IPv6 /64 (one subscriber line holds a
+    whole /64, so counting single IPv6 addresses would let it choose a fresh one for every request)."""
+    return ip_prefix(ip, 32, 64)
 
 
 def token_hash(services: Services, token: str) -> str:
@@ -95,7 +101,7 @@ def start(services: Services, org: str, user: str, device_id: str, origin: str, 
     unknown organisations cost the same single read-model query, so the answer's timing tells nothing."""
     now = services.now()
     _check_ip(services, ip, now)
-    rate_limit(services, "login-start:" + ip, START_LIMIT, START_WINDOW, now)
+    rate_limit(services, "login-start:" + client_address(ip), START_LIMIT, START_WINDOW, now)
     c = services.crypto
     found = _lookup(services, org, user, device_id)
     account = found.user if found else None

@@ -89,7 +89,7 @@ def register(services: Services, data: dict[str, Any], today: date | None = None
     """`data` has passed the request schema; this checks the rules that need more than one field."""
     now = services.now()
     # The address first: its refused requests then do not use up its neighbours' allowance.
-    access.rate_limit(services, "register-ip:" + ip, PER_ADDRESS, WINDOW, now)
+    access.rate_limit(services, "register-ip:" + access.client_address(ip), PER_ADDRESS, WINDOW, now)
     access.rate_limit(services, "register-network:" + access.ip_prefix(ip), PER_NETWORK, WINDOW, now)
     _verify_crypto(services, data)
     k, creds = data["crypto"], data["credentials"]

@@ -77,6 +77,11 @@ def test_auth_start_is_throttled_per_address(behind_proxy: LiveServer, monkeypat
     assert_throttled(start(behind_proxy, forwarded("198.51.100.7")))
     # Another client (behind the trusted proxy) is not affected: the forwarded address is the one counted.
     assert start(behind_proxy, forwarded("198.51.100.8")).status_code == 200
+    # An IPv6 subscriber holds a whole /64: a fresh address from it is the same client.
+    for n in range(5):
+        assert start(behind_proxy, forwarded(f"2001:db8:1:2::{n + 1}")).status_code == 200
+    assert_throttled(start(behind_proxy, forwarded("2001:db8:1:2::99")))
+    assert start(behind_proxy, forwarded("2001:db8:1:3::1")).status_code == 200
 
 
 def test_registration_is_throttled_per_address(server: LiveServer, registration_body: dict[str, Any]) -> None:
