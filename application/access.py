@@ -173,29 +173,22 @@ def _device_cert_message(services: Services, org_id: UUID, device_id: str, devic
 
 
 def _open_session(services: Services, found: LoginRecord, data: dict[str, Any], now: float) -> LoginResult:
-    """Only for a proven login: the aggregates give the session its certificates and grant, and confirm what
-    the read model said (a read model that lags behind a revocation or deactivation lets nobody in)."""
-    organisation = services.events.get(found.org_id)
-    account = organisation.user(data["user"]) if organisation else None
-    device = services.events.device(found.org_id, data["device_id"])
-    grant = device.latest_grant if device else None
-    if not (organisation and account and account.active and device and device.can_log_in and grant
-            and found.user and account.pk_pw == found.user.pk_pw
-            and found.device and device.dev_sign_pk == found.device.dev_sign_pk):
+    """The session's certificates and grant come from the same read-model row: no replay, even on success."""
+    account, device = found.user, found.device
+    if account is None or device is None or device.grant is None:
         raise AuthFailed()
     token = services.crypto.random_bytes(32).hex()
     services.ephemeral.add_session(
         token_hash(services, token),
-        SessionRecord(organisation.org_id, account.key, device.device_id, created=now, last_seen=now),
+        SessionRecord(found.org_id, short_name_key(account.short_name), data["device_id"], created=now,
+                      last_seen=now),
     )
     return LoginResult(
-        token=token, org_id=organisation.org_id, org_short=organisation.short_name, user_short=account.short_name,
-        role=account.role, device_id=device.device_id, org_sign_pk=organisation.org_sign_pk,
-        grant=grant,
+        token=token, org_id=found.org_id, org_short=found.org_short, user_short=account.short_name,
+        role=account.role, device_id=data["device_id"], org_sign_pk=found.org_sign_pk, grant=device.grant,
         device_cert={"name": device.name, "approved_at": device.approved_at, "approver": device.approver,
                      "sig": device.cert},
-        user_cert=account.cert, expires_in=services.session_idle_seconds,
-        approver_tag=getattr(device, "approver_tag", None),
+        user_cert=account.cert, expires_in=services.session_idle_seconds, approver_tag=device.approver_tag,
     )
 
 

@@ -189,11 +189,14 @@ class ReminderNumbers(Protocol):
 
 @dataclass(frozen=True)
 class StoredUser:
+    short_name: str
+    role: str
     pw_salt: str
     pw_ops: int
     pw_mem: int
     pk_pw: str
     active: bool
+    cert: str  # the org-signed user certificate; empty until an admin certifies an invited user
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,8 @@ class StoredDevice:
     approved_at: str | None
     approver: str | None
     cert: str | None
+    grant: dict[str, Any] | None  # the latest keyring grant; None once revoked
+    approver_tag: str | None
 
 
 @dataclass(frozen=True)
@@ -212,6 +217,7 @@ class LoginRecord:
     """What a login checks, as the read models have it; user or device None when the name is unknown."""
 
     org_id: UUID
+    org_short: str
     org_sign_pk: str
     user: StoredUser | None
     device: StoredDevice | None
