@@ -10,15 +10,17 @@ from typing import Any
 from uuid import UUID
 
 from application.errors import AuthFailed, Throttled
-from application.ports import SessionRecord
+from application.ports import LoginRecord, SessionRecord, StoredDevice
 from application.services import Services
 from domain.base import short_name_key
+from domain.device import APPROVED
 from sprechzimmer_protocol import layouts as t
 from sprechzimmer_protocol import policy
 
 CHALLENGE_TTL = 120.0
 DEFAULT_KDF = {"alg": "argon2id13", "ops": policy.PASSWORD_OPS, "mem": policy.PASSWORD_MEM}
 IP_WINDOW, IP_LIMIT = 600.0, 20  # 20 failures per 10 minutes per /24 (IPv4) or /56 (IPv6)
+START_WINDOW, START_LIMIT = 60.0, 60  # auth/start per address: a practice's staff behind one NAT fit easily
 BACKOFF_FROM, LOCK_AT, BACKOFF_CAP = 5, 100, 900.0  # NIST 800-63B: back-off from the 5th, lock at 100
 
 # Stand-in key pair for unknown users and devices, so that every attempt does the same verification work.
@@ -57,13 +59,19 @@ class Session:
     device_id: str
 
 
-def ip_prefix(ip: str) -> str:
+def ip_prefix(ip: str, bits_v4: int = 24, bits_v6: int = 56) -> str:
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return "unknown"
-    bits = 24 if address.version == 4 else 56
+    bits = bits_v4 if address.version == 4 else bits_v6
     return str(ipaddress.ip_network(f"{ip}/{bits}", strict=False))
+
+
+def client_address(ip: str) -> str:
+    """One client for the per-address throttles: an IPv4 address, or an IPv6 /64 (one subscriber line holds a
+    whole /64, so counting single IPv6 addresses would let it choose a fresh one for every request)."""
+    return ip_prefix(ip, 32, 64)
 
 
 def token_hash(services: Services, token: str) -> str:
@@ -76,13 +84,29 @@ def _check_ip(services: Services, ip: str, now: float) -> None:
         raise Throttled(math.ceil(oldest + IP_WINDOW - now))
 
 
+def rate_limit(services: Services, key: str, limit: int, window: float, now: float) -> None:
+    """At most `limit` requests per `window` seconds under `key`; the request is counted when let through."""
+    count, oldest = services.ephemeral.hits_since(key, now - window)
+    if count >= limit and oldest is not None:
+        raise Throttled(max(1, math.ceil(oldest + window - now)))
+    services.ephemeral.record_hit(key, now)
+
+
+def _lookup(services: Services, org: str, user: str, device_id: str) -> LoginRecord | None:
+    if services.logins is None:
+        raise RuntimeError("no login directory configured")
+    return services.logins.lookup(org, user, device_id)
+
+
 def start(services: Services, org: str, user: str, device_id: str, origin: str, ip: str) -> Challenge:
-    """Always answers alike: unknown names get a deterministic fake salt and the default parameters."""
+    """Always answers alike: unknown names get a deterministic fake salt and the default parameters. Known and
+    unknown organisations cost the same single read-model query, so the answer's timing tells nothing."""
     now = services.now()
     _check_ip(services, ip, now)
+    rate_limit(services, "login-start:" + client_address(ip), START_LIMIT, START_WINDOW, now)
     c = services.crypto
-    organisation = services.events.organisation_by_short_name(org)
-    account = organisation.user(user) if organisation else None
+    found = _lookup(services, org, user, device_id)
+    account = found.user if found else None
     if account is not None:
         salt, kdf = account.pw_salt, {"alg": "argon2id13", "ops": account.pw_ops, "mem": account.pw_mem}
     else:
@@ -103,9 +127,9 @@ def finish(services: Services, challenge_id: str, sig_pw: bytes, sig_dev: bytes,
     c = services.crypto
     challenge = services.ephemeral.pop_challenge(challenge_id, "login", now)
     data = challenge or {"org": "", "user": "", "device_id": "", "origin": "", "nonce": "00" * 32}
-    organisation = services.events.organisation_by_short_name(data["org"]) if challenge else None
-    account = organisation.user(data["user"]) if organisation else None
-    device = services.events.device(organisation.org_id, data["device_id"]) if organisation else None
+    found = _lookup(services, data["org"], data["user"], data["device_id"])  # for every attempt: equal work
+    account = found.user if found else None
+    device = found.device if found else None
 
     transcript = t.login(data["org"], data["user"], data["device_id"], bytes.fromhex(data["nonce"]),
                          data["origin"])
@@ -116,13 +140,14 @@ def finish(services: Services, challenge_id: str, sig_pw: bytes, sig_dev: bytes,
     origin_ok = data["origin"] in services.origins
 
     approved_device = bool(
-        organisation and device and device.can_log_in and device_signed and origin_ok
-        and c.verify(bytes.fromhex(organisation.org_sign_pk), _device_cert_message(services, device),
+        found and device and device.status == APPROVED and device.cert and device_signed and origin_ok
+        and c.verify(bytes.fromhex(found.org_sign_pk), _device_cert_message(services, found.org_id,
+                                                                              data["device_id"], device),
                      bytes.fromhex(device.cert))
     )
-    if approved_device and organisation and account:
+    if approved_device and found and account:
         # Only someone holding an approved device key can count towards (or trip) the account's lock.
-        account_key = f"{organisation.org_id}:{account.key}"
+        account_key = f"{found.org_id}:{short_name_key(data['user'])}"
         failures, last = services.ephemeral.failures(account_key)
         if failures >= LOCK_AT:
             raise AuthFailed()
@@ -136,33 +161,36 @@ def finish(services: Services, challenge_id: str, sig_pw: bytes, sig_dev: bytes,
             raise AuthFailed()
         if failures:
             services.ephemeral.set_failures(account_key, 0, now)
-        return _open_session(services, organisation, account, device, now)
+        return _open_session(services, found, data, now)
 
     services.ephemeral.record_hit("login-ip:" + ip_prefix(ip), now)
     raise AuthFailed()
 
 
-def _device_cert_message(services: Services, device: Any) -> bytes:
+def _device_cert_message(services: Services, org_id: UUID, device_id: str, device: StoredDevice) -> bytes:
     return t.device_cert(
-        str(device.org_id), device.device_id, device.name, bytes.fromhex(device.dev_sign_pk),
-        bytes.fromhex(device.dev_box_pk), device.approved_at, device.approver,
+        str(org_id), device_id, device.name, bytes.fromhex(device.dev_sign_pk), bytes.fromhex(device.dev_box_pk),
+        device.approved_at or "", device.approver or "",
     )
 
 
-def _open_session(services: Services, organisation: Any, account: Any, device: Any, now: float) -> LoginResult:
+def _open_session(services: Services, found: LoginRecord, data: dict[str, Any], now: float) -> LoginResult:
+    """The session's certificates and grant come from the same read-model row: no replay, even on success."""
+    account, device = found.user, found.device
+    if account is None or device is None or device.grant is None:
+        raise AuthFailed()
     token = services.crypto.random_bytes(32).hex()
     services.ephemeral.add_session(
         token_hash(services, token),
-        SessionRecord(organisation.org_id, account.key, device.device_id, created=now, last_seen=now),
+        SessionRecord(found.org_id, short_name_key(account.short_name), data["device_id"], created=now,
+                      last_seen=now),
     )
     return LoginResult(
-        token=token, org_id=organisation.org_id, org_short=organisation.short_name, user_short=account.short_name,
-        role=account.role, device_id=device.device_id, org_sign_pk=organisation.org_sign_pk,
-        grant=device.latest_grant,
+        token=token, org_id=found.org_id, org_short=found.org_short, user_short=account.short_name,
+        role=account.role, device_id=data["device_id"], org_sign_pk=found.org_sign_pk, grant=device.grant,
         device_cert={"name": device.name, "approved_at": device.approved_at, "approver": device.approver,
                      "sig": device.cert},
-        user_cert=account.cert, expires_in=services.session_idle_seconds,
-        approver_tag=getattr(device, "approver_tag", None),
+        user_cert=account.cert, expires_in=services.session_idle_seconds, approver_tag=device.approver_tag,
     )
 
 

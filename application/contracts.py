@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
+from application import fresh as fr
 from application.access import Session
 from application.errors import EventKeyDestroyed, NotFound, NotPermitted
 from application.services import Services
@@ -62,6 +63,15 @@ def _admin(services: Services, session: Session) -> tuple[Organisation, Contract
     return organisation, contract
 
 
+def _confirmed_admin(services: Services, session: Session, proof: dict[str, str],
+                     action: str) -> tuple[Organisation, Contract]:
+    """Plan changes and cancellation are sensitive actions (design/crypto.md §4.2): a fresh signature of the
+    session's device over a fresh nonce, bound to the action and the organisation, so that a stolen session
+    token alone cannot cancel a practice's contract (and so schedule the erasure of its data)."""
+    fr.verify(services, session, proof, action, str(session.org_id))
+    return _admin(services, session)
+
+
 def view(services: Services, contract: Contract) -> ContractView:
     day = today(services)
     pending = contract.pending_change(day)
@@ -105,9 +115,9 @@ def _greeting(organisation: Organisation) -> str:
            f"(Kurzname {organisation.short_name}).\n\n"
 
 
-def upgrade(services: Services, session: Session, billing: dict[str, Any]) -> ContractView:
+def upgrade(services: Services, session: Session, billing: dict[str, Any], proof: dict[str, str]) -> ContractView:
     """basis → plus from today, with the SEPA mandate given now (billing has passed BillingSchema)."""
-    organisation, contract = _admin(services, session)
+    organisation, contract = _confirmed_admin(services, session, proof, "contract-upgrade")
     day = today(services)
     contract.upgrade(day, {
         "holder": billing["account_holder"], "iban": billing["iban"], "bic": billing["bic"],
@@ -121,9 +131,9 @@ def upgrade(services: Services, session: Session, billing: dict[str, Any]) -> Co
     return view(services, contract)
 
 
-def downgrade(services: Services, session: Session) -> ContractView:
+def downgrade(services: Services, session: Session, proof: dict[str, str]) -> ContractView:
     """plus → basis at the end of the month; the bank data goes once that month is invoiced."""
-    organisation, contract = _admin(services, session)
+    organisation, contract = _confirmed_admin(services, session, proof, "contract-downgrade")
     effective = contract.downgrade(today(services))
     services.commit(contract)
     notify(services, organisation, "Vertragswechsel zum Tarif basis",
@@ -133,8 +143,8 @@ def downgrade(services: Services, session: Session) -> ContractView:
     return view(services, contract)
 
 
-def cancel(services: Services, session: Session, confirmed: bool) -> ContractView:
-    organisation, contract = _admin(services, session)
+def cancel(services: Services, session: Session, confirmed: bool, proof: dict[str, str]) -> ContractView:
+    organisation, contract = _confirmed_admin(services, session, proof, "contract-cancel")
     ends = contract.cancel(today(services), confirmed)
     services.commit(contract)
     notify(services, organisation, "Kündigungsbestätigung",

@@ -18,6 +18,7 @@ from application.ports import (
     Crypto,
     Ephemeral,
     Keystore,
+    LoginDirectory,
     Mailer,
     Outbox,
     ReminderNumbers,
@@ -53,6 +54,7 @@ class Services:
     appointment_views: AppointmentViews | None = None
     reminder_numbers: ReminderNumbers | None = None
     outbox: Outbox | None = None  # side effects recorded before they are sent; retried by the outbox job
+    logins: LoginDirectory | None = None  # credentials for auth/start and auth/finish (a read model)
 
     def save(self, *aggregates: Any) -> int:
         """Saves atomically and returns the position of the last event, for read-your-writes."""

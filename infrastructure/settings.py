@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from dataclasses import dataclass, field
@@ -63,6 +64,10 @@ class Settings:
     # Where the KEK came from: False when it was read from (or generated into) secrets.json next to the data.
     kek_from_environment: bool = True
     insecure_dev: bool = False  # SPRECHZIMMER_INSECURE_DEV=1: the checks below only warn
+    # Reverse proxies whose X-Forwarded-For is believed; from anyone else the header is ignored, so a client
+    # cannot choose the address every per-IP throttle counts under.
+    trusted_proxies: tuple[str, ...] = ()
+    operator_token: str | None = field(default=None, repr=False)  # shows the status page's details
 
     @property
     def embedded(self) -> bool:
@@ -185,7 +190,22 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         call_grace_seconds=float(env.get("CALL_GRACE_SECONDS", "30")),
         kek_from_environment=bool(env.get("SPRECHZIMMER_KEK")),
         insecure_dev=env.get(INSECURE_DEV) == "1",
+        trusted_proxies=parse_trusted_proxies(env.get("SPRECHZIMMER_TRUSTED_PROXIES", "")),
+        operator_token=env.get("SPRECHZIMMER_OPERATOR_TOKEN") or None,
     )
+
+
+def parse_trusted_proxies(value: str) -> tuple[str, ...]:
+    """Comma-separated addresses or networks (CIDR); an invalid entry stops the start-up with its name."""
+    proxies = []
+    for entry in (e.strip() for e in value.split(",")):
+        if not entry:
+            continue
+        try:
+            proxies.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            raise ValueError(f"SPRECHZIMMER_TRUSTED_PROXIES: {entry!r} is no IP address or network") from None
+    return tuple(proxies)
 
 
 def _urls(value: str) -> tuple[str, ...]:

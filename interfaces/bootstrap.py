@@ -30,6 +30,7 @@ from interfaces.call_wiring import CallComponents, call_components
 from projections.appointments import AppointmentCalendar, AppointmentQueries
 from projections.contracts import ContractSchedule, InvoiceIndex, SqlContractDirectory, UsageCounts
 from projections.devices import DeviceDirectory, NoticeBoard, UserDirectory
+from projections.logins import LoginNames, SqlLoginDirectory
 from projections.organisations import OrganisationDirectory
 from projections.runner import ProjectionRunner
 
@@ -103,7 +104,7 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool) -> Conta
                         lambda transcoder: PerOrganisationCipherMapper(transcoder, keystore))
     runner = ProjectionRunner(events, state_db, [
         OrganisationDirectory(), ContractSchedule(), InvoiceIndex(), UsageCounts(), AppointmentCalendar(),
-        DeviceDirectory(), UserDirectory(), NoticeBoard()])
+        DeviceDirectory(), UserDirectory(), NoticeBoard(), LoginNames()])
     jobs: list[Job] = [*CORE_JOBS, *APPOINTMENT_JOBS, Job("billing", 3600, billing.monthly_job),
                        Job("bank-data", 3600, contracts.retire_bank_data), Job("erasure", 3600, erasure.job),
                        Job("retention", 86400, retention.prune_metadata)]
@@ -130,6 +131,7 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool) -> Conta
         sms=OutboxSms(HttpSmsGateway(settings.sms_gateway_url, settings.sms_gateway_token, settings.sms_sender),
                       outbox) if settings.sms_gateway_url else None,
         appointment_views=AppointmentQueries(state_db), reminder_numbers=SqlReminderNumbers(state_db),
+        logins=SqlLoginDirectory(state_db),
     )
     if catch_up_after_save:  # read-your-writes; safe with several processes (row lock on the position)
         services.after_save = lambda position: runner.catch_up()

@@ -3,10 +3,13 @@ the fork (lifespan startup), never in the master."""
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+
+from infrastructure.settings import parse_trusted_proxies
 
 
 class _Gunicorn(BaseApplication):
@@ -22,7 +25,30 @@ class _Gunicorn(BaseApplication):
         from interfaces.bootstrap import build
         from interfaces.http.app import create_app
 
+        for name in ("uvicorn.access", "uvicorn.error"):  # in the worker, where uvicorn writes its request lines
+            logging.getLogger(name).addFilter(WITHOUT_QUERY)
+
         return create_app(build)
+
+
+class WithoutQuery(logging.Filter):
+    """uvicorn writes each request line with its query string (the access log; WebSocket lines go to the error
+    log), and gunicorn's access_log_format does not apply to its workers. A query string can carry a token or
+    a code, so it is cut off every path before any handler formats the record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_without_query(arg) for arg in record.args)
+        return True
+
+
+def _without_query(value: object) -> object:
+    if isinstance(value, str) and value.startswith("/") and "?" in value:
+        return value.partition("?")[0]
+    return value
+
+
+WITHOUT_QUERY = WithoutQuery()
 
 
 def serve(host: str, port: int, workers: int | None = None) -> None:
@@ -43,6 +69,9 @@ def serve(host: str, port: int, workers: int | None = None) -> None:
         "control_socket_disable": True,  # one shared path per user would collide between servers
         "timeout": 60,
         "accesslog": "-",
+        # X-Forwarded-For only from the proxies named in SPRECHZIMMER_TRUSTED_PROXIES (default: nobody, where
+        # gunicorn and uvicorn would believe 127.0.0.1): the resulting address is what every throttle counts.
+        "forwarded_allow_ips": ",".join(parse_trusted_proxies(os.environ.get("SPRECHZIMMER_TRUSTED_PROXIES", ""))),
         # Never log query strings or headers: tokens and join tokens must not reach a log file.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
     }).run()

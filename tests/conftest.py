@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 import uvicorn
@@ -31,6 +32,7 @@ SHARED = ROOT.parent / "shared"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgres"]
+OPERATOR_TOKEN = "test-operator-token"  # the status page's details (SPRECHZIMMER_OPERATOR_TOKEN)
 TEST_ORIGIN = "http://sprechzimmer.test"  # also accepted by test servers, so bodies can be prepared once
 
 
@@ -176,6 +178,7 @@ def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest, mailb
         secrets=Secrets(os.urandom(32), os.urandom(32), os.urandom(32)),
         smtp_host="127.0.0.1", smtp_port=mailbox.port, creditor_id=OPERATOR["creditor_id"],
         creditor_iban=OPERATOR["creditor_iban"], seller_vat_id=OPERATOR["seller_vat_id"],
+        operator_token=OPERATOR_TOKEN,
     )
 
 
@@ -206,7 +209,8 @@ class LiveServer:
         self.runtime = Runtime(lambda: build(settings, clock=clock), background=False)
         self.app = create_app(runtime=self.runtime)
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, lifespan="on",
-                                                    log_level="warning", ws="websockets-sansio"))
+                                                    log_level="warning", ws="websockets-sansio",
+                                                    forwarded_allow_ips=list(settings.trusted_proxies)))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> LiveServer:
@@ -225,6 +229,14 @@ class LiveServer:
     @property
     def container(self) -> Container:
         return self.runtime.container
+
+
+def operator_status(server: LiveServer) -> dict[str, Any]:
+    """The status page as the operator sees it."""
+    answer = httpx.get(server.url + "/api/v1/status", headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"})
+    answer.raise_for_status()
+    result: dict[str, Any] = answer.json()
+    return result
 
 
 @pytest.fixture

@@ -1,12 +1,32 @@
-"""Client side of the contract context: thin calls over the HTTP API (no client-side crypto is involved)."""
+"""Client side of the contract context: thin calls over the HTTP API. Plan changes and cancellation are
+sensitive actions: each carries a fresh signature of this device over a fresh server nonce (§4.2)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sprechzimmer_protocol import layouts as t
+from sprechzimmer_protocol.keys import DeviceKeys
+from sprechzimmer_protocol.names import short_name_key
+from sprechzimmer_protocol.primitives import sign
 from sprechzimmer_protocol.values import BankMandate
 
-from .sdk import Client
+from .devices import MSG_LOGIN_FIRST
+from .sdk import ApiError, Client
+
+
+def _proof(client: Client, action: str) -> dict[str, str]:
+    """This device's signature over a fresh server nonce, bound to the action and the organisation. Works from
+    the stored session too, as the CLI runs one command per process without logging in again."""
+    org_short = client.session.org_short if client.session else (client.store.session() or {}).get("org_short")
+    record = client.store.device(client.origin, short_name_key(org_short)) if org_short else None
+    if record is None:
+        raise ApiError(401, MSG_LOGIN_FIRST)
+    challenge = client.request("POST", "/api/v1/auth/fresh", {"origin": client.origin}, auth=True)
+    message = t.sensitive(record.org_id, record.device_id, action, record.org_id, bytes.fromhex(challenge["nonce"]),
+                          client.origin)
+    signature = sign(DeviceKeys.from_seed(bytes.fromhex(record.seed)).signing, message)
+    return {"challenge_id": challenge["challenge_id"], "sig": signature.hex()}
 
 
 def show(client: Client) -> dict[str, Any]:
@@ -16,17 +36,21 @@ def show(client: Client) -> dict[str, Any]:
 
 def upgrade(client: Client, account_holder: str, iban: str, bic: str, sepa_mandate: bool) -> dict[str, Any]:
     mandate = BankMandate(account_holder, iban, bic, sepa_mandate)
-    result: dict[str, Any] = client.request("POST", "/api/v1/contract/upgrade", mandate.to_wire(), auth=True)
+    result: dict[str, Any] = client.request("POST", "/api/v1/contract/upgrade",
+                                            {**mandate.to_wire(), "proof": _proof(client, "contract-upgrade")},
+                                            auth=True)
     return result
 
 
 def downgrade(client: Client) -> dict[str, Any]:
-    result: dict[str, Any] = client.request("POST", "/api/v1/contract/downgrade", {}, auth=True)
+    result: dict[str, Any] = client.request("POST", "/api/v1/contract/downgrade",
+                                            {"proof": _proof(client, "contract-downgrade")}, auth=True)
     return result
 
 
 def cancel(client: Client, confirm: bool) -> dict[str, Any]:
-    result: dict[str, Any] = client.request("POST", "/api/v1/contract/cancellation", {"confirm": confirm}, auth=True)
+    result: dict[str, Any] = client.request("POST", "/api/v1/contract/cancellation", {
+        "confirm": confirm, "proof": _proof(client, "contract-cancel")}, auth=True)
     return result
 
 

@@ -18,7 +18,7 @@ from interfaces.http.openapi import operation
 class Registrations(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         data = await load(req, schemas.RegistrationSchema())
-        result = await self.runtime.call(registration.register, self.services, data)
+        result = await self.runtime.call(registration.register, self.services, data, ip=client_ip(req))
         resp.status = falcon.HTTP_201
         resp.media = schemas.RegistrationResultSchema().dump(result)
 
@@ -84,7 +84,7 @@ def add_openapi(spec: APISpec) -> None:
     ]:
         spec.components.schema(name, schema=schema)
     spec.path("/api/v1/registrations", operations={"post": operation(
-        "Organisation registrieren", "Registration", (201, "RegistrationResult"), (400, 409, 413, 415, 503))})
+        "Organisation registrieren", "Registration", (201, "RegistrationResult"), (400, 409, 413, 415, 429, 503))})
     spec.path("/api/v1/auth/start", operations={"post": operation(
         "Anmeldung beginnen (Challenge)", "AuthStart", (200, "Challenge"), (400, 429))})
     spec.path("/api/v1/auth/finish", operations={"post": operation(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -16,6 +18,10 @@ from application.errors import AuthFailed
 from interfaces.bootstrap import Container
 
 MAX_BODY = 64 * 1024
+MAX_DEPTH = 32  # far more than any schema nests; deeper JSON would only exhaust the parser's recursion
+MSG_TOO_LARGE = "Die Anfrage ist zu groß (höchstens 64 KiB)."
+MSG_NOT_JSON = "Der Inhalt ist kein gültiges JSON."
+MSG_TOO_DEEP = f"Die Daten sind zu tief verschachtelt (höchstens {MAX_DEPTH} Ebenen)."
 T = TypeVar("T")
 
 
@@ -51,16 +57,60 @@ class Runtime:
 
 async def load(req: falcon.asgi.Request, schema: Schema) -> dict[str, Any]:
     if req.content_length is not None and req.content_length > MAX_BODY:
-        raise falcon.HTTPContentTooLarge(description="Die Anfrage ist zu groß (höchstens 64 KiB).")
+        raise _too_large()
     if not (req.content_type or "").startswith("application/json"):
         raise falcon.HTTPUnsupportedMediaType(description="Bitte JSON senden (Content-Type: application/json).")
-    body = await req.get_media()
+    body = parse_json(await read_body(req))
     if not isinstance(body, dict):
         raise ValidationError({"_body": ["Ein JSON-Objekt wird erwartet."]})
     if unusable := sorted(_unusable_text(body)):
         raise ValidationError({path: [MSG_CONTROL] for path in unusable})
     data: dict[str, Any] = schema.load(body)
     return data
+
+
+def _too_large() -> falcon.HTTPError:
+    # Closing the connection is what stops the rest of an oversized (e.g. chunked) body from being read at all.
+    return falcon.HTTPContentTooLarge(description=MSG_TOO_LARGE, headers={"Connection": "close"})
+
+
+async def read_body(req: falcon.asgi.Request) -> bytes:
+    """The body, read only up to MAX_BODY however it arrives: Content-Length can be absent (chunked)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in req.stream:
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _too_large()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def json_depth(text: str) -> int:
+    """How deeply arrays and objects nest, counted without parsing (brackets inside strings do not count)."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """JSON with a German 400 for anything unparsable or nested deeper than MAX_DEPTH."""
+    try:
+        text = raw.decode() if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        raise falcon.HTTPBadRequest(description=MSG_NOT_JSON) from None
+    if json_depth(text) > MAX_DEPTH:
+        raise falcon.HTTPBadRequest(description=MSG_TOO_DEEP)
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise falcon.HTTPBadRequest(description=MSG_NOT_JSON) from None
 
 
 MSG_CONTROL = "Steuerzeichen (z. B. Nullbytes) und ungültige Unicode-Zeichen sind nicht erlaubt."

@@ -13,12 +13,22 @@ from application import billing, contracts
 from application.access import Session
 from domain.contract import MSG_CONFIRM
 from interfaces.http.common import Resource, Runtime, load
+from interfaces.http.devices import proof_field
 from interfaces.http.openapi import operation
-from interfaces.http.schemas import BillingSchema, EmptySchema, GermanSchema, _true
+from interfaces.http.schemas import BillingSchema, GermanSchema, _true
 
 
 class CancellationSchema(GermanSchema):
     confirm = _true(MSG_CONFIRM)
+    proof = proof_field()
+
+
+class UpgradeSchema(BillingSchema):
+    proof = proof_field()
+
+
+class DowngradeSchema(GermanSchema):
+    proof = proof_field()
 
 
 class ContractSchema(Schema):
@@ -66,15 +76,16 @@ class ContractResource(Resource):
 class Upgrade(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         session = await self.session(req)
-        data = await load(req, BillingSchema())
-        resp.media = _dump(await self.runtime.call(contracts.upgrade, self.services, session, data))
+        data = await load(req, UpgradeSchema())
+        proof = data.pop("proof")
+        resp.media = _dump(await self.runtime.call(contracts.upgrade, self.services, session, data, proof))
 
 
 class Downgrade(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         session = await self.session(req)
-        await load(req, EmptySchema())
-        resp.media = _dump(await self.runtime.call(contracts.downgrade, self.services, session))
+        data = await load(req, DowngradeSchema())
+        resp.media = _dump(await self.runtime.call(contracts.downgrade, self.services, session, data["proof"]))
 
 
 class Cancellation(Resource):
@@ -82,7 +93,8 @@ class Cancellation(Resource):
         session = await self.session(req)
         data = await load(req, CancellationSchema())
         resp.status = falcon.HTTP_201
-        resp.media = _dump(await self.runtime.call(contracts.cancel, self.services, session, data["confirm"]))
+        resp.media = _dump(await self.runtime.call(contracts.cancel, self.services, session, data["confirm"],
+                                                   data["proof"]))
 
     async def on_delete(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         session = await self.session(req)
@@ -130,7 +142,7 @@ def add_routes(app: falcon.asgi.App, runtime: Runtime) -> None:
 
 
 def add_openapi(spec: APISpec) -> None:
-    for name, schema in [("Contract", ContractSchema),
+    for name, schema in [("Contract", ContractSchema), ("Upgrade", UpgradeSchema), ("Downgrade", DowngradeSchema),
                          ("Cancellation", CancellationSchema), ("InvoiceList", InvoiceListSchema)]:
         spec.components.schema(name, schema=schema)
     if "Billing" not in spec.components.schemas:  # registered with the registration form when that comes first
@@ -138,12 +150,13 @@ def add_openapi(spec: APISpec) -> None:
     spec.path("/api/v1/contract", operations={"get": operation(
         "Vertrag anzeigen", None, (200, "Contract"), (401, 403), True)})
     spec.path("/api/v1/contract/upgrade", operations={"post": operation(
-        "Vertragswechsel zu plus (mit SEPA-Lastschriftmandat)", "Billing", (200, "Contract"),
+        "Vertragswechsel zu plus (mit SEPA-Lastschriftmandat; Gerätebestätigung)", "Upgrade", (200, "Contract"),
         (400, 401, 403, 409), True)})
     spec.path("/api/v1/contract/downgrade", operations={"post": operation(
-        "Vertragswechsel zu basis (zum Monatsende)", "Empty", (200, "Contract"), (400, 401, 403, 409), True)})
+        "Vertragswechsel zu basis (zum Monatsende; Gerätebestätigung)", "Downgrade", (200, "Contract"),
+        (400, 401, 403, 409), True)})
     spec.path("/api/v1/contract/cancellation", operations={
-        "post": operation("Vertrag kündigen und Daten löschen", "Cancellation", (201, "Contract"),
+        "post": operation("Vertrag kündigen und Daten löschen (Gerätebestätigung)", "Cancellation", (201, "Contract"),
                           (400, 401, 403, 409), True),
         "delete": operation("Kündigung widerrufen", None, (200, "Contract"), (401, 403, 409), True)})
     spec.path("/api/v1/invoices", operations={"get": operation(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,8 +13,9 @@ import falcon.asgi
 from apispec import APISpec
 
 from application import billing
+from application.errors import AuthFailed
 from interfaces.http import schemas
-from interfaces.http.common import Resource, Runtime
+from interfaces.http.common import Resource, Runtime, bearer
 from interfaces.http.openapi import build_spec, operation
 from projections.organisations import OrganisationDirectory
 
@@ -30,10 +33,19 @@ def berlin(timestamp: float) -> str:
 
 
 class Status(Resource):
-    """Status page: database, event-log position and how far each read model has caught up."""
+    """Status page. Anyone learns only whether the service is up (its database answers; otherwise 503); the
+    details (database, event-log position, read models, practices per plan) need the operator token."""
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         container = self.runtime.container
+        if not operator(req, container.settings.operator_token):
+            def up() -> None:  # raises (503) while the database is down
+                with container.state_db.transaction() as cur:
+                    cur.execute("SELECT 1")
+
+            await self.runtime.call(up)
+            resp.media = {"status": "up"}
+            return
 
         def probe() -> dict[str, Any]:
             with container.state_db.transaction() as cur:
@@ -56,6 +68,18 @@ class Status(Resource):
         resp.media = schemas.StatusSchema().dump(await self.runtime.call(probe))
 
 
+def operator(req: falcon.asgi.Request, token: str | None) -> bool:
+    """True for the operator's bearer token; no Authorization header is the public view, a wrong one a 401."""
+    if req.get_header("Authorization") is None:
+        return False
+    given = bearer(req)
+    # Compared as digests in constant time: neither the content nor the length of the token leaks.
+    if token is None or not hmac.compare_digest(hashlib.sha256(given.encode()).digest(),
+                                                hashlib.sha256(token.encode()).digest()):
+        raise AuthFailed()
+    return True
+
+
 class OpenApi:
     def __init__(self) -> None:
         self.document: dict[str, Any] | None = None
@@ -74,5 +98,7 @@ def add_routes(app: falcon.asgi.App, runtime: Runtime) -> None:
 
 def add_openapi(spec: APISpec) -> None:
     spec.components.schema("Status", schema=schemas.StatusSchema)
-    spec.path("/api/v1/status", operations={"get": operation("Status", None, (200, "Status"), (503,))})
+    spec.path("/api/v1/status", operations={"get": operation(
+        "Status: öffentlich nur „up“; Einzelheiten mit dem Betreiber-Token (Authorization: Bearer)", None,
+        (200, "Status"), (401, 503))})
     spec.path("/healthz", operations={"get": operation("Lebenszeichen", None, (200, None), ())})

@@ -12,12 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
 from infrastructure.settings import Settings, UnsafeDeployment, check_deployment, load_settings
 from interfaces.bootstrap import build
-from tests.conftest import ROOT, Clock, LiveServer, free_port
+from tests.conftest import ROOT, Clock, LiveServer, free_port, operator_status
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
@@ -67,7 +66,7 @@ def test_insecure_dev_allows_the_shortcuts_with_a_warning_in_log_and_status(
     shortcut = dataclasses.replace(settings, keystore_url=settings.database_url, kek_from_environment=False,
                                    insecure_dev=True)
     with caplog.at_level(logging.WARNING, logger="sprechzimmer.bootstrap"), LiveServer(shortcut, clock) as live:
-        status = httpx.get(live.url + "/api/v1/status").json()
+        status = operator_status(live)
     assert any("KEYSTORE_URL" in w for w in status["warnings"])
     assert any("SPRECHZIMMER_KEK" in w for w in status["warnings"])
     assert any("UNSICHER" in r.getMessage() and "KEYSTORE_URL" in r.getMessage() for r in caplog.records)

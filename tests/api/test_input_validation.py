@@ -11,7 +11,7 @@ import pytest
 
 from interfaces.client.keystore import LocalStore
 from interfaces.client.sdk import Client
-from tests.conftest import TEST_ORIGIN, LiveServer, seed_form, split_form
+from tests.conftest import TEST_ORIGIN, LiveServer, operator_status, seed_form, split_form
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_the_valid_body_registers_and_nothing_half_written_before(server: LiveSe
                                                                    valid_body: dict[str, Any]) -> None:
     for field, value in BAD_FIELDS[:3]:
         post(server, with_change(valid_body, field, value))
-    assert httpx.get(server.url + "/api/v1/status").json()["organisations"] == {}
+    assert operator_status(server)["organisations"] == {}
     assert post(server, valid_body).status_code == 201
 
 

@@ -16,7 +16,7 @@ from interfaces.client import users
 from interfaces.client.keystore import LocalStore
 from interfaces.client.sdk import ApiError, Client
 from sprechzimmer_protocol.names import MSG_SHORT_NAME
-from tests.conftest import PASSWORD, TEST_ORIGIN, LiveServer, register, seed_form, split_form
+from tests.conftest import PASSWORD, TEST_ORIGIN, LiveServer, operator_status, register, seed_form, split_form
 
 OUTSIDE_THE_ALPHABET = ["Zoë", "Ωmega", "ẞtraße", "Praxis Nord", "Ärzte!"]
 
@@ -44,7 +44,7 @@ def test_server_refuses_short_names_outside_the_alphabet(server: LiveServer, tmp
     assert answer.status_code == 400
     assert answer.json()["errors"]["credentials.org_short"] == [MSG_SHORT_NAME]
     assert "Ä, Ö, Ü, ä, ö, ü, ß" in MSG_SHORT_NAME
-    assert httpx.get(server.url + "/api/v1/status").json()["organisations"] == {}
+    assert operator_status(server)["organisations"] == {}
 
 
 @pytest.mark.parametrize("name", OUTSIDE_THE_ALPHABET)

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from interfaces.client.sdk import ApiError, Client
-from tests.conftest import PASSWORD, LiveServer, register
+from tests.conftest import PASSWORD, LiveServer, operator_status, register
 
 
 def test_seed_organisation_registers_and_logs_in(server: LiveServer, new_client: Callable[[str], Client]) -> None:
@@ -41,7 +41,7 @@ def test_duplicate_short_name_is_a_conflict(server: LiveServer, new_client: Call
         register(new_client("second"), credentials__org_short=variant)
     assert err.value.status == 409
     assert "credentials.org_short" in err.value.errors
-    status = httpx.get(server.url + "/api/v1/status").json()
+    status = operator_status(server)
     assert status["organisations"] == {"basis": 1}  # never a second organisation
 
 

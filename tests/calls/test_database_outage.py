@@ -19,7 +19,7 @@ import websockets
 from infrastructure.signalling_pg import APPLICATION_NAME, LISTENER_NAME
 from tests.calls.support import GrantBook, Peer, token_hex
 from tests.calls.test_signalling import SDP_ONE_VIDEO, admitted_pair
-from tests.conftest import TEST_DATABASE_URL, LiveServer
+from tests.conftest import OPERATOR_TOKEN, TEST_DATABASE_URL, LiveServer
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
@@ -44,7 +44,8 @@ def terminate(server: LiveServer, only: str | None = None) -> None:
 
 
 def signalling_status(server: LiveServer) -> str | None:
-    answer = httpx.get(server.url + "/api/v1/status", timeout=10)
+    answer = httpx.get(server.url + "/api/v1/status", timeout=10,
+                       headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"})
     return str(answer.json().get("signalling")) if answer.status_code == 200 else None
 
 

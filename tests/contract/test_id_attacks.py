@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-import httpx
 import pytest
 
 from application import billing
@@ -23,7 +22,7 @@ from domain.organisation import OrganisationShortName
 from interfaces.client import appointments as ap
 from interfaces.client import sdk
 from interfaces.client.sdk import ApiError, Client
-from tests.conftest import Clock, LiveServer, register
+from tests.conftest import Clock, LiveServer, operator_status, register
 from tests.contract.helpers import BANK, at, practice
 
 MSG_V4 = "Bitte eine zufällige UUID (Version 4) angeben."
@@ -74,7 +73,7 @@ def test_an_appointment_cannot_take_the_billing_run(server: LiveServer, clock: C
 
     at(clock, date(2026, 11, 1), hour=3)
     assert server.container.scheduler.run_all_once()["billing"] == 1
-    assert httpx.get(server.url + "/api/v1/status").json()["billing"] == {"month": "2026-10", "state": "ok"}
+    assert operator_status(server)["billing"] == {"month": "2026-10", "state": "ok"}
 
 
 def test_a_billing_run_that_cannot_finish_is_reported_loudly(
@@ -92,12 +91,12 @@ def test_a_billing_run_that_cannot_finish_is_reported_loudly(
     services.save(squatter)  # planted past every check, as old data would be
 
     at(clock, date(2026, 11, 1), hour=0)  # 01:00 in Berlin: the job has just begun to try
-    assert httpx.get(server.url + "/api/v1/status").json()["billing"] == {"month": "2026-10", "state": "pending"}
+    assert operator_status(server)["billing"] == {"month": "2026-10", "state": "pending"}
     with caplog.at_level(logging.ERROR, logger="sprechzimmer"):
         assert server.container.scheduler.run_all_once()["billing"] == 0
     assert "billing of 2026-10 FAILED" in caplog.text
     at(clock, date(2026, 11, 1), hour=4)
-    assert httpx.get(server.url + "/api/v1/status").json()["billing"] == {"month": "2026-10", "state": "overdue"}
+    assert operator_status(server)["billing"] == {"month": "2026-10", "state": "overdue"}
 
     from tests.contract.test_erasure import server_env
 

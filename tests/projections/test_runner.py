@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from infrastructure.settings import Settings
@@ -15,7 +14,7 @@ from infrastructure.sql import Cursor
 from interfaces.bootstrap import Container, build
 from interfaces.client.sdk import Client
 from projections.runner import ProjectionRunner
-from tests.conftest import LiveServer, register
+from tests.conftest import LiveServer, operator_status, register
 
 
 @pytest.fixture
@@ -81,7 +80,7 @@ def test_a_failing_projection_is_isolated_retried_with_back_off_and_shown_in_the
     positions = runner.positions()
     assert positions["kaputt"] < position
     assert all(positions[p.name] == position for p in runner.projections if p.name != "kaputt")
-    status = httpx.get(server.url + "/api/v1/status").json()
+    status = operator_status(server)
     assert status["status"] == "degraded"
     fault = status["projection_faults"]["kaputt"]
     assert "konnte nicht verarbeitet werden (ValueError)" in fault["error"]
@@ -103,4 +102,4 @@ def test_a_failing_projection_is_isolated_retried_with_back_off_and_shown_in_the
     runner.catch_up()
     assert runner.faults() == {}
     assert runner.positions()["kaputt"] == container.services.events.position()
-    assert httpx.get(server.url + "/api/v1/status").json()["status"] == "ok"
+    assert operator_status(server)["status"] == "ok"
