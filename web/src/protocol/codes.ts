@@ -1,6 +1,6 @@
 // Human codes (access, pairing, invite codes) and short names, as in infrastructure/crypto.py and
 // domain/base.py (design/crypto.md §2.2, §8a item 2).
-import { randomBytes } from "./primitives";
+// Pure string functions (no libsodium), so that the small patient page can use them without the WASM.
 
 export const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const ALIASES: Record<string, string> = { O: "0", I: "1", L: "1" };
@@ -13,10 +13,6 @@ export function encodeCode(random8: Uint8Array): string {
   let chars = "";
   for (let i = 0; i < 12; i++) chars += CROCKFORD[Number((bits >> BigInt(5 * (11 - i))) & 31n)];
   return `${chars.slice(0, 4)}-${chars.slice(4, 8)}-${chars.slice(8, 12)}`;
-}
-
-export function newCode(): string {
-  return encodeCode(randomBytes(8));
 }
 
 /** Forgiving input: case-insensitive, hyphens and spaces ignored, O→0, I/L→1. Null if not a code. */

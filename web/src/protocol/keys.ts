@@ -1,10 +1,10 @@
 // Key derivations of design/crypto.md §2.3 (password, master password, device) and the pairing of §4.4.
 import {
   type Argon2, argon2InThread, boxKeyPair, type BoxKeyPair, h, kdf, MASTER_MEM, MASTER_OPS, normalisePassword,
-  PASSWORD_MEM, PASSWORD_OPS, SALT_BYTES, signKeyPair, type SignKeyPair,
+  PASSWORD_MEM, PASSWORD_OPS, randomBytes, SALT_BYTES, signKeyPair, type SignKeyPair,
 } from "./primitives";
 import { utf8 } from "./bytes";
-import { normaliseCode } from "./codes";
+import { encodeCode, normaliseCode } from "./codes";
 
 export class WeakParameters extends Error {
   constructor() {
@@ -65,6 +65,11 @@ export function mpAnchor(anchorKey: Uint8Array, orgId: string, orgSignPk: Uint8A
 }
 
 // --- pairing (§4.4) ------------------------------------------------------------------------------
+
+/** A fresh 60-bit code (pairing, access, invite codes). */
+export function newCode(): string {
+  return encodeCode(randomBytes(8));
+}
 
 export function pairingSalt(orgId: string, deviceId: string): Uint8Array {
   return h(["vdc/v1/pair-salt", orgId, deviceId]).slice(0, SALT_BYTES);
