@@ -1,0 +1,103 @@
+"""Browser fixtures: Debian's Chromium driven by Python playwright against the real server of
+tests/conftest.py (one per test, on SQLite and PostgreSQL). Never `playwright install`: it downloads
+browsers from outside; /usr/bin/chromium is installed by `make test-deps`.
+
+Every page a test opens records the requests it makes to any other origin and every CSP violation, so a
+test can assert that the app stays on its own origin and within its Content-Security-Policy."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import ROOT, LiveServer
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DIST = ROOT / "web" / "dist"
+
+# Runs in every page before its own scripts (injected by the browser, so the CSP does not apply to it).
+WATCH_CSP = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push({directive: e.violatedDirective, blocked: e.blockedURI, source: e.sourceFile});
+});
+"""
+
+
+@pytest.fixture(scope="session")
+def web_dist() -> Path:
+    """The built app; built here (via make, with its stamp) when a test session starts without one."""
+    if not (DIST / "index.html").is_file():
+        if shutil.which("npm") is None:
+            pytest.fail("web/dist fehlt und npm ist nicht installiert: bitte Node.js ≥ 20.19 installieren "
+                        "und `make web` ausführen.")
+        subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "web"], check=True)
+    return DIST
+
+
+@pytest.fixture(scope="session")
+def browser(web_dist: Path) -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium fehlt ({CHROMIUM}): bitte `make test-deps` ausführen.")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class WebPage:
+    """A page of one browser context, with what it requested outside the server's origin."""
+
+    page: Any
+    origin: str
+    foreign_requests: list[str] = field(default_factory=list)
+
+    def goto(self, path: str) -> Any:
+        return self.page.goto(self.origin + path)
+
+    def csp_violations(self) -> list[dict[str, Any]]:
+        return list(self.page.evaluate("window.__cspViolations || []"))
+
+
+@pytest.fixture
+def new_page(browser: Any, server: LiveServer) -> Iterator[Callable[[], WebPage]]:
+    """A page in a fresh browser context (its own IndexedDB: a different browser as far as the app knows)."""
+    contexts: list[Any] = []
+
+    def make() -> WebPage:
+        context = browser.new_context(base_url=server.url, locale="de-DE", timezone_id="Europe/Berlin",
+                                      viewport={"width": 1280, "height": 720})
+        contexts.append(context)
+        context.add_init_script(WATCH_CSP)
+        page = context.new_page()
+        web_page = WebPage(page, server.url)
+
+        def record(request: Any) -> None:
+            scheme, netloc = urlsplit(request.url)[:2]
+            if scheme in ("http", "https", "ws", "wss") and f"{scheme}://{netloc}" != server.url:
+                web_page.foreign_requests.append(request.url)
+
+        context.on("request", record)
+        return web_page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def web(new_page: Callable[[], WebPage]) -> WebPage:
+    return new_page()
