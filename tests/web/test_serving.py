@@ -126,8 +126,8 @@ def test_without_a_build_the_app_explains_itself(server: LiveServer, tmp_path: P
 
 
 def test_unknown_websocket_path_is_refused(server: LiveServer) -> None:
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
     from websockets.sync.client import connect
-    from websockets.exceptions import InvalidStatus, ConnectionClosed
 
     url = server.url.replace("http://", "ws://") + "/ws/unknown"
     refused: Any = None
