@@ -36,12 +36,13 @@ document.addEventListener('securitypolicyviolation', (e) => {
 
 @pytest.fixture(scope="session")
 def web_dist() -> Path:
-    """The built app; built here (via make, with its stamp) when a test session starts without one."""
-    if not (DIST / "index.html").is_file():
-        if shutil.which("npm") is None:
-            pytest.fail("web/dist fehlt und npm ist nicht installiert: bitte Node.js ≥ 20.19 installieren "
-                        "und `make web` ausführen.")
-        subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "web"], check=True)
+    """The built app, (re)built here through make's stamp when its sources changed, so no test runs an old build."""
+    if shutil.which("npm") is not None:
+        subprocess.run(["make", "--no-print-directory", "-s", "-C", str(ROOT), "web"], check=True,
+                       stdout=subprocess.DEVNULL)
+    elif not (DIST / "index.html").is_file():
+        pytest.fail("web/dist fehlt und npm ist nicht installiert: bitte Node.js ≥ 20.19 installieren "
+                    "und `make web` ausführen.")
     return DIST
 
 

@@ -34,7 +34,8 @@ def test_practice_app_loads_within_its_csp_and_origin(web: WebPage) -> None:
     assert response.status == 200
     assert response.headers["content-security-policy"] == CSP
     assert response.headers["cache-control"] == "no-store"
-    web.page.get_by_role("heading", name="Sprechzimmer").first.wait_for()
+    web.page.get_by_role("heading", name="Anmelden").wait_for()  # rendered by the app's script
+    assert web.page.url == web.origin + "/anmelden"
     assert web.csp_violations() == []
     assert web.foreign_requests == []
 
