@@ -70,8 +70,27 @@ def register_practice(web: WebPage, form: dict[str, Any]) -> None:
     assert "Auftragsverarbeitungsvertrag" in page.locator("#confirmations-avv-accepted-error").inner_text()
     page.get_by_label("Ich stimme dem Auftragsverarbeitungsvertrag zu.").check()
     page.get_by_label("Ich habe meine Zugangsdaten notiert", exact=False).check()
+    workers: list[str] = []
+    page.on("worker", lambda worker: workers.append(worker.url))
     page.get_by_role("button", name="Registrieren").click()
+    page.get_by_text("Schlüssel werden abgeleitet …").wait_for()  # visible progress while Argon2id runs
     page.get_by_role("heading", name="Registrierung abgeschlossen").wait_for(timeout=SLOW)
+    # One module worker per derivation (password, master password), never the page's own thread.
+    assert len([url for url in workers if "argon2.worker" in url]) == 2
+
+
+STORED_DEVICE = """async () => {
+  const db = await new Promise((ok, fail) => {
+    const r = indexedDB.open("sprechzimmer"); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error);
+  });
+  const get = (store, key) => new Promise((ok) => {
+    const r = db.transaction(store).objectStore(store).get(key); r.onsuccess = () => ok(r.result);
+  });
+  const key = await get("keys", "device-wrap");
+  const device = await get("devices", "pwinkler");
+  return {algorithm: key.algorithm.name, extractable: key.extractable, fields: Object.keys(device).sort(),
+          exported: await crypto.subtle.exportKey("raw", key).then(() => "exported", (e) => e.name)};
+}"""
 
 
 def test_register_in_the_browser_then_log_in(web: WebPage, server: LiveServer) -> None:
@@ -81,8 +100,15 @@ def test_register_in_the_browser_then_log_in(web: WebPage, server: LiveServer) -
     sheet = page.locator("dl.summary").inner_text()
     assert form["credentials"]["org_short"] in sheet and form["credentials"]["device_name"] in sheet
     assert form["password"] not in page.content()
+    # The device seed is stored only under a non-extractable AES-GCM key (design/web.md fact 9).
+    stored = page.evaluate(STORED_DEVICE)
+    assert stored["algorithm"] == "AES-GCM" and stored["extractable"] is False
+    assert stored["exported"] == "InvalidAccessError"
+    assert "seed" not in stored["fields"] and "secrets" in stored["fields"]
 
     page.get_by_role("button", name="Zur Anmeldung").click()
+    page.get_by_role("heading", name="Anmelden").wait_for()
+    page.reload()  # the device key survives reloads: it lives in IndexedDB, not in the page
     page.get_by_role("heading", name="Anmelden").wait_for()
     assert page.get_by_label("Kurzname der Organisation *").input_value() == form["credentials"]["org_short"]
 
