@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean test-deps web web-test node-check
+.PHONY: run test lint bench clean test-deps web web-test node-check api-types
 
 # The browser app (web/): built when its sources or package-lock.json changed. Node.js >= 20.19 (Vite 8).
 WEB_INSTALLED := web/node_modules/.installed
@@ -35,6 +35,12 @@ $(WEB_STAMP): $(WEB_INSTALLED) $(WEB_SOURCES) web/package-lock.json
 	touch $@
 
 web: $(WEB_STAMP)
+
+# The app's request/response types, generated from the API's OpenAPI document (tests/web checks they are current).
+api-types: $(STAMP) $(WEB_INSTALLED)
+	$(BIN)/python -c 'import json; from interfaces.http.openapi import build_spec; print(json.dumps(build_spec()))' \
+		> web/openapi.json
+	cd web && npx openapi-typescript openapi.json -o src/app/api-types.ts && rm openapi.json
 
 web-test: $(WEB_INSTALLED)
 	cd web && npx tsc --noEmit

@@ -8,6 +8,7 @@ import {
 } from "../protocol/index";
 import { argon2InWorker, type Progress } from "../protocol/argon2-worker";
 import { api, ApiError, setToken } from "./api";
+import type { components } from "./api-types";
 import { loadDevice, requestPersistence, saveDevice } from "./devicestore";
 
 export const MSG_NO_DEVICE =
@@ -26,19 +27,15 @@ export interface Session {
   keyring: Keyring;
 }
 
-interface RegistrationResult {
-  org_id: string;
-  org_short: string;
-  user_short: string;
-  device_id: string;
-  plan: string;
-  mandate_reference: string | null;
-}
+// Request and response shapes generated from /api/openapi.json (`make api-types`). The server's response
+// schemas mark nothing as required, so the answers are taken as complete here.
+type Schemas = components["schemas"];
+type RegistrationResult = Required<Schemas["RegistrationResult"]>;
+type Challenge = Required<Schemas["Challenge"]> & { kdf: Required<Schemas["Kdf"]> };
+type LoginResult = Required<Schemas["LoginResult"]> & { grant: { version: number; sealed: string; sig: string } };
 
 /** The form of the wizard without secrets: the API body less `crypto` (tests/fixtures/praxis_winkler.json). */
-export type RegistrationForm = Record<string, unknown> & {
-  credentials: { org_short: string; user_short: string; device_name: string };
-};
+export type RegistrationForm = Omit<Schemas["Registration"], "crypto">;
 
 function uuid4(): string {
   return crypto.randomUUID();
@@ -68,7 +65,7 @@ export async function register(form: RegistrationForm, password: string, masterP
   const origin = location.origin;
   const transcript = t.registration(creds.org_short.trim(), orgId, creds.user_short.trim(), deviceId, origin);
   const org = keyring.signing;
-  const body = {
+  const body: Schemas["Registration"] = {
     ...form,
     crypto: {
       org_id: orgId,
@@ -107,25 +104,6 @@ export async function register(form: RegistrationForm, password: string, masterP
   }, { seed: toHex(deviceSeed), pairingCode: null });
   void requestPersistence();
   return result;
-}
-
-interface Challenge {
-  challenge_id: string;
-  nonce: string;
-  salt: string;
-  kdf: { alg: string; ops: number; mem: number };
-}
-
-interface LoginResult {
-  token: string;
-  org_id: string;
-  org_short: string;
-  user_short: string;
-  role: string;
-  device_id: string;
-  org_sign_pk: string;
-  grant: { version: number; sealed: string; sig: string };
-  user_cert?: string | null;
 }
 
 export async function login(org: string, user: string, password: string, onProgress?: Progress): Promise<Session> {
