@@ -139,10 +139,12 @@ def test_a_password_over_32_characters_is_refused_at_the_form(web: WebPage) -> N
     assert web.page.locator("#password-error").inner_text() == "Das Passwort darf höchstens 32 Zeichen lang sein."
 
 
-def test_an_unknown_browser_is_told_so(web: WebPage) -> None:
+def test_an_unknown_browser_is_asked_to_name_itself(web: WebPage) -> None:
     web.goto("/anmelden")
     fill(web.page, "Kurzname der Organisation *", "PWinkler")
     fill(web.page, "Kurzname des Benutzers *", "MartinW")
     fill(web.page, "Passwort *", "Winkler#Praxis2024")
     web.page.get_by_role("button", name="Anmelden").click()
-    assert "noch nicht eingerichtet" in web.page.get_by_role("alert").inner_text()
+    web.page.get_by_text("Dieser Browser ist für diese Organisation noch nicht freigeschaltet.", exact=False).wait_for()
+    web.page.get_by_role("button", name="Freischaltung anfordern").click()
+    assert web.page.locator("#device-name-error").inner_text() == "Dieses Feld ist erforderlich."
