@@ -1,6 +1,7 @@
 // The practice app's shell: a menu that mirrors the seed's ("Termine", "Stammdaten", "Status") and the pages.
 import { useState } from "preact/hooks";
 import { logout, type Session } from "./client";
+import { AppointmentsPage } from "./Appointments";
 import { DevicesPage } from "./Devices";
 import { LoginPage } from "./Login";
 import { RegisterPage } from "./Register";
@@ -29,6 +30,8 @@ export function App() {
   else if (!session) {
     if (path !== "/anmelden") queueMicrotask(() => navigate("/anmelden"));
     page = <LoginPage onLogin={(s) => { setSession(s); navigate("/termine"); }} />;
+  } else if (path === "/termine") {
+    page = <AppointmentsPage session={session} />;
   } else if (path === "/stammdaten/endgeraete") {
     page = <DevicesPage session={session} />;
   } else {
