@@ -24,6 +24,7 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DIST = ROOT / "web" / "dist"
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 
 # Runs in every page before its own scripts (injected by the browser, so the CSP does not apply to it).
 WATCH_CSP = """
@@ -71,6 +72,17 @@ class WebPage:
 
     def csp_violations(self) -> list[dict[str, Any]]:
         return list(self.page.evaluate("window.__cspViolations || []"))
+
+    def accessibility_problems(self) -> list[str]:
+        """axe-core's serious and critical violations of the current page. axe is loaded from node_modules
+        through the DevTools protocol (no network; the page's CSP, which forbids inline scripts, stays on)."""
+        if not self.page.evaluate("typeof window.axe === 'object'"):
+            self.page.evaluate(AXE.read_text())
+        violations = self.page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']}))"
+                                        ".violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+                                        " nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))")
+        return [f"{v['id']} ({v['impact']}): {v['help']} – {v['nodes']}" for v in violations
+                if v["impact"] in ("serious", "critical")]
 
 
 @pytest.fixture

@@ -1,0 +1,43 @@
+"""axe-core (served from node_modules, no network) finds no serious or critical violation on the pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from interfaces.client.sdk import Client
+from tests.conftest import PASSWORD, register
+from tests.web.conftest import WebPage
+from tests.web.test_appointments import approved_browser
+from tests.web.test_register_login import fill
+
+
+def test_public_pages(web: WebPage) -> None:
+    page = web.page
+    web.goto("/join")
+    page.get_by_role("heading", name="Videosprechstunde beitreten").wait_for()
+    page.get_by_role("button", name="Weiter").click()  # with the error shown
+    assert web.accessibility_problems() == []
+
+    web.goto("/anmelden")
+    page.get_by_role("heading", name="Anmelden").wait_for()
+    assert web.accessibility_problems() == []
+
+    web.goto("/registrierung")
+    page.get_by_role("heading", name="Schritt 1: Organisation").wait_for()
+    page.get_by_role("button", name="Weiter").click()  # every field error at once
+    assert web.accessibility_problems() == []
+    fill(page, "PLZ *", "12345")
+    assert web.csp_violations() == []
+
+
+def test_pages_of_a_logged_in_practice(new_page: Callable[[], WebPage], new_client: Callable[[str], Client]) -> None:
+    cli = new_client("cli")
+    register(cli)
+    cli.login("PWinkler", "MartinW", PASSWORD)
+    browser = approved_browser(new_page, cli)
+    page = browser.page
+    assert browser.accessibility_problems() == []  # Termine, with the new-appointment form
+    page.get_by_role("navigation", name="Hauptmenü").get_by_role("link", name="Arbeitsplätze/Endgeräte").click()
+    page.locator("table.list").wait_for()
+    assert browser.accessibility_problems() == []
+    assert browser.csp_violations() == []
