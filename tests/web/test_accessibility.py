@@ -27,6 +27,13 @@ def test_public_pages(web: WebPage) -> None:
     page.get_by_role("button", name="Weiter").click()  # every field error at once
     assert web.accessibility_problems() == []
     fill(page, "PLZ *", "12345")
+
+    web.goto("/status")  # public, without logging in
+    state = page.get_by_role("region", name="Zustand des Dienstes").get_by_role("status")
+    state.wait_for()
+    assert state.inner_text().startswith("Der Dienst arbeitet")
+    assert "SQLite" in page.locator("main").inner_text() or "PostgreSQL" in page.locator("main").inner_text()
+    assert web.accessibility_problems() == []
     assert web.csp_violations() == []
 
 

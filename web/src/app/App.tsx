@@ -5,6 +5,7 @@ import { AppointmentsPage } from "./Appointments";
 import { DevicesPage } from "./Devices";
 import { LoginPage } from "./Login";
 import { RegisterPage } from "./Register";
+import { StatusPage } from "./Status";
 import { navigate, usePath } from "./router";
 
 const MENU: [string, string][] = [
@@ -27,6 +28,7 @@ export function App() {
 
   let page;
   if (path === "/registrierung") page = <RegisterPage />;
+  else if (path === "/status") page = <StatusPage />;
   else if (!session) {
     if (path !== "/anmelden") queueMicrotask(() => navigate("/anmelden"));
     page = <LoginPage onLogin={(s) => { setSession(s); navigate("/termine"); }} />;

@@ -121,7 +121,8 @@ export function LoginPage({ onLogin }: { onLogin: (session: Session) => void }) 
         </div>
       </form>
       <p>Noch kein Zugang? <a href="/registrierung" onClick={(e) => { e.preventDefault(); navigate("/registrierung"); }}>
-        Praxis registrieren</a></p>
+        Praxis registrieren</a> · <a href="/status" onClick={(e) => { e.preventDefault(); navigate("/status"); }}>
+        Status des Dienstes</a></p>
     </>
   );
 }
