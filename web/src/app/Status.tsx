@@ -23,7 +23,7 @@ export function StatusPage() {
           <p role="status">{status.status === "ok" ? "Der Dienst arbeitet normal."
             : "Der Dienst arbeitet eingeschränkt: Übersichten können kurz veraltet sein."}</p>
           <dl class="summary">
-            <dt>Datenbank</dt><dd>{status.database === "postgresql" ? "PostgreSQL" : status.database === "sqlite" ? "SQLite" : status.database}</dd>
+            <dt>Datenbank</dt><dd>{({ postgres: "PostgreSQL", postgresql: "PostgreSQL", sqlite: "SQLite" } as Record<string, string>)[status.database] ?? status.database}</dd>
             <dt>Ereignisse</dt><dd>{status.event_position.toLocaleString("de-DE")}</dd>
             <dt>Übersichten</dt><dd>{behind === 0 ? "aktuell" : `${behind} noch nicht aktuell`}</dd>
           </dl>
