@@ -15,21 +15,8 @@ def fill(page: Any, label: str, value: str) -> None:
     page.get_by_label(label, exact=True).fill(value)
 
 
-def register_practice(web: WebPage, form: dict[str, Any]) -> None:
-    page = web.page
-    web.goto("/registrierung")
-    page.get_by_role("heading", name="Schritt 1: Organisation").wait_for()
-    org, address, user, creds = form["organisation"], form["address"], form["main_user"], form["credentials"]
-
-    # Per-field checks as the user types, with the server's messages.
-    fill(page, "PLZ *", "1234")
-    assert "Die PLZ muss aus fünf Ziffern bestehen" in page.locator("#address-postcode-error").inner_text()
-    fill(page, "E-Mail *", "m.winkler@")
-    assert page.locator("#main-user-email-error").inner_text() == "Bitte eine gültige E-Mail-Adresse eingeben."
-    page.get_by_role("button", name="Weiter").click()  # refused: the first wrong field gets the focus
-    page.get_by_role("heading", name="Schritt 1: Organisation").wait_for()
-    assert page.locator("#organisation-name-error").inner_text() == "Dieses Feld ist erforderlich."
-
+def fill_organisation(page: Any, form: dict[str, Any]) -> None:
+    org, address, user = form["organisation"], form["address"], form["main_user"]
     fill(page, "Name der Organisation *", org["name"])
     page.get_by_label("Art der Organisation *").select_option(org["kind"])
     page.get_by_label("Größe der Organisation *").select_option(org["size"])
@@ -42,23 +29,54 @@ def register_practice(web: WebPage, form: dict[str, Any]) -> None:
     fill(page, "Nachname *", user["last_name"])
     fill(page, "E-Mail *", user["email"])
     fill(page, "Telefon *", user["phone"])
+
+
+def fill_credentials(page: Any, form: dict[str, Any]) -> None:
+    creds = form["credentials"]
+    fill(page, "Kurzname der Organisation *", creds["org_short"])
+    fill(page, "Kurzname des Benutzers *", creds["user_short"])
+    fill(page, "Passwort *", form["password"])
+    fill(page, "Passwort wiederholen *", form["password_repeat"])
+    fill(page, "Masterpasswort *", form["master_password"])
+    fill(page, "Masterpasswort wiederholen *", form["master_password_repeat"])
+    fill(page, "Kurzname des Endgerätes *", creds["device_name"])
+
+
+def confirm_and_register(page: Any) -> None:
+    page.get_by_label("Ich stimme dem Auftragsverarbeitungsvertrag zu.").check()
+    page.get_by_label("Ich habe meine Zugangsdaten notiert", exact=False).check()
+    page.get_by_role("button", name="Registrieren").click()
+    page.get_by_role("heading", name="Registrierung abgeschlossen").wait_for(timeout=SLOW)
+
+
+def register_practice(web: WebPage, form: dict[str, Any]) -> None:
+    page = web.page
+    web.goto("/registrierung")
+    page.get_by_role("heading", name="Schritt 1: Organisation").wait_for()
+
+    # Per-field checks as the user types, with the server's messages.
+    fill(page, "PLZ *", "1234")
+    assert "Die PLZ muss aus fünf Ziffern bestehen" in page.locator("#address-postcode-error").inner_text()
+    fill(page, "E-Mail *", "m.winkler@")
+    assert page.locator("#main-user-email-error").inner_text() == "Bitte eine gültige E-Mail-Adresse eingeben."
+    page.get_by_role("button", name="Weiter").click()  # refused: the first wrong field gets the focus
+    page.get_by_role("heading", name="Schritt 1: Organisation").wait_for()
+    assert page.locator("#organisation-name-error").inner_text() == "Dieses Feld ist erforderlich."
+    assert page.evaluate("document.activeElement.id") == "organisation-name"
+
+    fill_organisation(page, form)
     assert page.locator(".field-error").count() == 0
     page.get_by_role("button", name="Weiter").click()
 
     page.get_by_role("heading", name="Schritt 2: Zugangsdaten").wait_for()
     fill(page, "Kurzname der Organisation *", "Praxis Nord")
     assert "2 bis 32 Zeichen" in page.locator("#credentials-org-short-error").inner_text()
-    fill(page, "Kurzname der Organisation *", creds["org_short"])
-    fill(page, "Kurzname des Benutzers *", creds["user_short"])
     fill(page, "Passwort *", form["password"])
     fill(page, "Passwort wiederholen *", form["password"] + "x")
     assert page.locator("#secrets-password-repeat-error").inner_text() == "Die Passwörter stimmen nicht überein."
-    fill(page, "Passwort wiederholen *", form["password_repeat"])
     fill(page, "Masterpasswort *", "kurz")
     assert "zu schwach" in page.locator("#secrets-master-password-error").inner_text()
-    fill(page, "Masterpasswort *", form["master_password"])
-    fill(page, "Masterpasswort wiederholen *", form["master_password_repeat"])
-    fill(page, "Kurzname des Endgerätes *", creds["device_name"])
+    fill_credentials(page, form)
     assert page.locator(".field-error").count() == 0
     page.get_by_role("button", name="Weiter").click()
 
@@ -68,10 +86,10 @@ def register_practice(web: WebPage, form: dict[str, Any]) -> None:
     assert form["password"] not in page.content() and form["master_password"] not in summary
     page.get_by_role("button", name="Registrieren").click()
     assert "Auftragsverarbeitungsvertrag" in page.locator("#confirmations-avv-accepted-error").inner_text()
-    page.get_by_label("Ich stimme dem Auftragsverarbeitungsvertrag zu.").check()
-    page.get_by_label("Ich habe meine Zugangsdaten notiert", exact=False).check()
     workers: list[str] = []
     page.on("worker", lambda worker: workers.append(worker.url))
+    page.get_by_label("Ich stimme dem Auftragsverarbeitungsvertrag zu.").check()
+    page.get_by_label("Ich habe meine Zugangsdaten notiert", exact=False).check()
     page.get_by_role("button", name="Registrieren").click()
     page.get_by_text("Schlüssel werden abgeleitet …").wait_for()  # visible progress while Argon2id runs
     page.get_by_role("heading", name="Registrierung abgeschlossen").wait_for(timeout=SLOW)
@@ -148,3 +166,48 @@ def test_an_unknown_browser_is_asked_to_name_itself(web: WebPage) -> None:
     web.page.get_by_text("Dieser Browser ist für diese Organisation noch nicht freigeschaltet.", exact=False).wait_for()
     web.page.get_by_role("button", name="Freischaltung anfordern").click()
     assert web.page.locator("#device-name-error").inner_text() == "Dieses Feld ist erforderlich."
+
+
+def test_plus_registration_asks_for_bank_details(web: WebPage) -> None:
+    form = seed_form()
+    page = web.page
+    web.goto("/registrierung")
+    page.get_by_label("Tarif *").select_option("plus")
+    page.get_by_role("heading", name="Registrierung – Sprechzimmer plus").wait_for()
+    assert "Rechnungsdaten" in page.get_by_role("list", name="Schritte").inner_text()
+    fill_organisation(page, form)
+    page.get_by_role("button", name="Weiter").click()
+    fill_credentials(page, form)
+    page.get_by_role("button", name="Weiter").click()
+
+    page.get_by_role("heading", name="Schritt 3: Rechnungsdaten").wait_for()
+    fill(page, "Kontoinhaber *", "Dr. med. Martin Winkler")
+    fill(page, "IBAN *", "DE89 3704 0044 0532 0130 01")  # one digit off: the checksum fails
+    assert page.locator("#billing-iban-error").inner_text() == "Die IBAN ist ungültig (Prüfsumme oder Länge)."
+    fill(page, "IBAN *", "DE89 3704 0044 0532 0130 00")
+    fill(page, "BIC *", "COBADEFF")
+    page.get_by_role("button", name="Weiter").click()
+    assert page.locator("#billing-sepa-mandate-error").inner_text() == "Bitte das SEPA-Lastschriftmandat erteilen."
+    page.get_by_label("Ich erteile das SEPA-Lastschriftmandat.").check()
+    page.get_by_role("button", name="Weiter").click()
+
+    page.get_by_role("heading", name="Schritt 4: Zusammenfassung").wait_for()
+    assert "DE89 3704 0044 0532 0130 00" in page.locator("dl.summary").inner_text()
+    confirm_and_register(page)
+    assert "Mandatsreferenz" in page.locator("dl.summary").inner_text()
+
+
+def test_login_form_works_with_the_keyboard_alone(web: WebPage) -> None:
+    web.goto("/anmelden")
+    page = web.page
+    page.get_by_role("heading", name="Anmelden").wait_for()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "org"
+    page.keyboard.type("PWinkler")
+    page.keyboard.press("Tab")
+    page.keyboard.type("MartinW")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "password"
+    page.keyboard.type("Winkler#Praxis2024")
+    page.keyboard.press("Enter")  # submits; this browser is unknown, so it asks for a device name
+    page.get_by_label("Kurzname des Endgerätes *", exact=True).wait_for(timeout=SLOW)
