@@ -6,6 +6,7 @@ import { DevicesPage } from "./Devices";
 import { LoginPage } from "./Login";
 import { RegisterPage } from "./Register";
 import { StatusPage } from "./Status";
+import { UsersPage } from "./Users";
 import { navigate, usePath } from "./router";
 
 const MENU: [string, string][] = [
@@ -34,6 +35,8 @@ export function App() {
     page = <LoginPage onLogin={(s) => { setSession(s); navigate("/termine"); }} />;
   } else if (path === "/termine") {
     page = <AppointmentsPage session={session} />;
+  } else if (path === "/stammdaten/benutzer") {
+    page = <UsersPage session={session} />;
   } else if (path === "/stammdaten/endgeraete") {
     page = <DevicesPage session={session} />;
   } else {

@@ -30,6 +30,12 @@ export async function listDevices(): Promise<{ devices: Device[]; notices: Notic
 
 /** A fresh device signature over a fresh server nonce, bound to the action and its target (§4.2). */
 export async function proof(session: Session, action: string, target: string): Promise<{ challenge_id: string; sig: string }> {
+  return (await proofWithNonce(session, action, target)).sent;
+}
+
+/** The proof and the server's fresh nonce, which a new password key also signs (possession, §4.5). */
+export async function proofWithNonce(session: Session, action: string, target: string):
+  Promise<{ sent: { challenge_id: string; sig: string }; nonce: Uint8Array }> {
   const stored = await loadDevice(shortNameKey(session.orgShort)!);
   if (!stored) throw new ApiError(400, "Dieses Gerät ist für diese Organisation nicht eingerichtet.");
   const challenge = await api<{ challenge_id: string; nonce: string }>("POST", "/auth/fresh",
@@ -37,7 +43,8 @@ export async function proof(session: Session, action: string, target: string): P
   const signing = deviceKeys(fromHex(stored.secrets.seed)).signing;
   const message = t.sensitive(session.orgId, stored.record.deviceId, action, target, fromHex(challenge.nonce),
     location.origin);
-  return { challenge_id: challenge.challenge_id, sig: toHex(sign(signing, message)) };
+  return { sent: { challenge_id: challenge.challenge_id, sig: toHex(sign(signing, message)) },
+    nonce: fromHex(challenge.nonce) };
 }
 
 export async function approveDevice(session: Session, deviceId: string, code: string,
