@@ -1,7 +1,7 @@
 // Stammdaten → Arbeitsplätze/Endgeräte: the organisation's devices with their status in German, and the
 // approval of a waiting device by typing the pairing code shown on it (never without the code, §7).
 import { useEffect, useState } from "preact/hooks";
-import { approveDevice, type Device, listDevices, type Notice, STATUS } from "./devices";
+import { approveDevice, type Device, listDevices, type Notice, revokeDevice, setLocked, STATUS } from "./devices";
 import type { Session } from "./client";
 import { Alert, Progress } from "./components";
 
@@ -38,13 +38,78 @@ function Approve({ session, device, onDone }: { session: Session; device: Device
   );
 }
 
+type Done = (message: string, deviceId: string, status: string) => void;
+
+function Actions({ session, device, onDone }: { session: Session; device: Device; onDone: Done }) {
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = async (action: () => Promise<void>, message: string, status: string) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+      setConfirming(false);
+      onDone(message, device.device_id, status);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (device.device_id === session.deviceId || !["approved", "locked", "pending"].includes(device.status)) return null;
+  const locked = device.status === "locked";
+  return (
+    <div>
+      {device.status !== "pending" && (
+        <button type="button" class="secondary" disabled={busy}
+          onClick={() => run(() => setLocked(session, device.device_id, !locked),
+            `„${device.name}“ ist ${locked ? "entsperrt" : "gesperrt"}.`, locked ? "approved" : "locked")}>
+          {locked ? "Entsperren" : "Sperren"}<span class="visually-hidden"> {device.name}</span></button>
+      )}{" "}
+      <button type="button" class="secondary" disabled={busy} onClick={() => setConfirming(true)}>
+        {device.status === "pending" ? "Ablehnen" : "Widerrufen"}<span class="visually-hidden"> {device.name}</span>
+      </button>
+      {confirming && (
+        <div role="alertdialog" aria-label={`${device.name} widerrufen`} class="notice">
+          {device.status === "pending"
+            ? <p>Die Anfrage von „{device.name}“ wird abgelehnt.</p>
+            : <p>„{device.name}“ verliert sofort den Zugang. Danach wird der Schlüsselbund erneuert (Version{" "}
+              {session.keyring.version + 1}): alle übrigen Geräte und das Masterpasswort erhalten den neuen Schlüssel,
+              neue Termine werden nur noch damit verschlüsselt. Bestehende Termine bleiben lesbar.</p>}
+          <button type="button" disabled={busy} onClick={() => run(() => revokeDevice(session, device.device_id),
+            `„${device.name}“ ist widerrufen.`, "revoked")}>Endgültig widerrufen</button>{" "}
+          <button type="button" class="secondary" onClick={() => setConfirming(false)}>Abbrechen</button>
+        </div>
+      )}
+      {error && <Alert>{error}</Alert>}
+    </div>
+  );
+}
+
 export function DevicesPage({ session }: { session: Session }) {
   const [devices, setDevices] = useState<Device[] | null>(null);
   const [notices, setNotices] = useState<Notice[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  const load = () => listDevices().then((r) => { setDevices(r.devices); setNotices(r.notices); },
-    (e) => setError(e instanceof Error ? e.message : String(e)));
+  // The list is a read model that follows each change within moments: after an action, read it again until it
+  // shows the change (or give up after a few seconds and show what it says).
+  const load = async (expect?: { deviceId: string; status: string }) => {
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const r = await listDevices();
+        const current = expect && r.devices.find((d) => d.device_id === expect.deviceId)?.status;
+        if (!expect || current === expect.status || attempt >= 20) {
+          setDevices(r.devices);
+          setNotices(r.notices);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
   useEffect(() => { void load(); }, []);
 
   return (
@@ -52,11 +117,12 @@ export function DevicesPage({ session }: { session: Session }) {
       <h1>Arbeitsplätze/Endgeräte</h1>
       {error && <Alert>{error}</Alert>}
       {done && <p class="notice" role="status">{done}</p>}
+      <p class="hint">Schlüsselbund-Version dieses Geräts: {session.keyring.version}</p>
       {devices === null ? <p>Wird geladen …</p> : (
         <table class="list">
           <caption class="visually-hidden">Geräte der Organisation</caption>
           <thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Angefragt von</th>
-            <th scope="col">Freigegeben am</th></tr></thead>
+            <th scope="col">Freigegeben am</th><th scope="col">Aktionen</th></tr></thead>
           <tbody>
             {devices.map((d) => (
               <tr>
@@ -64,6 +130,9 @@ export function DevicesPage({ session }: { session: Session }) {
                 <td>{STATUS[d.status] ?? d.status}</td>
                 <td>{d.requested_by ?? "–"}</td>
                 <td>{when(d.approved_at)}</td>
+                <td><Actions session={session} device={d} onDone={(m, deviceId, status) => {
+                  void load({ deviceId, status }).then(() => setDone(m));
+                }} /></td>
               </tr>
             ))}
           </tbody>
@@ -74,7 +143,10 @@ export function DevicesPage({ session }: { session: Session }) {
           <h2>„{d.name}“ wartet auf Freigabe</h2>
           <p>Angefragt von {d.requested_by ?? "–"} am {when(d.requested_at)}. Geben Sie den Kopplungscode ein, der auf
             dem neuen Gerät angezeigt wird.</p>
-          <Approve session={session} device={d} onDone={() => { setDone(`„${d.name}“ ist freigegeben.`); void load(); }} />
+          <Approve session={session} device={d} onDone={() => {
+            // The confirmation appears once the list shows the change, so both never disagree.
+            void load({ deviceId: d.device_id, status: "approved" }).then(() => setDone(`„${d.name}“ ist freigegeben.`));
+          }} />
         </section>
       ))}
       {notices.length > 0 && (
