@@ -3,8 +3,9 @@ round (umlauts, ß); times are Berlin wall-clock times; the server's storage hol
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from interfaces.client import appointments, devices
@@ -33,6 +34,16 @@ def approved_browser(new_page: Callable[[], WebPage], cli: Client) -> WebPage:
     return browser
 
 
+def listed_by_sdk(cli: Client, day: date, name: str) -> appointments.Appointment:
+    """The calendar is a read model: it shows a new appointment within moments."""
+    for _ in range(40):
+        listed = {a.patient.name: a for a in appointments.listing(cli, day=day)}
+        if name in listed:
+            return listed[name]
+        time.sleep(0.25)
+    raise AssertionError(f"{name} not in the calendar of {day}")
+
+
 def test_appointments_cross_between_browser_and_sdk(new_page: Callable[[], WebPage],
                                                     new_client: Callable[[str], Client],
                                                     server: LiveServer) -> None:
@@ -46,6 +57,7 @@ def test_appointments_cross_between_browser_and_sdk(new_page: Callable[[], WebPa
     # SDK → browser: the browser opens the record and shows both codes.
     made = appointments.add(cli, datetime(day.year, day.month, day.day, 10, 0), 30, "Jörg Weiß-Öztürk",
                             note="Straße 5")
+    listed_by_sdk(cli, day, "Jörg Weiß-Öztürk")  # in the calendar read model before the browser asks
     page.get_by_label("Tag", exact=True).fill(day.isoformat())
     row = page.get_by_role("row").filter(has_text="Jörg Weiß-Öztürk")
     row.wait_for()
@@ -68,9 +80,9 @@ def test_appointments_cross_between_browser_and_sdk(new_page: Callable[[], WebPa
     form.get_by_label("Notiz").fill("Rückruf wegen Blutdruck")
     form.get_by_role("button", name="Termin anlegen").click()
     page.get_by_role("region", name="Termin mit Erika Müßig").wait_for(timeout=SLOW)
+    page.get_by_role("row").filter(has_text="Erika Müßig").wait_for()  # and in the day's list
 
-    listed = {a.patient.name: a for a in appointments.listing(cli, day=day)}
-    erika = listed["Erika Müßig"]
+    erika = listed_by_sdk(cli, day, "Erika Müßig")
     assert erika.patient.note == "Rückruf wegen Blutdruck" and erika.patient.email == "erika.muessig@example.de"
     assert erika.starts_at.astimezone(BERLIN).strftime("%H:%M") == "11:30" and erika.duration_minutes == 20
     codes = erika.patient.codes

@@ -14,7 +14,7 @@ from interfaces.client import appointments
 from interfaces.client.sdk import ApiError, Client
 from tests.conftest import PASSWORD, register
 from tests.web.conftest import WebPage
-from tests.web.test_appointments import approved_browser
+from tests.web.test_appointments import approved_browser, listed_by_sdk
 from tests.web.test_devices import log_in
 from tests.web.test_register_login import SLOW
 
@@ -28,6 +28,7 @@ def test_lock_unlock_and_revoke_with_rotation(new_page: Callable[[], WebPage],
     cli.login("PWinkler", "MartinW", PASSWORD)
     day = (datetime.now(BERLIN) + timedelta(days=3)).date()
     appointments.add(cli, datetime(day.year, day.month, day.day, 9, 0), 15, "Zoë Groß")
+    listed_by_sdk(cli, day, "Zoë Groß")
     browser = approved_browser(new_page, cli)
     page = browser.page
     page.get_by_role("navigation", name="Hauptmenü").get_by_role("link", name="Arbeitsplätze/Endgeräte").click()

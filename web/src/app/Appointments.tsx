@@ -81,11 +81,25 @@ export function AppointmentsPage({ session }: { session: Session }) {
   const [items, setItems] = useState<Appointment[] | null>(null);
   const [selected, setSelected] = useState<Appointment | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const load = (which: string) => {
-    setItems(null);
-    appointmentsOfDay(session, which).then(setItems, (e) => setError(e instanceof Error ? e.message : String(e)));
+  // The calendar is a read model: after creating, read it again until it shows the new appointment.
+  const load = async (which: string, expect?: string) => {
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const list = await appointmentsOfDay(session, which);
+        if (!expect || list.some((a) => a.appointmentId === expect) || attempt >= 20) {
+          setItems(list);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
   };
-  useEffect(() => load(day), [day]);
+  useEffect(() => {
+    setItems(null);
+    void load(day);
+  }, [day]);
 
   return (
     <>
@@ -130,7 +144,10 @@ export function AppointmentsPage({ session }: { session: Session }) {
           </dl>
         </section>
       )}
-      <NewAppointmentForm session={session} day={day} onCreated={(a) => { setSelected(a); load(day); }} />
+      <NewAppointmentForm session={session} day={day} onCreated={(a) => {
+        setSelected(a);
+        void load(day, a.appointmentId);
+      }} />
     </>
   );
 }

@@ -15,7 +15,21 @@ export function UsersPage({ session }: { session: Session }) {
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [progress, setProgress] = useState<number | null>(null);
-  const load = () => listUsers().then(setUsers, (e) => setError(e instanceof Error ? e.message : String(e)));
+  // The list is a read model: after adding, read it again until it shows the new user (a few seconds at most).
+  const load = async (expect?: string) => {
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const list = await listUsers();
+        if (!expect || list.some((u) => u.user_short === expect) || attempt >= 20) {
+          setUsers(list);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
   useEffect(() => { void load(); }, []);
 
   const problems: Record<string, string | null> = {
@@ -39,11 +53,12 @@ export function UsersPage({ session }: { session: Session }) {
     setDone(null);
     setProgress(0);
     try {
-      await addUser(session, values.user_short, values.role, values.password, setProgress);
-      setDone(`Benutzer „${values.user_short.trim()}“ ist angelegt.`);
+      const added = values.user_short.trim();
+      await addUser(session, added, values.role, values.password, setProgress);
       setValues({ role: "staff" });
       setTouched({});
-      void load();
+      await load(added);
+      setDone(`Benutzer „${added}“ ist angelegt.`);
     } catch (e) {
       if (e instanceof ApiError) {
         setError(e.detail);
