@@ -132,7 +132,11 @@ def login_to_calendar() -> None:
         page.get_by_role("button", name="Freischaltung anfordern").click()
         code = page.locator("#pairing-code")
         code.wait_for(timeout=120_000)
-        pending = [d for d in devices.list_devices(cli)["devices"] if d["status"] == "pending"]
+        pending: list[dict] = []
+        while not pending:  # the device list is a read model: wait for the request (and its pairing tag)
+            pending = [d for d in devices.list_devices(cli)["devices"]
+                       if d["status"] == "pending" and d.get("pairing_tag")]
+            time.sleep(0.1)
         devices.approve(cli, pending[0]["device_id"], code.inner_text())
         page.get_by_role("heading", name="Termine").wait_for(timeout=120_000)
 

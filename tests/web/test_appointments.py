@@ -19,6 +19,16 @@ from tests.web.test_register_login import SLOW, fill
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
+def pending_device(cli: Client, name: str) -> str:
+    """The id of the device waiting under that name (the device list is a read model: wait for it)."""
+    for _ in range(40):
+        for device in devices.list_devices(cli)["devices"]:
+            if device["status"] == "pending" and device["name"] == name and device.get("pairing_tag"):
+                return str(device["device_id"])
+        time.sleep(0.25)
+    raise AssertionError(f"no pending device {name}")
+
+
 def approved_browser(new_page: Callable[[], WebPage], cli: Client) -> WebPage:
     """A browser of the SDK's practice, approved by the SDK with the pairing code it shows."""
     browser = new_page()
@@ -28,8 +38,7 @@ def approved_browser(new_page: Callable[[], WebPage], cli: Client) -> WebPage:
     browser.page.get_by_role("button", name="Freischaltung anfordern").click()
     code = browser.page.locator("#pairing-code")
     code.wait_for(timeout=SLOW)
-    pending = [d for d in devices.list_devices(cli)["devices"] if d["status"] == "pending"]
-    devices.approve(cli, pending[0]["device_id"], code.inner_text())
+    devices.approve(cli, pending_device(cli, "Sprechzimmer 1"), code.inner_text())
     browser.page.get_by_role("heading", name="Termine").wait_for(timeout=SLOW)
     return browser
 

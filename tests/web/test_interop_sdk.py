@@ -11,6 +11,7 @@ from interfaces.client import appointments, devices
 from interfaces.client.sdk import Client
 from tests.conftest import PASSWORD, register, seed_form
 from tests.web.conftest import WebPage
+from tests.web.test_appointments import pending_device
 from tests.web.test_devices import log_in
 from tests.web.test_register_login import SLOW, fill, register_practice
 
@@ -53,10 +54,8 @@ def test_sdk_practice_approves_a_browser(new_page: Callable[[], WebPage], new_cl
     browser.page.get_by_role("button", name="Freischaltung anfordern").click()
     code = browser.page.locator("#pairing-code")
     code.wait_for(timeout=SLOW)
-    pending = [d for d in devices.list_devices(cli)["devices"] if d["status"] == "pending"]
-    assert [d["name"] for d in pending] == ["Empfang"]
-
-    devices.approve(cli, pending[0]["device_id"], code.inner_text())  # verifies the browser's pairing tag
+    # approve() verifies the browser's pairing tag over its keys under the typed code
+    devices.approve(cli, pending_device(cli, "Empfang"), code.inner_text())
 
     browser.page.get_by_role("heading", name="Termine").wait_for(timeout=SLOW)
     assert "Angemeldet als MartinW (Administrator) bei PWinkler" in browser.page.locator("main").inner_text()

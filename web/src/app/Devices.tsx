@@ -110,7 +110,12 @@ export function DevicesPage({ session }: { session: Session }) {
       setError(e instanceof Error ? e.message : String(e));
     }
   };
-  useEffect(() => { void load(); }, []);
+  useEffect(() => {
+    void load();
+    // New requests appear by themselves while an approver keeps this page open (waiting for a colleague).
+    const timer = setInterval(() => void load(), 5000);
+    return () => clearInterval(timer);
+  }, []);
 
   return (
     <>
@@ -125,7 +130,7 @@ export function DevicesPage({ session }: { session: Session }) {
             <th scope="col">Freigegeben am</th><th scope="col">Aktionen</th></tr></thead>
           <tbody>
             {devices.map((d) => (
-              <tr>
+              <tr key={d.device_id}>
                 <td>{d.name}{d.device_id === session.deviceId ? " (dieses Gerät)" : ""}</td>
                 <td>{STATUS[d.status] ?? d.status}</td>
                 <td>{d.requested_by ?? "–"}</td>
@@ -139,7 +144,7 @@ export function DevicesPage({ session }: { session: Session }) {
         </table>
       )}
       {devices?.filter((d) => d.status === "pending").map((d) => (
-        <section class="card" aria-label={`Freigabe von ${d.name}`}>
+        <section class="card" key={d.device_id} aria-label={`Freigabe von ${d.name}`}>
           <h2>„{d.name}“ wartet auf Freigabe</h2>
           <p>Angefragt von {d.requested_by ?? "–"} am {when(d.requested_at)}. Geben Sie den Kopplungscode ein, der auf
             dem neuen Gerät angezeigt wird.</p>
