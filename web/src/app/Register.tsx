@@ -1,11 +1,12 @@
 // The registration wizard (SPEC §1, the seed's "Registrierung"): Organisation — Zugangsdaten —
 // Rechnungsdaten (plus only) — Zusammenfassung. Fields are checked as the user types with the server's rules
 // and messages; the server's own field errors are shown at the same fields when it refuses.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "./api";
 import { register, type RegistrationForm } from "./client";
 import { Alert, Field, Progress, Select } from "./components";
 import { navigate } from "./router";
+import { loadScorer, type Scorer } from "./strength";
 import * as v from "./validation";
 
 const KINDS = ["Arztpraxis", "Zahnarztpraxis", "Psychotherapeutische Praxis", "Beratungsstelle", "MVZ", "Klinik",
@@ -86,24 +87,25 @@ const BOX_MESSAGES: Record<string, string> = {
 
 const fieldId = (key: string) => key.replace(/[._]/g, "-");
 
-function crossChecks(values: Values): Values {
+function crossChecks(values: Values, score: Scorer | null): Values {
   const errors: Values = {};
   const pw = values["secrets.password"] ?? "";
   const mp = values["secrets.master_password"] ?? "";
   if (values["secrets.password_repeat"] !== pw) errors["secrets.password_repeat"] = v.MSG_PASSWORD_REPEAT;
-  const mpProblem = v.masterPasswordProblem(mp, pw);
+  const mpProblem = v.masterPasswordProblem(mp, pw, score ?? v.roughStrength);
   if (mpProblem) errors["secrets.master_password"] = mpProblem;
   if (values["secrets.master_password_repeat"] !== mp) errors["secrets.master_password_repeat"] = v.MSG_PASSWORD_REPEAT;
   return errors;
 }
 
-function validate(specs: Spec[], values: Values, boxes: string[], checked: Record<string, boolean>): Values {
+function validate(specs: Spec[], values: Values, boxes: string[], checked: Record<string, boolean>,
+  score: Scorer | null): Values {
   const errors: Values = {};
   for (const spec of specs) {
     const problem = spec.check?.(values[spec.key] ?? "");
     if (problem) errors[spec.key] = problem;
   }
-  if (specs === STEP_CREDENTIALS) Object.assign(errors, crossChecks(values));
+  if (specs === STEP_CREDENTIALS) Object.assign(errors, crossChecks(values, score));
   for (const box of boxes) if (!checked[box]) errors[box] = BOX_MESSAGES[box];
   return errors;
 }
@@ -136,6 +138,11 @@ export function RegisterPage() {
   const [error, setError] = useState<string | null>(null);
   const [progress, setProgress] = useState<number | null>(null);
   const [done, setDone] = useState<{ org: string; user: string; device: string; mandate: string | null } | null>(null);
+  const [score, setScore] = useState<Scorer | null>(null);
+  useEffect(() => {
+    // The rough estimate stands in until zxcvbn has loaded (and, should it fail to load, for good).
+    loadScorer().then((scorer) => setScore(() => scorer), () => setScore(() => v.roughStrength));
+  }, []);
 
   const plus = values.plan === "plus";
   const steps: [string, Spec[], string[]][] = [
@@ -145,7 +152,8 @@ export function RegisterPage() {
     ["Zusammenfassung", [], ["confirmations.avv_accepted", "confirmations.credentials_noted"]],
   ];
   const [title, specs, boxes] = steps[Math.min(step, steps.length - 1)];
-  const errors = validate(specs, values, boxes, checked);
+  const errors = validate(specs, values, boxes, checked, score);
+  const strength = (p: string) => (score ?? v.roughStrength)(p);
   const shown = (key: string) => serverErrors[key] ?? (touched[key] ? errors[key] : undefined);
 
   const set = (key: string, value: string) => {
@@ -159,6 +167,7 @@ export function RegisterPage() {
     event.preventDefault();
     const all = Object.fromEntries([...specs.map((s) => s.key), ...boxes].map((k) => [k, true]));
     setTouched({ ...touched, ...all });
+    if (title === "Zugangsdaten" && score === null) return; // wait for the real strength check
     if (Object.keys(errors).length) {
       document.getElementById(fieldId(Object.keys(errors)[0]))?.focus();
       return;
@@ -245,8 +254,8 @@ export function RegisterPage() {
                 onInput={(x) => set(spec.key, x)} />
               {spec.key === "secrets.master_password" && values[spec.key] && (
                 <p class="hint" id="strength">Stärke: <meter min={0} max={4} low={2} high={3} optimum={4}
-                  value={v.strength(values[spec.key])} aria-label="Stärke des Masterpassworts" />{" "}
-                  {STRENGTH[v.strength(values[spec.key])]}</p>
+                  value={strength(values[spec.key])} aria-label="Stärke des Masterpassworts" />{" "}
+                  {STRENGTH[strength(values[spec.key])]}</p>
               )}
             </>
           ))}

@@ -45,10 +45,10 @@ export const password: Check = (v) => {
 };
 
 /**
- * Strength of a master password, 0–4 (the SDK uses zxcvbn and needs 3). Until a zxcvbn port is bundled this
- * estimates the guessing entropy from the character pools and length, discounting repeats and sequences.
+ * A rough strength estimate, 0–4, used only until zxcvbn (strength.ts, loaded on demand) is ready: the guessing
+ * entropy from the character pools and length, discounting repeats and sequences.
  */
-export function strength(value: string): number {
+export function roughStrength(value: string): number {
   if (!value) return 0;
   const chars = [...value];
   let pool = 0;
@@ -68,10 +68,12 @@ export function strength(value: string): number {
   return bits >= 80 ? 4 : bits >= 60 ? 3 : bits >= 40 ? 2 : bits >= 25 ? 1 : 0;
 }
 
-export function masterPasswordProblem(master: string, pw: string): string | null {
+/** Decision 1 of design/crypto.md §8, as the SDK checks it: ≥ 12 characters or ≥ 4 words, and zxcvbn ≥ 3. */
+export function masterPasswordProblem(master: string, pw: string, score: (p: string) => number = roughStrength):
+  string | null {
   if (master && master === pw) return MSG_MASTER_SAME;
-  const longEnough = passwordLength(master) >= 12 || master.trim().split(/\s+/).filter(Boolean).length >= 4;
-  return !longEnough || strength(master) < 3 ? MSG_MASTER_WEAK : null;
+  const longEnough = passwordLength(master) >= 12 || master.split(/\s+/).filter(Boolean).length >= 4;
+  return !longEnough || score(master) < 3 ? MSG_MASTER_WEAK : null;
 }
 
 /** ISO 13616 check: country, check digits, mod 97 == 1 (the server also checks the length per country). */
