@@ -98,6 +98,12 @@ def test_appointments_cross_between_browser_and_sdk(new_page: Callable[[], WebPa
     assert set(codes) == {"practitioner", "patient"} and codes["practitioner"] != codes["patient"]
     assert codes["patient"] in page.get_by_role("region", name="Termin mit Erika Müßig").inner_text()
 
+    # Cancelled in the browser (after confirming): the SDK sees it cancelled.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("region", name="Termin mit Erika Müßig").get_by_role("button", name="Termin absagen").click()
+    page.get_by_role("region", name="Termin mit Erika Müßig").get_by_text("abgesagt").wait_for()
+    assert appointments.show(cli, erika.appointment_id).status == "cancelled"
+
     stored = raw_storage(server)
     for value in ("Erika Müßig", "Müßig", "erika.muessig@example.de", "Rückruf wegen Blutdruck", "Jörg Weiß-Öztürk",
                   codes["patient"], codes["practitioner"]):

@@ -149,6 +149,9 @@ def test_register_in_the_browser_then_log_in(web: WebPage, server: LiveServer) -
     page.get_by_role("navigation", name="Hauptmenü").get_by_role("link", name="Arbeitsplätze/Endgeräte").click()
     page.get_by_role("heading", name="Arbeitsplätze/Endgeräte").wait_for()
     assert page.url.endswith("/stammdaten/endgeraete")
+    page.get_by_role("button", name="Abmelden").click()
+    page.get_by_role("heading", name="Anmelden").wait_for()
+    assert page.evaluate("sessionStorage.getItem('sprechzimmer.token')") is None
 
     assert web.csp_violations() == []
     assert web.foreign_requests == []

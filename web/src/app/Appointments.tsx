@@ -2,7 +2,7 @@
 // patient data and access codes are encrypted here before anything is sent.
 import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "./api";
-import { addAppointment, type Appointment, appointmentsOfDay } from "./appointments";
+import { addAppointment, type Appointment, appointmentsOfDay, cancelAppointment } from "./appointments";
 import { berlinDate, berlinTime, berlinToday, fromBerlin } from "./berlin";
 import type { Session } from "./client";
 import { Alert, Field, Progress } from "./components";
@@ -141,7 +141,22 @@ export function AppointmentsPage({ session }: { session: Session }) {
             <dt>Notiz</dt><dd>{selected.patient.note || "nicht angegeben"}</dd>
             <dt>Zugangscode Behandler</dt><dd><code>{selected.patient.codes.practitioner}</code></dd>
             <dt>Zugangscode Patient</dt><dd><code>{selected.patient.codes.patient}</code></dd>
+            <dt>Status</dt><dd>{STATUS[selected.status] ?? selected.status}</dd>
           </dl>
+          {selected.status === "scheduled" && (
+            <div class="actions">
+              <button type="button" class="secondary" onClick={async () => {
+                if (!confirm(`Den Termin mit ${selected.patient.name} absagen? Die Zugangscodes werden ungültig.`)) return;
+                try {
+                  const cancelled = await cancelAppointment(session, selected.appointmentId);
+                  setSelected(cancelled);
+                  void load(day);
+                } catch (e) {
+                  setError(e instanceof Error ? e.message : String(e));
+                }
+              }}>Termin absagen</button>
+            </div>
+          )}
         </section>
       )}
       <NewAppointmentForm session={session} day={day} onCreated={(a) => {

@@ -74,3 +74,7 @@ export async function appointmentsOfDay(session: Session, day: string): Promise<
   }
   return out;
 }
+
+export async function cancelAppointment(session: Session, appointmentId: string): Promise<Appointment> {
+  return opened(session, await api<Wire>("POST", `/appointments/${encodeURIComponent(appointmentId)}/cancel`, {}, true));
+}
