@@ -11,7 +11,7 @@ import falcon
 import falcon.asgi
 
 from interfaces.bootstrap import Container, build
-from interfaces.http import problems
+from interfaces.http import problems, web
 from interfaces.http.common import Runtime
 
 # Each context module offers add_routes(app, runtime) and add_openapi(spec).
@@ -35,7 +35,8 @@ class Lifespan:
 class SecurityHeaders:
     async def process_response(self, req: Any, resp: Any, resource: Any, req_succeeded: bool) -> None:
         resp.set_header("X-Content-Type-Options", "nosniff")
-        resp.set_header("Cache-Control", "no-store")
+        # The web app's hashed assets set their own (immutable) caching; everything else is never stored.
+        resp.set_header("Cache-Control", resp.get_header("Cache-Control") or "no-store")
         resp.set_header("Referrer-Policy", "no-referrer")
 
 
@@ -50,4 +51,5 @@ def create_app(factory: Callable[[], Container] = build,
     problems.install(app)
     for name in CONTEXTS:
         importlib.import_module(f"interfaces.http.{name}").add_routes(app, runtime)
+    web.add_routes(app)  # last: its catch-all sink serves the browser app (design/web.md)
     return app

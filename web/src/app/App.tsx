@@ -1,0 +1,74 @@
+// The practice app's shell: a menu that mirrors the seed's ("Termine", "Stammdaten", "Status") and the pages.
+import { useState } from "preact/hooks";
+import { logout, type Session } from "./client";
+import { AppointmentsPage } from "./Appointments";
+import { DevicesPage } from "./Devices";
+import { LoginPage } from "./Login";
+import { RegisterPage } from "./Register";
+import { StatusPage } from "./Status";
+import { UsersPage } from "./Users";
+import { navigate, usePath } from "./router";
+
+const MENU: [string, string][] = [
+  ["/termine", "Termine"],
+  ["/stammdaten/benutzer", "Benutzer"],
+  ["/stammdaten/endgeraete", "Arbeitsplätze/Endgeräte"],
+  ["/stammdaten/rechnungsdaten", "Rechnungsdaten"],
+  ["/stammdaten/vertrag", "Vertrag"],
+  ["/status", "Status"],
+];
+
+function Link({ href, children }: { href: string; children: string }) {
+  return <a href={href} aria-current={location.pathname === href ? "page" : undefined}
+    onClick={(e) => { e.preventDefault(); navigate(href); }}>{children}</a>;
+}
+
+export function App() {
+  const path = usePath();
+  const [session, setSession] = useState<Session | null>(null);
+
+  let page;
+  if (path === "/registrierung") page = <RegisterPage />;
+  else if (path === "/status") page = <StatusPage />;
+  else if (!session) {
+    if (path !== "/anmelden") queueMicrotask(() => navigate("/anmelden"));
+    page = <LoginPage onLogin={(s) => { setSession(s); navigate("/termine"); }} />;
+  } else if (path === "/termine") {
+    page = <AppointmentsPage session={session} />;
+  } else if (path === "/stammdaten/benutzer") {
+    page = <UsersPage session={session} />;
+  } else if (path === "/stammdaten/endgeraete") {
+    page = <DevicesPage session={session} />;
+  } else {
+    const current = MENU.find(([href]) => href === path) ?? MENU[0];
+    page = (
+      <>
+        <h1>{current[1]}</h1>
+        <p>Angemeldet als {session.userShort} ({session.role === "admin" ? "Administrator" : "Mitarbeiter"}) bei{" "}
+          {session.orgShort}. Schlüsselbund Version {session.keyring.version}.</p>
+        <p class="hint">Dieser Bereich folgt in Kürze.</p>
+      </>
+    );
+  }
+
+  return (
+    <>
+      <header class="bar">
+        <strong>Sprechzimmer</strong>
+        {session && (
+          <nav aria-label="Hauptmenü">
+            <ul class="menu">
+              {MENU.map(([href, label]) => <li><Link href={href}>{label}</Link></li>)}
+              <li><button type="button" class="secondary" onClick={async () => {
+                await logout().catch(() => undefined);
+                setSession(null);
+                navigate("/anmelden");
+              }}>Abmelden</button></li>
+            </ul>
+          </nav>
+        )}
+      </header>
+      <main>{page}</main>
+    </>
+  );
+}
