@@ -11,7 +11,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Status */
+        /** Status: öffentlich nur „up“; Einzelheiten mit dem Betreiber-Token (Authorization: Bearer) */
         get: {
             parameters: {
                 query?: never;
@@ -28,6 +28,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Status"];
+                    };
+                };
+                /** @description Fehler */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
                 /** @description Fehler */
@@ -144,6 +153,15 @@ export interface paths {
                 };
                 /** @description Fehler */
                 415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Fehler */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3263,7 +3281,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Vertragswechsel zu plus (mit SEPA-Lastschriftmandat) */
+        /** Vertragswechsel zu plus (mit SEPA-Lastschriftmandat; Gerätebestätigung) */
         post: {
             parameters: {
                 query?: never;
@@ -3273,7 +3291,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": components["schemas"]["Billing"];
+                    "application/json": components["schemas"]["Upgrade"];
                 };
             };
             responses: {
@@ -3339,7 +3357,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Vertragswechsel zu basis (zum Monatsende) */
+        /** Vertragswechsel zu basis (zum Monatsende; Gerätebestätigung) */
         post: {
             parameters: {
                 query?: never;
@@ -3349,7 +3367,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": components["schemas"]["Empty"];
+                    "application/json": components["schemas"]["Downgrade"];
                 };
             };
             responses: {
@@ -3415,7 +3433,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Vertrag kündigen und Daten löschen */
+        /** Vertrag kündigen und Daten löschen (Gerätebestätigung) */
         post: {
             parameters: {
                 query?: never;
@@ -3663,12 +3681,22 @@ export interface components {
         Status: {
             status?: string;
             database?: string;
+            signalling?: string;
             event_position?: number;
             projections?: {
                 [key: string]: number;
             };
+            projection_faults?: {
+                [key: string]: {
+                    [key: string]: unknown;
+                };
+            };
+            warnings?: string[];
             organisations?: {
                 [key: string]: number;
+            };
+            billing?: {
+                [key: string]: string;
             };
         };
         Organisation: {
@@ -3837,6 +3865,10 @@ export interface components {
             role?: string;
             device_id?: string;
             plan?: string;
+            org_sign_pk?: string;
+            grant?: {
+                [key: string]: unknown;
+            } | null;
         };
         FreshRequest: {
             origin: string;
@@ -4016,6 +4048,8 @@ export interface components {
         RecoveryStart: {
             org: string;
             origin: string;
+            /** @default null */
+            unlock: string | null;
         };
         RecoveryFinish: {
             challenge_id: string;
@@ -4042,6 +4076,10 @@ export interface components {
             /** @default null */
             master_cert: string | null;
         };
+        Reminder: {
+            phone: string;
+            minutes_before: number;
+        };
         Record: {
             kver: number;
             wrapped_dek: string;
@@ -4062,6 +4100,8 @@ export interface components {
             duration_minutes: number;
             record: components["schemas"]["Record"];
             join_tokens: components["schemas"]["JoinTokens"];
+            /** @default null */
+            reminder: components["schemas"]["Reminder"] | (Record<string, never> | null);
         };
         Reschedule: {
             /** Format: date-time */
@@ -4086,10 +4126,8 @@ export interface components {
             invitation_id: string;
             phone: string;
             patient_code: string;
-        };
-        Reminder: {
-            phone: string;
-            minutes_before: number;
+            /** @default false */
+            preview: boolean;
         };
         CodeCheck: {
             join_token: string;
@@ -4110,6 +4148,9 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             reminder?: {
+                [key: string]: unknown;
+            } | null;
+            sms?: {
                 [key: string]: unknown;
             } | null;
             codes_version?: number;
@@ -4160,9 +4201,21 @@ export interface components {
             erasure_on?: string | null;
             revocable?: boolean;
         };
+        Upgrade: {
+            account_holder: string;
+            iban: string;
+            bic: string;
+            /** @enum {boolean} */
+            sepa_mandate: true;
+            proof: components["schemas"]["Proof"];
+        };
+        Downgrade: {
+            proof: components["schemas"]["Proof"];
+        };
         Cancellation: {
             /** @enum {boolean} */
             confirm: true;
+            proof: components["schemas"]["Proof"];
         };
         Invoice: {
             number?: string;
