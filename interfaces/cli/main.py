@@ -8,7 +8,7 @@ import sys
 
 from interfaces.client.sdk import ApiError, TamperingDetected
 
-COMMAND_MODULES = ("operations", "accounts", "devices", "users", "appointments", "calls", "contracts")
+COMMAND_MODULES = ("operations", "accounts", "devices", "users", "appointments", "calls", "contracts", "audit")
 
 
 def parser() -> argparse.ArgumentParser:

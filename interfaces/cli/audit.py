@@ -1,0 +1,99 @@
+"""`sprechzimmer audit verify|checkpoint` (issue 14): the operator's and the auditor's view of the audit chain."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from application import audit
+
+
+def _container() -> Any:
+    from interfaces.bootstrap import build
+
+    return build(catch_up_after_save=False)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    exported: list[tuple[str, audit.StoredCheckpoint]] = []
+    for path in args.checkpoint or []:
+        try:
+            exported.append((f"Exportierter Prüfpunkt ({Path(path).name})",
+                             audit.load_exported(Path(path).read_text(encoding="utf-8"))))
+        except OSError as error:
+            print(f"Fehler: Prüfpunkt-Datei {path} nicht lesbar ({error.strerror})", file=sys.stderr)
+            return 2
+        except ValueError as error:
+            print(f"Fehler: {path}: {error}", file=sys.stderr)
+            return 2
+    from infrastructure import crypto
+
+    container = _container()
+    try:
+        chain = container.chain
+        checkpoints = [("Prüfpunkt", cp) for cp in chain.checkpoints()] + exported
+        entries = chain.entries()
+        if sys.stderr.isatty() or args.progress:
+            from tqdm import tqdm
+
+            entries = tqdm(entries, total=chain.count(), unit=" Ereignisse", file=sys.stderr, leave=False,
+                           desc="Prüfe Kette")
+        report = audit.verify(entries, checkpoints, crypto.verify)
+    finally:
+        container.close()
+    summary = (f"{report.events} Ereignisse, {report.tombstones} gelöschte (Grabsteine), "
+               f"{report.checkpoints} signierte Prüfpunkte, bis Position {report.position}, "
+               f"Kopf {report.head.hex()}")
+    if report.intact:
+        print(f"Verlauf unverändert: {summary}")
+        return 0
+    first = report.first
+    assert first is not None
+    print(f"VERLAUF VERÄNDERT – erste Abweichung bei Position {first.position}: {first.text}", file=sys.stderr)
+    for finding in sorted(report.findings, key=lambda f: f.position)[1:20]:
+        print(f"  außerdem: {finding.text}", file=sys.stderr)
+    if len(report.findings) > 20:
+        print(f"  … und {len(report.findings) - 20} weitere Abweichungen", file=sys.stderr)
+    print(f"Geprüft: {summary}", file=sys.stderr)
+    return 1
+
+
+def cmd_checkpoint(args: argparse.Namespace) -> int:
+    container = _container()
+    try:
+        chain, key = container.chain, container.audit_key
+        latest = audit.latest_checkpoint(chain)
+        if latest is None or latest.position != chain.head()[0]:
+            latest = audit.take_checkpoint(chain, key, container.services.clock(), force=True) or latest
+    finally:
+        container.close()
+    if latest is None:
+        print("Fehler: Noch keine Ereignisse – es gibt nichts zu signieren.", file=sys.stderr)
+        return 1
+    text = json.dumps(latest.to_json(), indent=2) + "\n"
+    if args.export:
+        try:
+            Path(args.export).write_text(text, encoding="utf-8")
+        except OSError as error:
+            print(f"Fehler: {args.export} nicht schreibbar ({error.strerror})", file=sys.stderr)
+            return 1
+        print(f"Prüfpunkt an Position {latest.position} vom {latest.when()} nach {args.export} geschrieben.")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    a = sub.add_parser("audit", help="Prüfkette des Verlaufs: prüfen und signierte Prüfpunkte (Betreiber, Prüfer)")
+    commands = a.add_subparsers(dest="audit_command", required=True)
+    v = commands.add_parser("verify", help="Kette neu berechnen und mit allen signierten Prüfpunkten vergleichen")
+    v.add_argument("--checkpoint", action="append", metavar="DATEI",
+                   help="zusätzlich einen früher exportierten Prüfpunkt prüfen (mehrfach möglich)")
+    v.add_argument("--progress", action="store_true", help="Fortschrittsbalken auch ohne Terminal zeigen")
+    v.set_defaults(func=cmd_verify)
+    c = commands.add_parser("checkpoint", help="Aktuellen Kopf der Kette signieren und ausgeben")
+    c.add_argument("--export", metavar="DATEI", help="den Prüfpunkt zur Veröffentlichung in DATEI schreiben")
+    c.set_defaults(func=cmd_checkpoint)
