@@ -218,6 +218,20 @@ class ChainStore:
                 cur.executemany(f"INSERT INTO {CHAIN_TABLE} (position, digest, chain) VALUES (%s, %s, %s)", rows)
         return len(rows)
 
+    def _merged(self) -> str:
+        return (f"SELECT c.position, c.digest, c.chain, c.tombstone, e.{self.position_column}, e.originator_id, "
+                f"e.originator_version, e.topic, e.state FROM {CHAIN_TABLE} c FULL OUTER JOIN "
+                f"{self.events_table} e ON e.{self.position_column} = c.position")
+
+    def page(self, after: int, limit: int) -> list[dict[str, Any]]:
+        """Envelopes for the auditor API: position, stream, version, type, organisation, digest, chain — never
+        a payload. Tombstones show only position, digest and chain."""
+        key = f"COALESCE(c.position, e.{self.position_column})"
+        with self.transaction() as cur:
+            rows = cur.execute(f"{self._merged()} WHERE {key} > %s ORDER BY {key} LIMIT %s", (after, limit)
+                               ).fetchall()
+        return [_envelope(row) for row in rows]
+
     def entries(self, batch: int = 10_000) -> Iterator[ChainEntry]:
         """Chain rows and stored events merged by position, in order (a full outer join, read in batches)."""
         query = (f"SELECT c.position, c.digest, c.chain, c.tombstone, e.{self.position_column}, e.originator_id, "
@@ -239,6 +253,20 @@ class ChainStore:
             yield from _entries(conn.execute(query))
         finally:
             conn.close()
+
+
+def _envelope(row: Sequence[Any]) -> dict[str, Any]:
+    position, digest, chain, tombstone, event_position, stream, version, topic, state = row
+    envelope: dict[str, Any] = {
+        "position": int(position if position is not None else event_position),
+        "digest": bytes(digest).hex() if digest is not None else None,
+        "chain": bytes(chain).hex() if chain is not None else None, "tombstone": bool(tombstone)}
+    if event_position is not None:
+        state = bytes(state)
+        stream_id = stream if isinstance(stream, UUID) else UUID(hex=str(stream))
+        envelope.update(stream=str(stream_id), version=int(version), type=str(topic),
+                        organisation=str(UUID(bytes=state[2:18])) if state[:2] == b"v1" else None)
+    return envelope
 
 
 def _stream_bytes(stream: Any) -> bytes:

@@ -14,6 +14,7 @@ from application.ports import BillingSetup, ContractPorts
 from application.services import Clock, Services, utc_now
 from infrastructure import crypto
 from infrastructure.audit_chain import AuditKey, ChainStore, recorder_topic
+from infrastructure.auditor_tokens import AuditorTokens
 from infrastructure.billing_documents import SepaAndPdfDocuments
 from infrastructure.ephemeral import SqlEphemeral
 from infrastructure.erasure_store import SqlOrgDataPurger
@@ -73,6 +74,7 @@ class Container:
     warnings: tuple[str, ...] = ()  # unsafe shortcuts allowed by SPRECHZIMMER_INSECURE_DEV=1 (shown in the status)
     chain: ChainStore | None = None  # the audit chain and its signed checkpoints (issue 14)
     audit_key: AuditKey | None = None
+    auditor_tokens: AuditorTokens | None = None
 
     def close(self) -> None:
         self.scheduler.stop()
@@ -143,4 +145,5 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool) -> Conta
     if catch_up_after_save:  # read-your-writes; safe with several processes (row lock on the position)
         services.after_save = lambda position: runner.catch_up()
     return Container(settings, services, runner, Scheduler(services, jobs), state_db, keystore_db,
-                     calls=call_components(settings, state_db, services), chain=chain, audit_key=audit_key)
+                     calls=call_components(settings, state_db, services), chain=chain, audit_key=audit_key,
+                     auditor_tokens=AuditorTokens(state_db, settings.secrets.pepper_code))

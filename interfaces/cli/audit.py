@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,53 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    container = _container()
+    try:
+        tokens = container.auditor_tokens
+        if args.token_command == "issue":
+            name = args.name.strip()
+            if not name or len(name) > 100:
+                print("Fehler: Bitte einen Namen mit 1 bis 100 Zeichen angeben.", file=sys.stderr)
+                return 2
+            record, token = tokens.issue(name)
+            print(f"Prüfer-Token {record.token_id} für „{name}“ (nur jetzt sichtbar, nur Lesezugriff auf "
+                  f"/api/v1/audit/…):\n{token}")
+            return 0
+        if args.token_command == "list":
+            for t in tokens.list():
+                created = datetime.fromtimestamp(t.created_at, audit.BERLIN).strftime("%d.%m.%Y %H:%M")
+                state = "widerrufen " + datetime.fromtimestamp(t.revoked_at, audit.BERLIN).strftime(
+                    "%d.%m.%Y %H:%M") if t.revoked_at else "gültig"
+                print(f"{t.token_id}  {t.name}  ausgestellt {created}  {state}")
+            return 0
+        if not tokens.revoke(args.token_id):
+            print(f"Fehler: Kein gültiges Prüfer-Token {args.token_id}.", file=sys.stderr)
+            return 1
+        print(f"Prüfer-Token {args.token_id} widerrufen.")
+        return 0
+    finally:
+        container.close()
+
+
+def record_payload_access() -> None:
+    """`events --payload` decrypts what only the practices should read: each use becomes a chained audit event
+    (who, when, which positions) before anything is decrypted."""
+    import getpass
+    import socket
+
+    from domain.audit import PayloadDisclosure
+
+    container = _container()
+    try:
+        services = container.services
+        services.events.save(PayloadDisclosure.record(f"{getpass.getuser()}@{socket.gethostname()}",
+                                                      services.clock().isoformat(timespec="seconds"), 1,
+                                                      services.events.position()))
+    finally:
+        container.close()
+
+
 def add_commands(sub: Any) -> None:
     a = sub.add_parser("audit", help="Prüfkette des Verlaufs: prüfen und signierte Prüfpunkte (Betreiber, Prüfer)")
     commands = a.add_subparsers(dest="audit_command", required=True)
@@ -97,3 +145,11 @@ def add_commands(sub: Any) -> None:
     c = commands.add_parser("checkpoint", help="Aktuellen Kopf der Kette signieren und ausgeben")
     c.add_argument("--export", metavar="DATEI", help="den Prüfpunkt zur Veröffentlichung in DATEI schreiben")
     c.set_defaults(func=cmd_checkpoint)
+    t = commands.add_parser("token", help="Prüfer-Tokens (nur Lesezugriff auf Umschläge und Prüfpunkte)")
+    tokens = t.add_subparsers(dest="token_command", required=True)
+    issue = tokens.add_parser("issue", help="neues Prüfer-Token ausstellen")
+    issue.add_argument("name", help="für wen (z. B. Name des Prüfers)")
+    tokens.add_parser("list", help="Prüfer-Tokens auflisten")
+    revoke = tokens.add_parser("revoke", help="Prüfer-Token widerrufen")
+    revoke.add_argument("token_id")
+    t.set_defaults(func=cmd_token)
