@@ -14,6 +14,8 @@ the practice. Signed checkpoints (position, head, time) are kept in `audit_check
 from __future__ import annotations
 
 import sqlite3
+import struct
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg.sql import SQL, Identifier
 
@@ -86,6 +88,7 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         self.sql_create_statements.extend(SQL(ddl).format(schema=schema) for ddl in _PG_DDL)
         self._select_head = SQL(f"SELECT chain FROM {{0}}.{CHAIN_TABLE} ORDER BY position DESC LIMIT 1").format(
             schema)
+        self._pending = threading.local()  # the head cursor of the insert running in this thread
         self._insert_chain = SQL(f"INSERT INTO {{0}}.{CHAIN_TABLE} (position, digest, chain) VALUES (%s, %s, %s)"
                                  ).format(schema)
 
@@ -94,15 +97,23 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         assert not self.datastore.enable_db_functions, "POSTGRES_ENABLE_DB_FUNCTIONS bypasses the audit chain"
         return super().insert_events(stored_events, **kwargs)
 
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        # As the library does (lock, notify, insert), with the chain head read right after the lock, in the same
+        # pipeline: under the EXCLUSIVE table lock the head is the last committed one, and no other writer can
+        # append before this transaction commits. Its own cursor keeps the result apart from the insert's.
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        self._pending.head = curs.connection.cursor()
+        self._pending.head.execute(self._select_head)
+        PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events, **kwargs)
+
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         assert positions is not None
         try:
-            # Still inside the insert's transaction, under its EXCLUSIVE table lock (taken before the insert):
-            # the head read here is the last committed one, and no other writer can append before we commit.
-            curs.execute(self._select_head)
-            row = curs.fetchone()
+            with self._pending.head as head_cursor:
+                row = head_cursor.fetchone()
             rows = chain_rows(bytes(row["chain"]) if row else GENESIS, positions, stored_events)
             curs.executemany(self._insert_chain, rows)
         except Exception:
@@ -276,15 +287,17 @@ def _stream_bytes(stream: Any) -> bytes:
 
 
 def _entries(rows: Any) -> Iterator[ChainEntry]:
+    digest_of = record_digest
     for position, digest, chain, tombstone, event_position, stream, version, topic, state in rows:
         record = None
         if event_position is not None:
             try:
-                record = record_digest(_stream_bytes(stream), int(version), str(topic), bytes(state))
-            except (ValueError, TypeError):  # a stream id that is no UUID any more: certainly altered
+                record = digest_of(stream.bytes if isinstance(stream, UUID) else bytes.fromhex(stream),
+                                   version, topic, bytes(state))
+            except (ValueError, TypeError, AttributeError, struct.error):  # no UUID any more: certainly altered
                 record = b""
-        yield ChainEntry(int(position if position is not None else event_position),
-                         bytes(digest) if digest is not None else None, bytes(chain) if chain is not None else None,
+        yield ChainEntry(position if position is not None else event_position,
+                         None if digest is None else bytes(digest), None if chain is None else bytes(chain),
                          bool(tombstone), record)
 
 

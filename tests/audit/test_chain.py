@@ -240,3 +240,13 @@ def test_concurrent_writers_keep_one_gap_free_chain(store: Container, capsys: py
     assert len(chained) == 90
     code, output = verify(capsys)
     assert code == 0, output
+
+
+def test_the_inline_hashes_are_crypto_h_of_lp() -> None:
+    """Auditors recompute the chain with any BLAKE2b: the layout must be exactly design/crypto.md's lp()."""
+    from infrastructure import crypto
+
+    stream, state, previous, digest = bytes(range(16)), b"\x00state\xff", bytes(32), bytes(range(32))
+    assert audit.record_digest(stream, 7, "sprechzimmer.X", state) == crypto.h(
+        "vdc/v1/audit-record", stream, 7, "sprechzimmer.X", state)
+    assert audit.link(previous, 2**40, digest) == crypto.h("vdc/v1/audit", previous, 2**40, digest)
