@@ -10,6 +10,7 @@ from typing import Any
 
 from application.eventstore import EventStore
 from application.ports import (
+    AccessLog,
     AppointmentViews,
     Clock,
     ContractPorts,
@@ -48,6 +49,7 @@ class Services:
     appointment_views: AppointmentViews | None = None
     reminder_numbers: ReminderNumbers | None = None
     outbox: Outbox | None = None  # side effects recorded before they are sent; retried by the outbox job
+    access_log: AccessLog | None = None  # the practice's sealed access log (issue 14)
 
     def save(self, *aggregates: Any) -> int:
         """Saves atomically and returns the position of the last event, for read-your-writes."""

@@ -25,9 +25,9 @@ from projections.runner import ProjectionRunner
 # Tables of the state database, kept by adapters rather than projections, that hold an organisation's rows
 # (call-log metadata, waiting reminder numbers, signalling membership), and those among them
 # with metadata that the retention job deletes after three months, with their time column.
-ORG_TABLES = ("call_log", "reminder_numbers")
+ORG_TABLES = ("call_log", "reminder_numbers", "access_log")
 ORG_TABLES_SIGNALLING = ("call_member",)
-METADATA_TABLES = {"call_log": "at"}
+METADATA_TABLES = {"call_log": "at", "access_log": "at"}
 
 
 class SqlOrgDataPurger:

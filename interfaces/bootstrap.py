@@ -13,6 +13,7 @@ from application.jobs import CORE_JOBS, Job
 from application.ports import BillingSetup, ContractPorts
 from application.services import Clock, Services, utc_now
 from infrastructure import crypto
+from infrastructure.access_log import SqlAccessLog
 from infrastructure.audit_chain import AuditKey, ChainStore, recorder_topic
 from infrastructure.auditor_tokens import AuditorTokens
 from infrastructure.billing_documents import SepaAndPdfDocuments
@@ -141,6 +142,7 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool) -> Conta
         sms=OutboxSms(HttpSmsGateway(settings.sms_gateway_url, settings.sms_gateway_token, settings.sms_sender),
                       outbox) if settings.sms_gateway_url else None,
         appointment_views=AppointmentQueries(state_db), reminder_numbers=SqlReminderNumbers(state_db),
+        access_log=SqlAccessLog(state_db),
     )
     if catch_up_after_save:  # read-your-writes; safe with several processes (row lock on the position)
         services.after_save = lambda position: runner.catch_up()

@@ -134,7 +134,34 @@ def record_payload_access() -> None:
         container.close()
 
 
+def cmd_log(args: argparse.Namespace) -> int:
+    """The practice's access log, opened on this device (login afresh: the keyring is never stored)."""
+    from interfaces.cli.common import client, secret
+    from interfaces.client import access_log
+    from interfaces.client.sdk import ApiError
+
+    c = client()
+    try:
+        remembered = c.store.session() or {}
+        org, user = args.org or remembered.get("org_short"), args.user or remembered.get("user_short")
+        if not org or not user:
+            raise ApiError(400, "Bitte --org und --user angeben (oder vorher `sprechzimmer login`).")
+        c.login(org, user, secret("Passwort: "))
+        entries = access_log.read(c)
+    finally:
+        c.close()
+    if not entries:
+        print("Keine Einträge in den letzten drei Monaten.")
+    for entry in entries:
+        print(access_log.line(entry))
+    return 0
+
+
 def add_commands(sub: Any) -> None:
+    log = sub.add_parser("log", help="Zugriffsprotokoll der Praxis (Anmeldungen; nur Administratoren)")
+    log.add_argument("--org", help="Kurzname der Organisation (sonst aus der letzten Anmeldung)")
+    log.add_argument("--user", help="Kurzname des Benutzers (sonst aus der letzten Anmeldung)")
+    log.set_defaults(func=cmd_log)
     a = sub.add_parser("audit", help="Prüfkette des Verlaufs: prüfen und signierte Prüfpunkte (Betreiber, Prüfer)")
     commands = a.add_subparsers(dest="audit_command", required=True)
     v = commands.add_parser("verify", help="Kette neu berechnen und mit allen signierten Prüfpunkten vergleichen")
