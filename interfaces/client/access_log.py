@@ -12,8 +12,10 @@ from nacl.public import PrivateKey
 from infrastructure import crypto as c
 from interfaces.client.sdk import ApiError, Client
 
-KINDS = {"login": "Anmeldung"}
-LABELS = {"user": "Benutzer", "device": "Gerät", "ip": "Netz"}
+KINDS = {"login": "Anmeldung", "device-request": "Gerät angefragt", "device-approval": "Gerät freigegeben",
+         "recovery-failed": "Masterpasswort: Fehlversuch", "recovery-succeeded": "Masterpasswort: Anmeldung",
+         "recovery-completed": "Masterpasswort: Gerät freigegeben", "contract": "Vertrag"}
+LABELS = {"user": "Benutzer", "device": "Gerät", "ip": "Netz", "by": "durch", "change": "Änderung"}
 
 
 def read(client: Client) -> list[dict[str, Any]]:

@@ -19,8 +19,10 @@ def test_a_login_from_a_second_device_is_in_the_practices_log_only(
     approved_device(admin, new_client, "Empfang-PC")
     entries = access_log.read(admin)
     logins = [e for e in entries if e["kind"] == "login"]
-    assert {e["device"] for e in logins} >= {"Empfang-PC"}
+    assert {e["device"] for e in logins} == {"Laptop Martin", "Empfang-PC"}
     assert all(e["user"] == ADMIN and e["ip"] == "127.0.0.0/24" for e in logins)
+    kinds = [(e["kind"], e.get("device")) for e in entries]
+    assert ("device-request", "Empfang-PC") in kinds and ("device-approval", "Empfang-PC") in kinds
     assert "Anmeldung  Benutzer: MartinW  Gerät: Empfang-PC  Netz: 127.0.0.0/24" in \
         "\n".join(access_log.line(e) for e in entries)
 
