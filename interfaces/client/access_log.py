@@ -14,8 +14,10 @@ from interfaces.client.sdk import ApiError, Client
 
 KINDS = {"login": "Anmeldung", "device-request": "Gerät angefragt", "device-approval": "Gerät freigegeben",
          "recovery-failed": "Masterpasswort: Fehlversuch", "recovery-succeeded": "Masterpasswort: Anmeldung",
-         "recovery-completed": "Masterpasswort: Gerät freigegeben", "contract": "Vertrag"}
-LABELS = {"user": "Benutzer", "device": "Gerät", "ip": "Netz", "by": "durch", "change": "Änderung"}
+         "recovery-completed": "Masterpasswort: Gerät freigegeben", "contract": "Vertrag",
+         "call-join": "Sprechstunde betreten (Code)"}
+LABELS = {"user": "Benutzer", "device": "Gerät", "ip": "Netz", "by": "durch", "change": "Änderung",
+          "appointment": "Termin", "seat": "Platz"}
 
 
 def read(client: Client) -> list[dict[str, Any]]:

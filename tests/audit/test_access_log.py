@@ -43,3 +43,4 @@ def test_a_login_from_a_second_device_is_in_the_practices_log_only(
     assert server.container.scheduler.run_all_once()["retention"] > 0
     admin.login(ORG, ADMIN, PASSWORD)  # the session has expired meanwhile; this login is logged anew
     assert [e["device"] for e in access_log.read(admin)] == ["Laptop Martin"]
+
