@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -250,3 +251,26 @@ def test_the_inline_hashes_are_crypto_h_of_lp() -> None:
     assert audit.record_digest(stream, 7, "sprechzimmer.X", state) == crypto.h(
         "vdc/v1/audit-record", stream, 7, "sprechzimmer.X", state)
     assert audit.link(previous, 2**40, digest) == crypto.h("vdc/v1/audit", previous, 2**40, digest)
+
+
+def test_the_worker_signs_after_many_events_or_an_hour(settings: Settings, clock: Any,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    container = build(settings, clock=clock, catch_up_after_save=False)
+    try:
+        assert container.chain is not None
+        job = next(j for j in container.scheduler.jobs if j.name == "audit-checkpoint")
+        assert job.run(container.services) == 0  # nothing to sign yet
+        append(container, 3)
+        clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+        assert job.run(container.services) == 1
+        append(container, 2)
+        clock.advance(minutes=30)
+        assert job.run(container.services) == 0  # neither an hour nor CHECKPOINT_EVERY events
+        monkeypatch.setattr(audit, "CHECKPOINT_EVERY", 2)
+        assert job.run(container.services) == 1
+        monkeypatch.setattr(audit, "CHECKPOINT_EVERY", 1000)
+        clock.advance(minutes=61)
+        assert job.run(container.services) == 1  # hourly, even without new events
+        assert [cp.position for cp in container.chain.checkpoints()] == [3, 5, 5]
+    finally:
+        container.close()
