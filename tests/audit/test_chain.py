@@ -274,3 +274,18 @@ def test_the_worker_signs_after_many_events_or_an_hour(settings: Settings, clock
         assert [cp.position for cp in container.chain.checkpoints()] == [3, 5, 5]
     finally:
         container.close()
+
+
+def test_an_event_is_never_stored_without_its_chain_row(store: Container, monkeypatch: pytest.MonkeyPatch) -> None:
+    from infrastructure import audit_chain
+
+    append(store, 2)
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("chain row not computable")
+
+    with monkeypatch.context() as patched, pytest.raises(Exception):  # noqa: B017 (the driver's error type varies)
+        patched.setattr(audit_chain, "chain_rows", broken)
+        append(store, 1)
+    assert sql(store, "SELECT COUNT(*) FROM {events}")[0][0] == 2
+    assert sql(store, "SELECT COUNT(*) FROM audit_chain")[0][0] == 2
