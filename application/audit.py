@@ -173,44 +173,50 @@ def verify(entries: Iterable[ChainEntry], checkpoints: list[tuple[str, StoredChe
             add(Finding(cp.position, f"{label} vom {cp.when()} an Position {cp.position}: Signatur ungültig"))
     pending.sort(key=lambda item: item[1].position)
     report.checkpoints = len(pending)
-    previous, last_position, last_confirmed, i = GENESIS, 0, 0, 0
-    for entry in entries:
-        position = entry.position
-        while i < len(pending) and pending[i][1].position < position:
-            label, cp = pending[i]
-            add(Finding(cp.position, f"{label} vom {cp.when()}: Position {cp.position} fehlt im Verlauf "
-                                     "(gelöscht)"))
-            i += 1
-        if entry.digest is None or entry.chain is None:
+    previous, last_position, last_confirmed, i, events = GENESIS, 0, 0, 0, 0
+    # The loop unpacks the entries and keeps names local: it runs once per event of the whole history.
+    next_checkpoint = pending[0][1].position if pending else None
+    for position, digest, chain, tombstone, record in entries:
+        if next_checkpoint is not None and next_checkpoint < position:
+            while i < len(pending) and pending[i][1].position < position:
+                label, cp = pending[i]
+                add(Finding(cp.position, f"{label} vom {cp.when()}: Position {cp.position} fehlt im Verlauf "
+                                         "(gelöscht)"))
+                i += 1
+            next_checkpoint = pending[i][1].position if i < len(pending) else None
+        if digest is None or chain is None:
             add(Finding(position, f"Position {position}: Ereignis ohne Kettenglied – nachträglich eingefügt"))
             continue
-        if entry.record is None:
-            if entry.tombstone:
+        if record is None:
+            if tombstone:
                 report.tombstones += 1
             else:
                 add(Finding(position, f"Position {position}: Ereignis fehlt – gelöscht, ohne Löschprotokoll"))
         else:
-            report.events += 1
-            if entry.tombstone:
-                add(Finding(position, f"Position {position}: als gelöscht markiert, Ereignis aber vorhanden"))
-            elif entry.record != entry.digest:
+            events += 1
+            if record != digest:
                 add(Finding(position, f"Position {position}: Ereignis verändert (Prüfsumme passt nicht)"))
-        expected = link(previous, position, entry.digest)
-        if expected != entry.chain:
+            elif tombstone:
+                add(Finding(position, f"Position {position}: als gelöscht markiert, Ereignis aber vorhanden"))
+        expected = link(previous, position, digest)
+        if expected != chain:
             add(Finding(position, f"Position {position}: Kette unterbrochen – zwischen Position {last_position} "
                                   f"und {position} wurde ein Ereignis gelöscht, eingefügt oder umgeordnet"))
-        confirmed_before = last_confirmed  # a checkpoint at this very position confirms nothing before it
-        while i < len(pending) and pending[i][1].position == position:
-            label, cp = pending[i]
-            if cp.head != expected:
-                add(Finding(position, f"{label} vom {cp.when()} an Position {position} passt nicht: Der Verlauf "
-                                      f"zwischen Position {confirmed_before + 1} und {position} wurde "
-                                      "umgeschrieben"))
-            else:
-                last_confirmed = position
-            i += 1
+        if position == next_checkpoint:
+            confirmed_before = last_confirmed  # a checkpoint at this very position confirms nothing before it
+            while i < len(pending) and pending[i][1].position == position:
+                label, cp = pending[i]
+                if cp.head != expected:
+                    add(Finding(position, f"{label} vom {cp.when()} an Position {position} passt nicht: Der "
+                                          f"Verlauf zwischen Position {confirmed_before + 1} und {position} wurde "
+                                          "umgeschrieben"))
+                else:
+                    last_confirmed = position
+                i += 1
+            next_checkpoint = pending[i][1].position if i < len(pending) else None
         # One break is reported once: the walk goes on from the stored link.
-        previous, last_position = entry.chain, position
+        previous, last_position = chain, position
+    report.events = events
     for label, cp in pending[i:]:
         add(Finding(cp.position, f"{label} vom {cp.when()} an Position {cp.position}: Der Verlauf endet bei "
                                  f"Position {last_position} – spätere Ereignisse wurden gelöscht"))

@@ -13,6 +13,7 @@ the practice. Signed checkpoints (position, head, time) are kept in `audit_check
 
 from __future__ import annotations
 
+import heapq
 import sqlite3
 import struct
 import threading
@@ -234,6 +235,19 @@ class ChainStore:
                 f"e.originator_version, e.topic, e.state FROM {CHAIN_TABLE} c FULL OUTER JOIN "
                 f"{self.events_table} e ON e.{self.position_column} = c.position")
 
+    def _chained(self) -> str:
+        """Chain rows with their events, in the chain's key order (no sort needed)."""
+        return (f"SELECT c.position, c.digest, c.chain, c.tombstone, e.{self.position_column}, e.originator_id, "
+                f"e.originator_version, e.topic, e.state FROM {CHAIN_TABLE} c LEFT JOIN {self.events_table} e "
+                f"ON e.{self.position_column} = c.position ORDER BY c.position")
+
+    def _unchained(self) -> str:
+        """Events without a chain row: inserted behind the chain's back (normally none)."""
+        pos = self.position_column
+        return (f"SELECT NULL, NULL, NULL, NULL, e.{pos}, e.originator_id, e.originator_version, e.topic, e.state "
+                f"FROM {self.events_table} e WHERE NOT EXISTS (SELECT 1 FROM {CHAIN_TABLE} c WHERE c.position = "
+                f"e.{pos}) ORDER BY e.{pos}")
+
     def page(self, after: int, limit: int) -> list[dict[str, Any]]:
         """Envelopes for the auditor API: position, stream, version, type, organisation, digest, chain — never
         a payload. Tombstones show only position, digest and chain."""
@@ -244,24 +258,28 @@ class ChainStore:
         return [_envelope(row) for row in rows]
 
     def entries(self, batch: int = 10_000) -> Iterator[ChainEntry]:
-        """Chain rows and stored events merged by position, in order (a full outer join, read in batches)."""
-        query = (f"SELECT c.position, c.digest, c.chain, c.tombstone, e.{self.position_column}, e.originator_id, "
-                 f"e.originator_version, e.topic, e.state FROM {CHAIN_TABLE} c FULL OUTER JOIN "
-                 f"{self.events_table} e ON e.{self.position_column} = c.position "
-                 f"ORDER BY COALESCE(c.position, e.{self.position_column})")
+        """Chain rows and stored events merged by position, in order. A full outer join would sort the whole
+        log; instead the chain is read in its key order and the (normally absent) unchained events are merged
+        in. Both queries run in one snapshot."""
+        def merged(chained: Iterator[ChainEntry], unchained: list[ChainEntry]) -> Iterator[ChainEntry]:
+            return heapq.merge(chained, unchained, key=lambda entry: entry.position) if unchained else chained
+
         if self.postgres:
             import psycopg
 
-            with psycopg.connect(self.database_url or "") as pg, pg.transaction(), \
-                    pg.cursor(name="audit_verify") as cur:
-                cur.itersize = batch
-                cur.execute(query)
-                yield from _entries(cur)
+            with psycopg.connect(self.database_url or "") as pg:
+                pg.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one snapshot for both queries
+                unchained = list(_entries(pg.execute(self._unchained()).fetchall(), postgres=True))
+                with pg.cursor(name="audit_verify") as cur:
+                    cur.itersize = batch
+                    cur.execute(self._chained())
+                    yield from merged(_entries(cur, postgres=True), unchained)
             return
         conn = sqlite3.connect(f"file:{self.sqlite_path}?mode=ro", uri=True, timeout=30)
         try:
             conn.execute("BEGIN")  # one snapshot for the whole walk
-            yield from _entries(conn.execute(query))
+            unchained = list(_entries(conn.execute(self._unchained()).fetchall(), postgres=False))
+            yield from merged(_entries(conn.execute(self._chained()), postgres=False), unchained)
         finally:
             conn.close()
 
@@ -286,19 +304,19 @@ def _stream_bytes(stream: Any) -> bytes:
     return bytes.fromhex(stream) if len(stream) == 32 else UUID(stream).bytes
 
 
-def _entries(rows: Any) -> Iterator[ChainEntry]:
-    digest_of = record_digest
+def _entries(rows: Any, postgres: bool) -> Iterator[ChainEntry]:
+    # Both drivers return bytes for the binary columns; PostgreSQL returns UUIDs, SQLite the id as 32 hex digits.
+    digest_of, entry = record_digest, ChainEntry
     for position, digest, chain, tombstone, event_position, stream, version, topic, state in rows:
         record = None
         if event_position is not None:
             try:
-                record = digest_of(stream.bytes if isinstance(stream, UUID) else bytes.fromhex(stream),
-                                   version, topic, bytes(state))
+                record = digest_of(stream.bytes if postgres else bytes.fromhex(stream), version, topic, state)
             except (ValueError, TypeError, AttributeError, struct.error):  # no UUID any more: certainly altered
                 record = b""
-        yield ChainEntry(position if position is not None else event_position,
-                         None if digest is None else bytes(digest), None if chain is None else bytes(chain),
-                         bool(tombstone), record)
+            if position is None:
+                position = event_position
+        yield entry(position, digest, chain, bool(tombstone), record)
 
 
 class _Qmark:
