@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from application import access_log
 from application.errors import AuthFailed, Throttled
 from application.ports import LoginRecord, SessionRecord, StoredDevice
 from application.services import Services
@@ -161,6 +162,8 @@ def finish(services: Services, challenge_id: str, sig_pw: bytes, sig_dev: bytes,
             raise AuthFailed()
         if failures:
             services.ephemeral.set_failures(account_key, 0, now)
+        access_log.note(services, found.org_id, "login", user=account.short_name,
+                        device=getattr(device, "name", ""), ip=ip_prefix(ip))
         return _open_session(services, found, data, now)
 
     services.ephemeral.record_hit("login-ip:" + ip_prefix(ip), now)

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from uuid import UUID
 
-from application import access
+from application import access, access_log
 from application.calls import (
     CLOSE_AUTH,
     CLOSE_NO_ACCESS,
@@ -61,6 +61,12 @@ def resolve(services: Services, resolver: JoinResolver, token_text: object, ip: 
         services.ephemeral.record_hit(_throttle_key(ip), now)
         raise Refused(CLOSE_NO_ACCESS, MSG_NO_ACCESS)
     return grant
+
+
+def note_join(services: Services, grant: JoinGrant, ip: str) -> None:
+    """A code used to join a call goes into the practice's access log (which seat, which network)."""
+    access_log.note(services, grant.org_id, "call-join", appointment=str(grant.appointment_id), seat=grant.slot,
+                    ip=access.ip_prefix(ip))
 
 
 def user_role(services: Services, org_id: UUID, user_key: str) -> str | None:

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
+from application import access_log
 from application import fresh as fr
 from application.access import Session
 from application.errors import EventKeyDestroyed, NotFound, NotPermitted
@@ -101,6 +102,7 @@ def main_user_email(organisation: Organisation) -> str:
 
 def notify(services: Services, organisation: Organisation, subject: str, body: str) -> bool:
     """The change is already saved; a mail server that is down must not undo it, so failure is logged."""
+    access_log.note(services, organisation.org_id, "contract", change=subject)
     try:
         services.mailer.send(main_user_email(organisation), subject, body)
         return True

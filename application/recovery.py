@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from application import access_log
 from application import fresh as fr
 from application.access import ip_prefix
 from application.devices import MSG_CERT, MSG_GRANT
@@ -110,6 +111,7 @@ def start(services: Services, org: str, origin: str, ip: str, unlock: str | None
 
 def _notice(services: Services, organisation: Organisation, outcome: str, device_name: str, ip: str) -> None:
     """Recorded even while other changes race: a notice is retried once on a concurrent save."""
+    access_log.note(services, organisation.org_id, "recovery-" + outcome, device=device_name, ip=ip_prefix(ip))
     for _ in range(2):
         current = services.events.get(organisation.org_id)
         if not isinstance(current, Organisation):

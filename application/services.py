@@ -12,6 +12,7 @@ from eventsourcing.persistence import IntegrityError
 
 from application.eventstore import EventStore
 from application.ports import (
+    AccessLog,
     AppointmentViews,
     Clock,
     ContractPorts,
@@ -55,6 +56,7 @@ class Services:
     reminder_numbers: ReminderNumbers | None = None
     outbox: Outbox | None = None  # side effects recorded before they are sent; retried by the outbox job
     logins: LoginDirectory | None = None  # credentials for auth/start and auth/finish (a read model)
+    access_log: AccessLog | None = None  # the practice's sealed access log (issue 14)
 
     def save(self, *aggregates: Any) -> int:
         """Saves atomically and returns the position of the last event, for read-your-writes."""

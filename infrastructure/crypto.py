@@ -13,6 +13,7 @@ from sprechzimmer_protocol.primitives import (
     h,
     kdf,
     random_bytes,
+    seal,
     secretbox_decrypt,
     secretbox_encrypt,
     verify,
@@ -20,7 +21,7 @@ from sprechzimmer_protocol.primitives import (
 
 __all__ = [
     "access_code_tag", "aead_decrypt", "aead_encrypt", "fake_salt", "h", "invite_tag", "join_token", "kdf", "lp",
-    "normalise_code", "random_bytes", "secretbox_decrypt", "secretbox_encrypt", "verify",
+    "normalise_code", "random_bytes", "seal", "secretbox_decrypt", "secretbox_encrypt", "verify",
 ]
 
 

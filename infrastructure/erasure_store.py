@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from application.eventstore import EventStore
+from infrastructure.audit_chain import ChainStore
 from infrastructure.ephemeral import SqlEphemeral
 from infrastructure.event_cipher import MAGIC
 from infrastructure.sql import Cursor, Database, scrub_sqlite_file
@@ -24,9 +25,9 @@ from projections.runner import ProjectionRunner
 # Tables of the state database, kept by adapters rather than projections, that hold an organisation's rows
 # (call-log metadata, waiting reminder numbers, signalling membership), and those among them
 # with metadata that the retention job deletes after three months, with their time column.
-ORG_TABLES = ("call_log", "reminder_numbers")
+ORG_TABLES = ("call_log", "reminder_numbers", "access_log")
 ORG_TABLES_SIGNALLING = ("call_member",)
-METADATA_TABLES = {"call_log": "at"}
+METADATA_TABLES = {"call_log": "at", "access_log": "at"}
 
 
 class SqlOrgDataPurger:
@@ -41,6 +42,7 @@ class SqlOrgDataPurger:
         self.database_url = database_url
         self.data_dir = data_dir
         self.clock = clock
+        self.chain = ChainStore(database_url, data_dir)
 
     # --- the event tables -------------------------------------------------------------------------
 
@@ -57,8 +59,12 @@ class SqlOrgDataPurger:
         return conn
 
     def _run(self, sql: str, org_id: UUID) -> dict[str, int]:
-        """Runs `sql` (with {table} and one prefix parameter) on every event table, in one transaction."""
+        """Runs `sql` (with {table} and one prefix parameter) on every event table, in one transaction. Before
+        events are deleted, their audit-chain rows become tombstones (position and digest only), so the chain
+        stays verifiable (issue 14)."""
         prefix = MAGIC + org_id.bytes
+        tombstones = sql.startswith("DELETE")
+        events_table = self.events.recorder.events_table_name  # type: ignore[attr-defined]
         counts: dict[str, int] = {}
         if self.database_url is None:
             conn = self._sqlite_events()
@@ -67,6 +73,9 @@ class SqlOrgDataPurger:
                 existing = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
                 for table in self._tables():
                     if table in existing:
+                        if tombstones and table == events_table:
+                            conn.execute(self.chain.tombstone_sql("substr(state, 1, 18)").replace("%s", "?"),
+                                         (prefix,))
                         cur = conn.execute(sql.format(table=table, start="substr(state, 1, 18)").replace("%s", "?"),
                                            (prefix,))
                         counts[table] = cur.fetchone()[0] if sql.startswith("SELECT") else cur.rowcount
@@ -84,6 +93,8 @@ class SqlOrgDataPurger:
                 exists = pg.execute("SELECT to_regclass(%s)", (table,)).fetchone()
                 if exists is None or exists[0] is None:
                     continue
+                if tombstones and table == events_table:
+                    pg.execute(self.chain.tombstone_sql("substring(state from 1 for 18)"), (prefix,))
                 statement = sql.format(table=table, start="substring(state from 1 for 18)")
                 pg_cur = pg.execute(statement, (prefix,))
                 row = pg_cur.fetchone() if sql.startswith("SELECT") else None

@@ -19,6 +19,9 @@ class Secrets:
     kek: bytes  # wraps every organisation's K_shred in the keystore
     pepper_code: bytes  # keys the tags of access codes and invite codes
     fake_salt_key: bytes  # deterministic fake salts for unknown accounts
+    # Ed25519 seed that signs the audit checkpoints (issue 14). None (tests that build Settings directly): a test
+    # key derived from the KEK; load_secrets() always sets it.
+    audit_key: bytes | None = None
 
     def __repr__(self) -> str:  # keeps secrets out of tracebacks and logs
         return "Secrets(<hidden>)"
@@ -30,6 +33,7 @@ TEST_CREDITOR_ID = "DE98ZZZ09999999999"
 TEST_CREDITOR_IBAN = "DE89370400440532013000"
 TEST_SELLER_VAT_ID = "DE000000000"
 INSECURE_DEV = "SPRECHZIMMER_INSECURE_DEV"
+AUDIT_KEY = "SPRECHZIMMER_AUDIT_KEY"
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class Settings:
     call_grace_seconds: float = 30.0
     # Where the KEK came from: False when it was read from (or generated into) secrets.json next to the data.
     kek_from_environment: bool = True
+    audit_key_from_environment: bool = True  # False: generated into secrets.json (embedded mode only)
     insecure_dev: bool = False  # SPRECHZIMMER_INSECURE_DEV=1: the checks below only warn
     # Reverse proxies whose X-Forwarded-For is believed; from anyone else the header is ignored, so a client
     # cannot choose the address every per-IP throttle counts under.
@@ -105,6 +110,10 @@ def deployment_problems(settings: Settings) -> list[str]:
     if not settings.kek_from_environment:
         problems.append("SPRECHZIMMER_KEK muss aus der Umgebung kommen (z. B. aus einem KMS), nicht aus "
                         "secrets.json neben den Daten.")
+    if not settings.audit_key_from_environment:
+        problems.append("SPRECHZIMMER_AUDIT_KEY muss aus der Umgebung kommen: Mit einem Prüfschlüssel in "
+                        "secrets.json neben den Daten könnte jeder mit Zugriff auf den Server den Verlauf "
+                        "umschreiben und neu signieren.")
     for name, value, test in (("SEPA_CREDITOR_ID", settings.creditor_id, TEST_CREDITOR_ID),
                               ("SEPA_CREDITOR_IBAN", settings.creditor_iban, TEST_CREDITOR_IBAN),
                               ("SELLER_VAT_ID", settings.seller_vat_id, TEST_SELLER_VAT_ID)):
@@ -121,6 +130,11 @@ def check_deployment(settings: Settings) -> list[str]:
         raise UnsafeDeployment("Start verweigert (PostgreSQL-Betrieb):\n- " + "\n- ".join(problems)
                                + f"\nNur zum Entwickeln und Testen: {INSECURE_DEV}=1 erlaubt diese Abkürzungen.")
     return problems
+
+
+def audit_seed(secrets: Secrets) -> bytes:
+    """The audit key's seed; Settings built in code without one (tests) get a test key derived from the KEK."""
+    return secrets.audit_key or crypto.h("vdc/v1/audit-test-key", secrets.kek)
 
 
 def _secret(name: str, stored: dict[str, str], env: dict[str, str]) -> bytes:
@@ -144,6 +158,7 @@ def load_secrets(data_dir: Path, env: dict[str, str] | None = None) -> Secrets:
         kek=_secret("SPRECHZIMMER_KEK", stored, env),
         pepper_code=_secret("SPRECHZIMMER_PEPPER", stored, env),
         fake_salt_key=_secret("SPRECHZIMMER_FAKE_SALT_KEY", stored, env),
+        audit_key=_secret(AUDIT_KEY, stored, env),
     )
     if stored != before:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -189,6 +204,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         call_heartbeat_seconds=float(env.get("CALL_HEARTBEAT_SECONDS", "10")),
         call_grace_seconds=float(env.get("CALL_GRACE_SECONDS", "30")),
         kek_from_environment=bool(env.get("SPRECHZIMMER_KEK")),
+        audit_key_from_environment=bool(env.get(AUDIT_KEY)),
         insecure_dev=env.get(INSECURE_DEV) == "1",
         trusted_proxies=parse_trusted_proxies(env.get("SPRECHZIMMER_TRUSTED_PROXIES", "")),
         operator_token=env.get("SPRECHZIMMER_OPERATOR_TOKEN") or None,

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
-from application import billing, contracts, erasure, retention
+from application import audit, billing, contracts, erasure, retention
 from application.appointments import APPOINTMENT_JOBS
 from application.eventstore import EventStore
 from application.jobs import CORE_JOBS, Job
@@ -14,6 +14,9 @@ from application.ports import BillingSetup, ContractPorts
 from application.services import Clock, Services, utc_now
 from domain.base import configure_server_ids
 from infrastructure import crypto
+from infrastructure.access_log import SqlAccessLog
+from infrastructure.audit_chain import AuditKey, ChainStore, recorder_topic
+from infrastructure.auditor_tokens import AuditorTokens
 from infrastructure.billing_documents import SepaAndPdfDocuments
 from infrastructure.ephemeral import SqlEphemeral
 from infrastructure.erasure_store import SqlOrgDataPurger
@@ -23,7 +26,7 @@ from infrastructure.mail import OutboxMailer, SmtpMailer
 from infrastructure.outbox import SqlOutbox
 from infrastructure.reminder_numbers import SqlReminderNumbers
 from infrastructure.scheduler import Scheduler
-from infrastructure.settings import Settings, check_deployment, load_settings
+from infrastructure.settings import Settings, audit_seed, check_deployment, load_settings
 from infrastructure.sms import HttpSmsGateway, OutboxSms
 from infrastructure.sql import Database, open_database, schema_lock
 from interfaces.call_wiring import CallComponents, call_components
@@ -39,11 +42,14 @@ log = logging.getLogger("sprechzimmer.bootstrap")
 
 def event_store_env(settings: Settings) -> dict[str, str]:
     """Persistence is always chosen explicitly: unset, the library would silently keep events in memory."""
+    # The recorder writes each event's audit-chain row in the event's own transaction (issue 14).
+    chained = {"APPLICATION_RECORDER_TOPIC": recorder_topic(settings.database_url)}
     if settings.database_url is None:
         return {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(settings.data_dir / "events.sqlite"), "SQLITE_LOCK_TIMEOUT": "10"}
+                "SQLITE_DBNAME": str(settings.data_dir / "events.sqlite"), "SQLITE_LOCK_TIMEOUT": "10", **chained}
     url = urlparse(settings.database_url)
     return {
+        **chained,
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": url.path.lstrip("/"),
         "POSTGRES_HOST": url.hostname or "127.0.0.1",
@@ -69,6 +75,9 @@ class Container:
     keystore_db: Database
     calls: CallComponents | None = None  # signalling hub, call log, join resolver (set in build)
     warnings: tuple[str, ...] = ()  # unsafe shortcuts allowed by SPRECHZIMMER_INSECURE_DEV=1 (shown in the status)
+    chain: ChainStore | None = None  # the audit chain and its signed checkpoints (issue 14)
+    audit_key: AuditKey | None = None
+    auditor_tokens: AuditorTokens | None = None
 
     def close(self) -> None:
         self.scheduler.stop()
@@ -102,12 +111,17 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool) -> Conta
     keystore = Keystore(keystore_db, settings.secrets.kek)
     events = EventStore(event_store_env(settings),
                         lambda transcoder: PerOrganisationCipherMapper(transcoder, keystore))
+    chain = ChainStore(settings.database_url, settings.data_dir)
+    chain.backfill()  # events stored before the chain existed (an upgrade)
+    audit_key = AuditKey(audit_seed(settings.secrets))
     runner = ProjectionRunner(events, state_db, [
         OrganisationDirectory(), ContractSchedule(), InvoiceIndex(), UsageCounts(), AppointmentCalendar(),
         DeviceDirectory(), UserDirectory(), NoticeBoard(), LoginNames()])
     jobs: list[Job] = [*CORE_JOBS, *APPOINTMENT_JOBS, Job("billing", 3600, billing.monthly_job),
                        Job("bank-data", 3600, contracts.retire_bank_data), Job("erasure", 3600, erasure.job),
-                       Job("retention", 86400, retention.prune_metadata)]
+                       Job("retention", 86400, retention.prune_metadata),
+                       Job("audit-checkpoint", 60, lambda services: int(
+                           audit.take_checkpoint(chain, audit_key, services.clock()) is not None))]
     ephemeral = SqlEphemeral(state_db)
     outbox = SqlOutbox(state_db, now=lambda: clock().timestamp())
     billing_setup = BillingSetup(settings.creditor_name, settings.creditor_iban, settings.creditor_bic,
@@ -132,8 +146,10 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool) -> Conta
                       outbox) if settings.sms_gateway_url else None,
         appointment_views=AppointmentQueries(state_db), reminder_numbers=SqlReminderNumbers(state_db),
         logins=SqlLoginDirectory(state_db),
+        access_log=SqlAccessLog(state_db),
     )
     if catch_up_after_save:  # read-your-writes; safe with several processes (row lock on the position)
         services.after_save = lambda position: runner.catch_up()
     return Container(settings, services, runner, Scheduler(services, jobs), state_db, keystore_db,
-                     calls=call_components(settings, state_db, services))
+                     calls=call_components(settings, state_db, services), chain=chain, audit_key=audit_key,
+                     auditor_tokens=AuditorTokens(state_db, settings.secrets.pepper_code))

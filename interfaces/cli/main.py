@@ -11,7 +11,8 @@ import httpx
 from interfaces.cli.common import CliError, server_url
 from interfaces.client.sdk import ApiError, TamperingDetected
 
-COMMAND_MODULES = ("operations", "accounts", "devices", "users", "stammdaten", "appointments", "calls", "contracts")
+COMMAND_MODULES = ("operations", "accounts", "devices", "users", "stammdaten", "appointments", "calls", "contracts",
+                   "audit")
 
 
 def parser() -> argparse.ArgumentParser:

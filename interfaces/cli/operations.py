@@ -23,7 +23,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_events(args: argparse.Namespace) -> int:
     from interfaces.audit import replay
+    from interfaces.cli.audit import record_payload_access
 
+    if args.payload:
+        record_payload_access()
     return replay(sys.stdout, with_payload=args.payload, progress=sys.stderr.isatty(), errors=sys.stderr)
 
 
