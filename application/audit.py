@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
-from application.protocol import lp
+from sprechzimmer_protocol.encoding import lp
 
 GENESIS = bytes(32)
 CHECKPOINT_EVERY = 1000  # events between two checkpoints at most (besides the hourly one)

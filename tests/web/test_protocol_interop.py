@@ -10,9 +10,11 @@ import uuid
 
 import pytest
 
-from infrastructure import crypto as c
 from interfaces.client.appointments import PatientRecord, open_record, seal_record
 from interfaces.client.sdk import Keyring, open_grant
+from sprechzimmer_protocol.codes import new_code
+from sprechzimmer_protocol.keys import DeviceKeys, master_keys
+from sprechzimmer_protocol.primitives import random_bytes
 from tests.conftest import ROOT
 
 
@@ -28,15 +30,15 @@ def run_typescript(payload: dict) -> dict:
 def test_records_and_grants_cross_between_python_and_typescript() -> None:
     org_id, appointment_id = str(uuid.uuid4()), str(uuid.uuid4())
     keyring = Keyring.new(org_id)
-    seed = c.random_bytes(32)
-    device = c.DeviceKeys.from_seed(seed)
-    mp = c.master_keys("Ärztehaus Süd: Schlüssel 7!", c.random_bytes(16))
+    seed = random_bytes(32)
+    device = DeviceKeys.from_seed(seed)
+    mp = master_keys("Ärztehaus Süd: Schlüssel 7!", random_bytes(16))
     patient = PatientRecord(name="Erika Müßig", email="erika@example.de", phone="+49 30 1234567",
                             note="Rückruf wegen Blutdruck",
-                            codes={"patient": c.new_code(), "practitioner": c.new_code()})
+                            codes={"patient": new_code(), "practitioner": new_code()})
     answer = run_typescript({
         "device_seed": seed.hex(), "device_id": "dev-1", "org_id": org_id, "org_sign_pk": keyring.sign_pk.hex(),
-        "grant": {"version": keyring.version, **keyring.grant("dev-1", bytes(device.box.public_key))},
+        "grant": {"version": keyring.version, **keyring.grant("dev-1", bytes(device.box.public_key)).to_wire()},
         "appointment_id": appointment_id, "record": seal_record(keyring, appointment_id, patient),
         "reply_patient": {"name": "Jörg Weiß-Öztürk", "email": None, "phone": None, "note": "Straße ẞ 5",
                           "codes": {"patient": "7KWZ-AEAX-CT2A", "practitioner": "04HM-ASW9-NF6Y"}},
