@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 from nacl.exceptions import CryptoError
-from nacl.public import PrivateKey
 
 from sprechzimmer_protocol.primitives import unseal
 
@@ -24,7 +23,7 @@ LABELS = {"user": "Benutzer", "device": "Gerät", "ip": "Netz", "by": "durch", "
 def read(client: Client) -> list[dict[str, Any]]:
     if client.session is None:
         raise ApiError(401, "Nicht angemeldet. Bitte zuerst `sprechzimmer login` ausführen.")
-    box = PrivateKey(client.session.keyring.org_box_seed)
+    box = client.session.keyring.box  # crypto_box_seed_keypair(org_box_seed), §8a.1
     entries = []
     for item in client.request("GET", "/api/v1/access-log", auth=True)["entries"]:
         try:
