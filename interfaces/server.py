@@ -22,7 +22,7 @@ class _Gunicorn(BaseApplication):
         from interfaces.bootstrap import build
         from interfaces.http.app import create_app
 
-        return create_app(build)
+        return create_app(lambda: build(web_worker=True))
 
 
 def serve(host: str, port: int, workers: int | None = None) -> None:

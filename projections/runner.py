@@ -42,6 +42,7 @@ BACKOFF_FIRST, BACKOFF_MAX = 1.0, 300.0  # seconds; doubled after every failure 
 # projection's own broken SQL raises there, and the embedded file cannot go away like a server.)
 DATABASE_DOWN = (EventStoreDown, EventStoreInterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 WAIT_FIRST, WAIT_MAX = 0.005, 0.1  # read-your-writes: back-off between looks at the tracking positions
+WORKER_GRACE = 2.0  # seconds a web worker waits for the worker process before it catches up itself
 
 
 def backoff(failures: int) -> float:
@@ -300,6 +301,14 @@ class ProjectionRunner:
             time.sleep(delay)
             delay = min(delay * 2, WAIT_MAX)
         return True
+
+    def wait_or_catch_up(self, position: int, timeout: float = WORKER_GRACE) -> None:
+        """What a PostgreSQL web worker does after a save: wait for the worker process; only when it has not
+        caught up within `timeout` (not running, or far behind) catch up here, and say so in the log."""
+        if not self.wait(position, timeout):
+            log.warning("read models did not reach position %s within %.1f s: is `sprechzimmer worker` running? "
+                        "Catching up in the web worker.", position, timeout)
+            self.catch_up()
 
     def run_forever(self, interval: float = 0.5) -> None:
         """Catches up whenever PostgreSQL notifies a new event (the library NOTIFYs on every insert), and at
