@@ -158,3 +158,27 @@ def test_a_postgres_web_worker_waits_for_the_worker_instead_of_catching_up(setti
     finally:
         worker.close()
         web.close()
+
+
+def test_an_organisations_events_are_found_through_an_index_not_a_scan(settings: Settings) -> None:
+    import psycopg
+
+    container = build(settings)
+    try:
+        purger = container.services.contracts.purger  # type: ignore[union-attr]
+        table = purger._tables()[0]
+        prefix = b"v1" + uuid.uuid4().bytes
+        if settings.database_url is None:
+            import sqlite3
+
+            with sqlite3.connect(settings.data_dir / "events.sqlite") as conn:
+                plan = str(conn.execute(f"EXPLAIN QUERY PLAN DELETE FROM {table} WHERE substr(state, 1, 18) = ?",
+                                        (prefix,)).fetchall())
+        else:
+            with psycopg.connect(settings.database_url) as pg:
+                pg.execute("SET enable_seqscan = off")  # an empty table: only the index can stand in for it
+                plan = str(pg.execute(f"EXPLAIN DELETE FROM {table} WHERE substring(state from 1 for 18) = %s",
+                                      (prefix,)).fetchall())
+        assert f"{table}_org_prefix" in plan
+    finally:
+        container.close()
