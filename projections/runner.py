@@ -128,6 +128,7 @@ class ProjectionRunner:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._batch_names: set[str] = set()  # the read models taking part in the current catch-up
         with db.transaction() as cur:
             cur.execute("CREATE TABLE IF NOT EXISTS projection_tracking (name TEXT PRIMARY KEY, "
                         "position BIGINT NOT NULL)")
@@ -154,19 +155,20 @@ class ProjectionRunner:
 
     def catch_up(self) -> None:
         """Brings every read model up to date, except those waiting for their next attempt after a fault.
-        Raises only when the database itself fails (DATABASE_DOWN)."""
+        Raises only when the database itself fails (DATABASE_DOWN). When the log has nothing new this is one
+        read-only transaction; otherwise one transaction per batch (the faults are read in the first)."""
         with self._lock:
-            faults = self.faults()
-            active = [p for p in self.projections
-                      if (fault := faults.get(p.name)) is None or self.now() >= fault.retry_at]
+            faults: dict[str, ProjectionFault] = {}
             failed: dict[str, _ProjectionFailed] = {}
-            while active and self._advance(active, failed):
-                active = [p for p in active if p.name not in failed]
+            more = self._advance(failed, faults)
+            while more:
+                more = self._advance(failed)
             for name, failure in failed.items():
                 self._record_fault(name, faults.get(name), failure)
-            for projection in active:
-                if projection.name in faults and projection.name not in failed:
-                    self._clear_fault(projection.name)
+            for name, fault in faults.items():
+                if name not in failed and self.now() >= fault.retry_at and \
+                        any(p.name == name for p in self.projections):
+                    self._clear_fault(name)
 
     def _record_fault(self, name: str, previous: ProjectionFault | None, failed: _ProjectionFailed) -> None:
         failures = (previous.failures if previous else 0) + 1
@@ -188,14 +190,27 @@ class ProjectionRunner:
         with self.db.transaction() as cur:
             cur.execute("DELETE FROM projection_faults WHERE name = %s", (name,))
 
-    def _advance(self, active: list[Projection], failed: dict[str, _ProjectionFailed]) -> bool:
-        """Applies the next batch of the log to every active read model behind it, in one transaction.
-        Returns False when none of them was behind. A read model that fails is rolled back to its savepoint
-        (its position stays before the batch) and put into `failed`."""
-        names = sorted(p.name for p in active)  # locks always taken in the same order: no deadlock
-        placeholders = ", ".join(["%s"] * len(names))
+    def _advance(self, failed: dict[str, _ProjectionFailed], faults: dict[str, ProjectionFault] | None = None) -> bool:
+        """Applies the next batch of the log to every read model behind it (neither failed in this catch-up
+        nor waiting after a fault), in one transaction; with `faults`, first reads the recorded faults into it.
+        Returns whether the batch was full (more may follow). A read model that fails is rolled back to its
+        savepoint (its position stays before the batch) and put into `failed`."""
         lock = " FOR UPDATE" if self.db.dialect == "postgres" else ""
         with self.db.transaction() as cur:
+            if faults is not None:
+                faults.update({r[0]: ProjectionFault(str(r[1]), int(r[2]), float(r[3]), float(r[4]))
+                               for r in cur.execute("SELECT name, error, failures, since, retry_at "
+                                                    "FROM projection_faults").fetchall()})
+            now = self.now()
+            active = [p for p in self.projections if p.name not in failed
+                      and (faults is None or (fault := faults.get(p.name)) is None or now >= fault.retry_at)]
+            if faults is None:  # a later batch: those set aside in the first stay aside
+                active = [p for p in active if p.name in self._batch_names]
+            self._batch_names = {p.name for p in active}
+            if not active:
+                return False
+            names = sorted(self._batch_names)  # locks always taken in the same order: no deadlock
+            placeholders = ", ".join(["%s"] * len(names))
             rows = cur.execute(f"SELECT name, position FROM projection_tracking WHERE name IN ({placeholders}) "
                                f"ORDER BY name{lock}", names).fetchall()
             positions = {str(name): int(position) for name, position in rows}
@@ -219,7 +234,7 @@ class ProjectionRunner:
                     continue
                 cur.execute(f"RELEASE SAVEPOINT rm_{index}")
                 cur.execute("UPDATE projection_tracking SET position = %s WHERE name = %s", (end, projection.name))
-        return True
+        return len(notifications) == BATCH
 
     @staticmethod
     def _apply(projection: Projection, batch: _Batch, position: int, cur: Cursor) -> None:
