@@ -221,27 +221,31 @@ class ProjectionRunner:
                 return False
             batch = _Batch(self.events, notifications)
             end = notifications[-1].id
+            advanced: list[str] = []
             for index, projection in enumerate(active):
                 position = positions.get(projection.name, 0)
                 if position >= end:
                     continue
-                cur.execute(f"SAVEPOINT rm_{index}")
-                try:
-                    self._apply(projection, batch, position, cur)
-                except _ProjectionFailed as failure:
-                    cur.execute(f"ROLLBACK TO SAVEPOINT rm_{index}")
-                    failed[projection.name] = failure
-                    continue
-                cur.execute(f"RELEASE SAVEPOINT rm_{index}")
-                cur.execute("UPDATE projection_tracking SET position = %s WHERE name = %s", (end, projection.name))
+                topics: frozenset[str] | None = getattr(projection, "topics", None)
+                wanted = [n for n in notifications if n.id > position and (topics is None or n.topic in topics)]
+                if wanted:  # a savepoint only where there is something to apply (each one is a round trip)
+                    cur.execute(f"SAVEPOINT rm_{index}")
+                    try:
+                        self._apply(projection, batch, wanted, cur)
+                    except _ProjectionFailed as failure:
+                        cur.execute(f"ROLLBACK TO SAVEPOINT rm_{index}")
+                        failed[projection.name] = failure
+                        continue
+                    cur.execute(f"RELEASE SAVEPOINT rm_{index}")
+                advanced.append(projection.name)
+            if advanced:
+                cur.execute(f"UPDATE projection_tracking SET position = %s WHERE name IN "
+                            f"({', '.join(['%s'] * len(advanced))})", (end, *advanced))
         return len(notifications) == BATCH
 
     @staticmethod
-    def _apply(projection: Projection, batch: _Batch, position: int, cur: Cursor) -> None:
-        topics: frozenset[str] | None = getattr(projection, "topics", None)
-        for notification in batch.notifications:
-            if notification.id <= position or (topics is not None and notification.topic not in topics):
-                continue
+    def _apply(projection: Projection, batch: _Batch, wanted: list[Any], cur: Cursor) -> None:
+        for notification in wanted:
             try:
                 event = batch.event(notification)
                 if event is not _UNREADABLE:
