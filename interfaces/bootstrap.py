@@ -135,6 +135,6 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool, web_work
         # (read-your-writes); a worker that is not running or far behind is taken over after a while.
         services.after_save = lambda position: runner.wait_or_catch_up(position)
     elif catch_up_after_save:  # read-your-writes; safe with several processes (row lock on the position)
-        services.after_save = lambda position: runner.catch_up()
+        services.after_save = runner.catch_up_to
     return Container(settings, services, runner, Scheduler(services, jobs), state_db, keystore_db,
                      calls=call_components(settings, state_db, services))

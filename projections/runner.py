@@ -125,7 +125,8 @@ class ProjectionRunner:
         self.db = db
         self.projections = projections
         self.now = now
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._reached = 0  # a position every read model had applied (or set aside after a fault) in this process
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._batch_names: set[str] = set()  # the read models taking part in the current catch-up
@@ -169,6 +170,17 @@ class ProjectionRunner:
                 if name not in failed and self.now() >= fault.retry_at and \
                         any(p.name == name for p in self.projections):
                     self._clear_fault(name)
+
+    def catch_up_to(self, position: int) -> None:
+        """Embedded mode's read-your-writes after a save at `position`. Saves of concurrent requests that a
+        catch-up already covered (it ran while they waited for the lock) cost nothing more."""
+        if self._reached >= position:
+            return
+        with self._lock:
+            if self._reached >= position:
+                return
+            self.catch_up()  # re-entrant lock: the same thread
+            self._reached = max(self._reached, position)
 
     def _record_fault(self, name: str, previous: ProjectionFault | None, failed: _ProjectionFailed) -> None:
         failures = (previous.failures if previous else 0) + 1

@@ -182,3 +182,23 @@ def test_an_organisations_events_are_found_through_an_index_not_a_scan(settings:
         assert f"{table}_org_prefix" in plan
     finally:
         container.close()
+
+
+def test_a_save_already_covered_by_a_catch_up_reads_nothing_again(server: LiveServer,
+                                                                   new_client: Callable[[str], Client]) -> None:
+    """Embedded mode: concurrent requests whose saves one catch-up covered pay no catch-up of their own."""
+    container = server.container
+    register(new_client("a"))
+    events, runner = container.services.events, container.projections
+    reads: list[int] = []
+    select = events.recorder.select_notifications
+
+    def counted_select(*args: Any, **kwargs: Any) -> Any:
+        reads.append(1)
+        return select(*args, **kwargs)
+
+    events.recorder.select_notifications = counted_select  # type: ignore[method-assign]
+    position = events.position()
+    runner.catch_up_to(position)  # the request that saved last
+    runner.catch_up_to(position - 1)  # one that saved before it and waited for the lock
+    assert reads == [] and runner.seen(position)  # the save itself had brought everything up to date
