@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import resource
 import secrets
@@ -305,6 +306,7 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def cli(argv: list[str] | None = None) -> None:
+    logging.getLogger("aioice").setLevel(logging.WARNING)  # one line per ICE check otherwise
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rooms", type=int, default=500)
     parser.add_argument("--messages", type=int, default=10, help="offers per room")

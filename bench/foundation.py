@@ -314,7 +314,8 @@ def _fresh_postgres(url: str) -> tuple[str, str]:
 
 
 def cli() -> None:
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for noisy in ("httpx", "sprechzimmer.erasure"):  # the table, not every request and erasure
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     run("sqlite", None)
     url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     if url:
