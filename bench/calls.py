@@ -53,11 +53,15 @@ def p99(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
-def line(name: str, values: list[float], floor: list[float] | None = None, unit: str = "ms") -> None:
+def line(name: str, values: list[float], floor: list[float] | None = None, unit: str = "ms",
+         goal: float | None = None) -> None:
+    """With `goal`: the issue's goal for the median (p50) and ✓/✗."""
     med, high = statistics.median(values), p95(values)
     text = f"{name:<44} median {med:8.2f} {unit}  p95 {high:8.2f} {unit}  (n={len(values)})"
     if floor:
         text += f"  ratio to floor: median {med / statistics.median(floor):6.2f}  p95 {high / p95(floor):6.2f}"
+    if goal is not None:
+        text += f"  goal p50 ≤ {goal:.0f} {unit} {'✓' if med <= goal else '✗'}"
     print(text, flush=True)
 
 
@@ -274,10 +278,10 @@ async def run(args: argparse.Namespace) -> None:
             floor = [await floor_first_frame() for _ in range(args.runs)]
             line("floor: aiortc pair without server", floor)
             direct = [await call_first_frame(server.url, grants, org_id, False) for _ in range(args.runs)]
-            line("join → first frame, direct", direct, floor)
+            line("join → first frame, direct", direct, floor, goal=150)
             if turn is not None:
                 relayed = [await call_first_frame(server.url, grants, org_id, True) for _ in range(args.runs)]
-                line("join → first frame, relay-only via coturn", relayed, floor)
+                line("join → first frame, relay-only via coturn", relayed, floor, goal=600)
 
             print()
             pairs = await open_rooms(server.url, grants, org_id, args.rooms)
