@@ -1,10 +1,12 @@
-"""Benchmarks of calls (not part of `make test`): `python -m bench.calls [--rooms 500] [--runs 7]`.
+"""Benchmarks of calls (not part of `make test`): `python -m bench.calls [--rooms 500] [--runs 20] [--rate 250]`.
 
 1. Join → first received video frame for two aiortc peers through the real server (`sprechzimmer serve`),
    direct and relay-only through coturn (if installed), median and p95 — as a ratio to a floor measured in
    the same run: the same two aiortc peers exchanging their descriptions in-process, without any server.
-2. Signalling relay latency and throughput with N concurrent rooms (500 by default) on one server worker,
-   as a ratio to a floor: a bare WebSocket echo server (no rules, no rooms) on the same machine.
+2. Signalling relay with N concurrent rooms (500 by default) on one server worker, as two figures, each as a
+   ratio to a floor, a bare WebSocket echo server (no rules, no rooms) on the same machine: the latency (p99)
+   at a set rate of exchanges/s (--rate), floors alternating with measured runs, against the goal of ≤ 20 ms
+   and a ratio ≤ 1.5; and the saturation throughput, every room sending as fast as it can.
 
 Ratios keep the numbers comparable across machines; absolute values are printed alongside.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import resource
 import secrets
@@ -45,11 +48,20 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def line(name: str, values: list[float], floor: list[float] | None = None, unit: str = "ms") -> None:
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
+def line(name: str, values: list[float], floor: list[float] | None = None, unit: str = "ms",
+         goal: float | None = None) -> None:
+    """With `goal`: the issue's goal for the median (p50) and ✓/✗."""
     med, high = statistics.median(values), p95(values)
     text = f"{name:<44} median {med:8.2f} {unit}  p95 {high:8.2f} {unit}  (n={len(values)})"
     if floor:
         text += f"  ratio to floor: median {med / statistics.median(floor):6.2f}  p95 {high / p95(floor):6.2f}"
+    if goal is not None:
+        text += f"  goal p50 ≤ {goal:.0f} {unit} {'✓' if med <= goal else '✗'}"
     print(text, flush=True)
 
 
@@ -133,7 +145,18 @@ asyncio.run(main())
 """
 
 
-async def echo_floor(messages: int, clients: int) -> tuple[list[float], float]:
+async def paced(rate: float | None, clients: int, index: int, n: int, start: float) -> None:
+    """At a set total rate, client `index` sends its n-th message at a fixed time (spread evenly over the
+    clients); without a rate every client sends as fast as it can (saturation)."""
+    if rate is None:
+        return
+    at = start + (n * clients + index) / rate
+    delay = at - time.perf_counter()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+async def echo_floor(messages: int, clients: int, rate: float | None = None) -> tuple[list[float], float]:
     """A bare WebSocket echo server in its own process (like the server): the cost of the transport itself."""
     port = free_port()
     server = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(port)])
@@ -147,15 +170,16 @@ async def echo_floor(messages: int, clients: int) -> tuple[list[float], float]:
     conns = await asyncio.gather(*[websockets.connect(f"ws://127.0.0.1:{port}") for _ in range(clients)])
     latencies: list[float] = []
 
-    async def run(ws: Any) -> None:
-        for _ in range(messages):
+    async def run(index: int, ws: Any) -> None:
+        for n in range(messages):
+            await paced(rate, clients, index, n, start)
             t0 = time.perf_counter()
             await ws.send(json.dumps({"type": "offer", "sdp": "v=0", "t": t0}))
             await ws.recv()
             latencies.append((time.perf_counter() - t0) * 1000)
 
-    t0 = time.perf_counter()
-    await asyncio.gather(*[run(ws) for ws in conns])
+    t0 = start = time.perf_counter()
+    await asyncio.gather(*[run(i, ws) for i, ws in enumerate(conns)])
     elapsed = time.perf_counter() - t0
     for ws in conns:
         await ws.close()
@@ -180,10 +204,8 @@ async def expect(ws: Any, kind: str) -> dict[str, Any]:
             return message
 
 
-async def relay_bench(url: str, grants: AppointmentBook, org_id: uuid.UUID, rooms: int,
-                      messages: int) -> tuple[list[float], float]:
-    """`rooms` admitted pairs; each patient sends `messages` offers one after another (request–response:
-    the practitioner answers), all rooms at once. Latency is one full relay round trip."""
+async def open_rooms(url: str, grants: AppointmentBook, org_id: uuid.UUID, rooms: int) -> list[tuple[Any, Any]]:
+    """`rooms` admitted pairs (practitioner, patient) on the server."""
     appointments = [grants.add(org_id) for _ in range(rooms)]
     sem = asyncio.Semaphore(50)
 
@@ -195,12 +217,21 @@ async def relay_bench(url: str, grants: AppointmentBook, org_id: uuid.UUID, room
             await expect(patient, "admitted")
             return doctor, patient
 
-    pairs = await asyncio.gather(*[open_room(a) for a in appointments])
+    return list(await asyncio.gather(*[open_room(a) for a in appointments]))
+
+
+async def relay_bench(pairs: list[tuple[Any, Any]], messages: int,
+                      rate: float | None = None) -> tuple[list[float], float]:
+    """Each patient sends `messages` offers one after another (request–response: the practitioner answers),
+    all rooms at once: at a set total rate of exchanges/s (latency), or as fast as they can (saturation
+    throughput). Latency is one full relay round trip."""
+    rooms = len(pairs)
     latencies: list[float] = []
     sdp = "v=0\r\n" + "a=x:" + "y" * 2000 + "\r\n"  # about the size of an aiortc offer
 
-    async def run(doctor: Any, patient: Any) -> None:
-        for _ in range(messages):
+    async def run(index: int, doctor: Any, patient: Any) -> None:
+        for n in range(messages):
+            await paced(rate, rooms, index, n, start)
             t0 = time.perf_counter()
             await patient.send(json.dumps({"type": "offer", "sdp": sdp, "mac": "00"}))
             await expect(doctor, "offer")
@@ -208,13 +239,10 @@ async def relay_bench(url: str, grants: AppointmentBook, org_id: uuid.UUID, room
             await expect(patient, "answer")
             latencies.append((time.perf_counter() - t0) * 1000)
 
-    t0 = time.perf_counter()
-    await asyncio.gather(*[run(d, p) for d, p in pairs])
+    t0 = start = time.perf_counter()
+    await asyncio.gather(*[run(i, d, p) for i, (d, p) in enumerate(pairs)])
     elapsed = time.perf_counter() - t0
-    for d, p in pairs:
-        await d.close()
-        await p.close()
-    return latencies, rooms * messages * 2 / elapsed
+    return latencies, rooms * messages / elapsed  # exchanges (offer + answer) per second
 
 
 # --- main --------------------------------------------------------------------------------------------
@@ -250,18 +278,31 @@ async def run(args: argparse.Namespace) -> None:
             floor = [await floor_first_frame() for _ in range(args.runs)]
             line("floor: aiortc pair without server", floor)
             direct = [await call_first_frame(server.url, grants, org_id, False) for _ in range(args.runs)]
-            line("join → first frame, direct", direct, floor)
+            line("join → first frame, direct", direct, floor, goal=150)
             if turn is not None:
                 relayed = [await call_first_frame(server.url, grants, org_id, True) for _ in range(args.runs)]
-                line("join → first frame, relay-only via coturn", relayed, floor)
+                line("join → first frame, relay-only via coturn", relayed, floor, goal=600)
 
             print()
-            floor_lat, floor_rate = await echo_floor(args.messages, args.rooms)
-            line(f"floor: bare WebSocket echo, {args.rooms} clients", floor_lat)
-            lat, rate = await relay_bench(server.url, grants, org_id, args.rooms, args.messages)
-            line(f"relay round trip, {args.rooms} concurrent rooms", lat, floor_lat)
-            print(f"{'throughput (relayed messages/s)':<44} {rate:10.0f}   floor {floor_rate:10.0f} echoes/s"
+            pairs = await open_rooms(server.url, grants, org_id, args.rooms)
+            # 1. Latency at a set rate, floors alternating with measured runs.
+            floor_lat, relay_lat = [], []
+            for _ in range(args.rounds):
+                floor_lat += (await echo_floor(args.paced_messages, args.rooms, args.rate))[0]
+                relay_lat += (await relay_bench(pairs, args.paced_messages, args.rate))[0]
+            line(f"floor: bare WebSocket echo, {args.rooms} clients, {args.rate:.0f}/s", floor_lat)
+            line(f"relay round trip, {args.rooms} rooms, {args.rate:.0f} exchanges/s", relay_lat, floor_lat)
+            print(f"{'  p99':<44} {p99(relay_lat):8.2f} ms vs floor {p99(floor_lat):8.2f} ms  ratio "
+                  f"{p99(relay_lat) / p99(floor_lat):6.2f}  goal ≤ 20 ms, ratio ≤ 1.5  "
+                  f"{'✓' if p99(relay_lat) <= 20 and p99(relay_lat) / p99(floor_lat) <= 1.5 else '✗'}")
+            # 2. Saturation: every room as fast as it can.
+            _, floor_rate = await echo_floor(args.messages, args.rooms)
+            _, rate = await relay_bench(pairs, args.messages)
+            print(f"{'saturation throughput (exchanges/s)':<44} {rate:10.0f}   floor {floor_rate:10.0f} echoes/s"
                   f"   ratio {rate / floor_rate:6.2f}")
+            for d, p in pairs:
+                await d.close()
+                await p.close()
         finally:
             server.stop()
             if turn is not None:
@@ -269,10 +310,14 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def cli(argv: list[str] | None = None) -> None:
+    logging.getLogger("aioice").setLevel(logging.WARNING)  # one line per ICE check otherwise
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rooms", type=int, default=500)
     parser.add_argument("--messages", type=int, default=10, help="offers per room")
-    parser.add_argument("--runs", type=int, default=7, help="aiortc calls per variant")
+    parser.add_argument("--runs", type=int, default=20, help="aiortc calls per variant (≥ 20 for a p95)")
+    parser.add_argument("--rate", type=float, default=250.0, help="exchanges/s for the latency figure")
+    parser.add_argument("--paced-messages", type=int, default=2, help="offers per room and round, at --rate")
+    parser.add_argument("--rounds", type=int, default=3, help="floor / relay alternations at --rate")
     asyncio.run(run(parser.parse_args(argv or [])))
 
 

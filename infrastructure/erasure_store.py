@@ -2,7 +2,8 @@
 
 The event library has no delete (design/eventsourcing.md); its rows are deleted here with raw SQL by the
 prefix every stored event of an organisation starts with (b"v1" ‖ org_id, infrastructure/event_cipher.py), so
-no org column is needed. Global events (receipts, invoice numbers, billing runs) have no such prefix and stay.
+no org column is needed: an index on exactly that expression (ORG_PREFIX) makes finding them independent of the
+store's size. Global events (receipts, invoice numbers, billing runs) have no such prefix and stay.
 SQLite files are then vacuumed and their write-ahead logs emptied; PostgreSQL tables are vacuumed."""
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from projections.runner import ProjectionRunner
 ORG_TABLES = ("call_log", "reminder_numbers", "access_log")
 ORG_TABLES_SIGNALLING = ("call_member",)
 METADATA_TABLES = {"call_log": "at", "access_log": "at"}
+# The stored state's first 18 bytes: magic ‖ org_id. The deletions below use these very expressions, so that
+# each database uses the index on them instead of scanning every event.
+ORG_PREFIX = {"sqlite": "substr(state, 1, 18)", "postgres": "substring(state from 1 for 18)"}
 
 
 class SqlOrgDataPurger:
@@ -43,6 +47,27 @@ class SqlOrgDataPurger:
         self.data_dir = data_dir
         self.clock = clock
         self.chain = ChainStore(database_url, data_dir)
+        self._index_organisation_prefix()
+
+    def _index_organisation_prefix(self) -> None:
+        statement = "CREATE INDEX IF NOT EXISTS {table}_org_prefix ON {table} (({start}))"
+        if self.database_url is None:
+            conn = self._sqlite_events()
+            try:
+                existing = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                for table in self._tables():
+                    if table in existing:
+                        conn.execute(statement.format(table=table, start=ORG_PREFIX["sqlite"]))
+            finally:
+                conn.close()
+            return
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as pg:
+            for table in self._tables():
+                exists = pg.execute("SELECT to_regclass(%s)", (table,)).fetchone()
+                if exists is not None and exists[0] is not None:
+                    pg.execute(statement.format(table=table, start=ORG_PREFIX["postgres"]))
 
     # --- the event tables -------------------------------------------------------------------------
 
@@ -74,9 +99,9 @@ class SqlOrgDataPurger:
                 for table in self._tables():
                     if table in existing:
                         if tombstones and table == events_table:
-                            conn.execute(self.chain.tombstone_sql("substr(state, 1, 18)").replace("%s", "?"),
+                            conn.execute(self.chain.tombstone_sql(ORG_PREFIX["sqlite"]).replace("%s", "?"),
                                          (prefix,))
-                        cur = conn.execute(sql.format(table=table, start="substr(state, 1, 18)").replace("%s", "?"),
+                        cur = conn.execute(sql.format(table=table, start=ORG_PREFIX["sqlite"]).replace("%s", "?"),
                                            (prefix,))
                         counts[table] = cur.fetchone()[0] if sql.startswith("SELECT") else cur.rowcount
                 conn.execute("COMMIT")
@@ -94,8 +119,8 @@ class SqlOrgDataPurger:
                 if exists is None or exists[0] is None:
                     continue
                 if tombstones and table == events_table:
-                    pg.execute(self.chain.tombstone_sql("substring(state from 1 for 18)"), (prefix,))
-                statement = sql.format(table=table, start="substring(state from 1 for 18)")
+                    pg.execute(self.chain.tombstone_sql(ORG_PREFIX["postgres"]), (prefix,))
+                statement = sql.format(table=table, start=ORG_PREFIX["postgres"])
                 pg_cur = pg.execute(statement, (prefix,))
                 row = pg_cur.fetchone() if sql.startswith("SELECT") else None
                 counts[table] = int(row[0]) if row else pg_cur.rowcount

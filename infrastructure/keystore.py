@@ -8,19 +8,32 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
+from typing import NamedTuple
 from uuid import UUID
 
 from infrastructure import crypto
 from infrastructure.sql import Database
 
 _CACHE_SECONDS = 30.0  # other processes notice a destroyed key within this time; the rows are gone anyway
+# Organisations whose keys stay in memory at once: a replay of the whole log touches every organisation, and
+# deriving K_evt (BLAKE2b) and unwrapping K_shred per event cost more than decrypting the event itself.
+_CACHE_ORGANISATIONS = 4096
+
+
+class _Keys(NamedTuple):
+    """What one organisation's keys cost to compute, derived once per cache entry and only ever kept in this
+    process's memory (never logged, pickled or written). All None once the organisation is erased."""
+    fetched: float  # time.monotonic()
+    event: bytes | None  # K_evt
+    read_model: bytes | None  # K_rm
 
 
 class Keystore:
     def __init__(self, db: Database, kek: bytes):
         self._db = db
         self._kek = kek
-        self._cache: dict[UUID, tuple[float, bytes | None]] = {}
+        self._cache: OrderedDict[UUID, _Keys] = OrderedDict()  # least recently used first
         self._lock = threading.Lock()
         with db.transaction() as cur:
             cur.execute(
@@ -38,32 +51,40 @@ class Keystore:
         with self._lock:
             self._cache.pop(org_id, None)
 
-    def _shred_key(self, org_id: UUID) -> bytes | None:
+    def _keys(self, org_id: UUID) -> _Keys:
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(org_id)
-            if hit and now - hit[0] < _CACHE_SECONDS:
-                return hit[1]
+            if hit is not None and now - hit.fetched < _CACHE_SECONDS:
+                self._cache.move_to_end(org_id)
+                return hit
         with self._db.transaction() as cur:
             row = cur.execute("SELECT wrapped FROM org_keys WHERE org_id = %s", (str(org_id),)).fetchone()
-        key = crypto.secretbox_decrypt(self._kek, bytes.fromhex(row[0])) if row else None
+        if row is None:
+            keys = _Keys(now, None, None)
+        else:
+            shred = crypto.secretbox_decrypt(self._kek, bytes.fromhex(row[0]))  # K_shred itself is not kept
+            keys = _Keys(now, crypto.kdf(shred, "vdcsv_v1", 1), crypto.kdf(shred, "vdcsv_v1", 2))
+        self._remember(org_id, keys)
+        return keys
+
+    def _remember(self, org_id: UUID, keys: _Keys) -> None:
         with self._lock:
-            self._cache[org_id] = (now, key)
-        return key
+            self._cache[org_id] = keys
+            self._cache.move_to_end(org_id)
+            while len(self._cache) > _CACHE_ORGANISATIONS:
+                self._cache.popitem(last=False)
 
     def event_key(self, org_id: UUID) -> bytes | None:
-        key = self._shred_key(org_id)
-        return crypto.kdf(key, "vdcsv_v1", 1) if key else None
+        return self._keys(org_id).event
 
     def read_model_key(self, org_id: UUID) -> bytes | None:
-        key = self._shred_key(org_id)
-        return crypto.kdf(key, "vdcsv_v1", 2) if key else None
+        return self._keys(org_id).read_model
 
     def destroy(self, org_id: UUID) -> bool:
         with self._db.transaction() as cur:
             deleted = cur.execute("DELETE FROM org_keys WHERE org_id = %s", (str(org_id),)).rowcount
-        with self._lock:
-            self._cache[org_id] = (time.monotonic(), None)
+        self._remember(org_id, _Keys(time.monotonic(), None, None))  # the derived keys go with K_shred
         return deleted > 0
 
     def exists(self, org_id: UUID) -> bool:

@@ -88,7 +88,8 @@ class Container:
             self.keystore_db.close()
 
 
-def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_after_save: bool = True) -> Container:
+def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_after_save: bool = True,
+          web_worker: bool = False) -> Container:
     """Constructs everything; call it after gunicorn has forked, never before (connection pools). Every process
     (web workers, worker, CLI) may be the first on an empty database: the schema is created under a lock."""
     settings = settings or load_settings()
@@ -97,12 +98,12 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
     for warning in warnings:
         log.warning("UNSICHER (%s=1): %s", "SPRECHZIMMER_INSECURE_DEV", warning)
     with schema_lock(settings.database_url):
-        container = _build(settings, clock, catch_up_after_save)
+        container = _build(settings, clock, catch_up_after_save, web_worker)
     container.warnings = tuple(warnings)
     return container
 
 
-def _build(settings: Settings, clock: Clock, catch_up_after_save: bool) -> Container:
+def _build(settings: Settings, clock: Clock, catch_up_after_save: bool, web_worker: bool = False) -> Container:
     state_db = open_database(settings.database_url, settings.data_dir / "state.sqlite")
     if settings.keystore_url and settings.keystore_url == settings.database_url:
         keystore_db = state_db
@@ -148,8 +149,12 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool) -> Conta
         logins=SqlLoginDirectory(state_db),
         access_log=SqlAccessLog(state_db),
     )
-    if catch_up_after_save:  # read-your-writes; safe with several processes (row lock on the position)
-        services.after_save = lambda position: runner.catch_up()
+    if catch_up_after_save and web_worker and not settings.embedded:
+        # PostgreSQL web workers leave the log to `sprechzimmer worker` (woken by NOTIFY) and only wait for it
+        # (read-your-writes); a worker that is not running or far behind is taken over after a while.
+        services.after_save = lambda position: runner.wait_or_catch_up(position)
+    elif catch_up_after_save:  # read-your-writes; safe with several processes (row lock on the position)
+        services.after_save = runner.catch_up_to
     return Container(settings, services, runner, Scheduler(services, jobs), state_db, keystore_db,
                      calls=call_components(settings, state_db, services), chain=chain, audit_key=audit_key,
                      auditor_tokens=AuditorTokens(state_db, settings.secrets.pepper_code))

@@ -28,7 +28,7 @@ class _Gunicorn(BaseApplication):
         for name in ("uvicorn.access", "uvicorn.error"):  # in the worker, where uvicorn writes its request lines
             logging.getLogger(name).addFilter(WITHOUT_QUERY)
 
-        return create_app(build)
+        return create_app(lambda: build(web_worker=True))
 
 
 class WithoutQuery(logging.Filter):

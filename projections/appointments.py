@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from functools import singledispatchmethod
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from application.ports import CalendarEntry, DueReminder
 from domain.appointment import Appointment
 from infrastructure.sql import Cursor, Database
+from projections.runner import handled_topics
 
 
 def _ts(moment: datetime) -> int:
@@ -22,6 +23,8 @@ def _ts(moment: datetime) -> int:
 
 class AppointmentCalendar:
     name = "appointments"
+    # table -> organisation column
+    tables: ClassVar[dict[str, str]] = {"rm_appointments": "org_id", "rm_sms_usage": "org_id"}
 
     def schema(self) -> list[str]:
         return [
@@ -33,17 +36,6 @@ class AppointmentCalendar:
             "CREATE TABLE IF NOT EXISTS rm_sms_usage (org_id TEXT NOT NULL, month TEXT NOT NULL, "
             "count INTEGER NOT NULL, PRIMARY KEY (org_id, month))",
         ]
-
-    def forget(self, org_id: UUID, cur: Cursor) -> int:
-        """Erasure: nothing of the organisation stays in this read model."""
-        deleted = 0
-        deleted += int(cur.execute("DELETE FROM rm_appointments WHERE org_id = %s", (str(org_id),)).rowcount)
-        deleted += int(cur.execute("DELETE FROM rm_sms_usage WHERE org_id = %s", (str(org_id),)).rowcount)
-        return deleted
-
-    def clear(self, cur: Cursor) -> None:
-        cur.execute("DELETE FROM rm_appointments")
-        cur.execute("DELETE FROM rm_sms_usage")
 
     @singledispatchmethod
     def apply(self, event: Any, cur: Cursor) -> None:
@@ -108,6 +100,8 @@ class AppointmentCalendar:
         cur.execute("INSERT INTO rm_sms_usage (org_id, month, count) VALUES (%s, %s, %s) "
                     "ON CONFLICT (org_id, month) DO UPDATE SET count = rm_sms_usage.count + EXCLUDED.count",
                     (str(event.org_id), event.month, int(getattr(event, "segments", 1))))
+
+    topics = handled_topics(apply)  # the events it applies; no other is decoded for it
 
 
 class AppointmentQueries:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from functools import singledispatchmethod
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from domain.appointment import Appointment
@@ -17,22 +17,18 @@ from domain.billing import Invoice
 from domain.contract import Contract
 from domain.usage import UsageRecorded
 from infrastructure.sql import Cursor, Database
+from projections.runner import handled_topics, topics_of
 
 
 class ContractSchedule:
     """One row per organisation with a contract: its final plan and, when cancelled, the end date."""
 
     name = "contracts"
+    tables: ClassVar[dict[str, str]] = {"rm_contracts": "org_id"}  # table -> organisation column
 
     def schema(self) -> list[str]:
         return ["CREATE TABLE IF NOT EXISTS rm_contracts (org_id TEXT PRIMARY KEY, plan TEXT NOT NULL, "
                 "ends_on TEXT)"]
-
-    def clear(self, cur: Cursor) -> None:
-        cur.execute("DELETE FROM rm_contracts")
-
-    def forget(self, org_id: UUID, cur: Cursor) -> int:
-        return int(cur.execute("DELETE FROM rm_contracts WHERE org_id = %s", (str(org_id),)).rowcount)
 
     @singledispatchmethod
     def apply(self, event: Any, cur: Cursor) -> None:
@@ -60,22 +56,19 @@ class ContractSchedule:
     def _(self, event: Contract.CancellationRevoked, cur: Cursor) -> None:
         cur.execute("UPDATE rm_contracts SET ends_on = NULL WHERE org_id = %s", (str(event.org_id),))
 
+    topics = handled_topics(apply)  # the events it applies; no other is decoded for it
+
 
 class InvoiceIndex:
     """Which invoices an organisation has, for GET /api/v1/invoices (the amounts live in the events)."""
 
     name = "invoices"
+    tables: ClassVar[dict[str, str]] = {"rm_invoices": "org_id"}  # table -> organisation column
 
     def schema(self) -> list[str]:
         return ["CREATE TABLE IF NOT EXISTS rm_invoices (number TEXT PRIMARY KEY, org_id TEXT NOT NULL, "
                 "month TEXT NOT NULL)",
                 "CREATE INDEX IF NOT EXISTS rm_invoices_org ON rm_invoices (org_id, month)"]
-
-    def clear(self, cur: Cursor) -> None:
-        cur.execute("DELETE FROM rm_invoices")
-
-    def forget(self, org_id: UUID, cur: Cursor) -> int:
-        return int(cur.execute("DELETE FROM rm_invoices WHERE org_id = %s", (str(org_id),)).rowcount)
 
     @singledispatchmethod
     def apply(self, event: Any, cur: Cursor) -> None:
@@ -85,6 +78,8 @@ class InvoiceIndex:
     def _(self, event: Invoice.Issued, cur: Cursor) -> None:
         cur.execute("INSERT INTO rm_invoices (number, org_id, month) VALUES (%s, %s, %s)",
                     (event.number, str(event.org_id), event.month))
+
+    topics = handled_topics(apply)  # the events it applies; no other is decoded for it
 
 
 # Events that count as billable usage, with how to read (kind, month) from each: every SMS the appointments
@@ -98,16 +93,11 @@ COUNTED: dict[type, Callable[[Any], tuple[str, str, int]]] = {
 
 class UsageCounts:
     name = "usage"
+    tables: ClassVar[dict[str, str]] = {"rm_usage": "org_id"}  # table -> organisation column
 
     def schema(self) -> list[str]:
         return ["CREATE TABLE IF NOT EXISTS rm_usage (org_id TEXT NOT NULL, month TEXT NOT NULL, kind TEXT NOT NULL, "
                 "units BIGINT NOT NULL, PRIMARY KEY (org_id, month, kind))"]
-
-    def clear(self, cur: Cursor) -> None:
-        cur.execute("DELETE FROM rm_usage")
-
-    def forget(self, org_id: UUID, cur: Cursor) -> int:
-        return int(cur.execute("DELETE FROM rm_usage WHERE org_id = %s", (str(org_id),)).rowcount)
 
     def apply(self, event: Any, cur: Cursor) -> None:
         read = COUNTED.get(type(event))
@@ -117,6 +107,8 @@ class UsageCounts:
         cur.execute("INSERT INTO rm_usage (org_id, month, kind, units) VALUES (%s, %s, %s, %s) "
                     "ON CONFLICT (org_id, month, kind) DO UPDATE SET units = rm_usage.units + EXCLUDED.units",
                     (str(event.org_id), month, kind, units))
+
+    topics = topics_of(COUNTED)  # the events it applies; no other is decoded for it
 
 
 class SqlContractDirectory:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import singledispatchmethod
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from domain.base import short_name_key
 from domain.device import PENDING_TTL_SECONDS, Device
 from domain.organisation import Organisation
 from infrastructure.sql import Cursor
+from projections.runner import handled_topics
 
 DEVICE_COLUMNS = ("device_id", "name", "status", "requested_by", "requested_at", "approved_at", "approver",
                   "dev_sign_pk", "dev_box_pk", "pairing_tag", "keyring_version", "cert")
@@ -24,6 +25,7 @@ def _iso(ts: float | None) -> str | None:
 
 class DeviceDirectory:
     name = "devices"
+    tables: ClassVar[dict[str, str]] = {"rm_devices": "org_id"}  # table -> organisation column
 
     def schema(self) -> list[str]:
         return ["CREATE TABLE IF NOT EXISTS rm_devices (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, "
@@ -31,15 +33,6 @@ class DeviceDirectory:
                 "requested_at DOUBLE PRECISION, approved_at TEXT, approver TEXT, dev_sign_pk TEXT NOT NULL, "
                 "dev_box_pk TEXT NOT NULL, pairing_tag TEXT, keyring_version INTEGER NOT NULL, cert TEXT)",
                 "CREATE INDEX IF NOT EXISTS rm_devices_org ON rm_devices (org_id)"]
-
-    def forget(self, org_id: UUID, cur: Cursor) -> int:
-        """Erasure: nothing of the organisation stays in this read model."""
-        deleted = 0
-        deleted += int(cur.execute("DELETE FROM rm_devices WHERE org_id = %s", (str(org_id),)).rowcount)
-        return deleted
-
-    def clear(self, cur: Cursor) -> None:
-        cur.execute("DELETE FROM rm_devices")
 
     @singledispatchmethod
     def apply(self, event: Any, cur: Cursor) -> None:
@@ -115,24 +108,18 @@ class DeviceDirectory:
         rows = cur.execute("SELECT device_id FROM rm_devices WHERE org_id = %s", (str(org_id),)).fetchall()
         return [str(r[0]) for r in rows]
 
+    topics = handled_topics(apply)  # the events it applies; no other is decoded for it
+
 
 class UserDirectory:
     name = "users"
+    tables: ClassVar[dict[str, str]] = {"rm_users": "org_id"}  # table -> organisation column
 
     def schema(self) -> list[str]:
         return ["CREATE TABLE IF NOT EXISTS rm_users (org_id TEXT NOT NULL, user_key TEXT NOT NULL, "
                 "short_name TEXT NOT NULL, role TEXT NOT NULL, active INTEGER NOT NULL, certified INTEGER NOT NULL, "
                 "pw_salt TEXT NOT NULL, pw_ops INTEGER NOT NULL, pw_mem BIGINT NOT NULL, pk_pw TEXT NOT NULL, "
                 "PRIMARY KEY (org_id, user_key))"]
-
-    def forget(self, org_id: UUID, cur: Cursor) -> int:
-        """Erasure: nothing of the organisation stays in this read model."""
-        deleted = 0
-        deleted += int(cur.execute("DELETE FROM rm_users WHERE org_id = %s", (str(org_id),)).rowcount)
-        return deleted
-
-    def clear(self, cur: Cursor) -> None:
-        cur.execute("DELETE FROM rm_users")
 
     @singledispatchmethod
     def apply(self, event: Any, cur: Cursor) -> None:
@@ -181,25 +168,19 @@ class UserDirectory:
         return [{"user_short": r[0], "role": r[1], "active": bool(r[2]), "certified": bool(r[3]),
                  "pw_salt": r[4], "pw_ops": int(r[5]), "pw_mem": int(r[6]), "pk_pw": r[7]} for r in rows]
 
+    topics = handled_topics(apply)  # the events it applies; no other is decoded for it
+
 
 class NoticeBoard:
     """Security notices for every device of the organisation: recovery attempts and new device requests."""
 
     name = "notices"
+    tables: ClassVar[dict[str, str]] = {"rm_notices": "org_id"}  # table -> organisation column
 
     def schema(self) -> list[str]:
         return ["CREATE TABLE IF NOT EXISTS rm_notices (org_id TEXT NOT NULL, at DOUBLE PRECISION NOT NULL, "
                 "kind TEXT NOT NULL, device_name TEXT NOT NULL, detail TEXT NOT NULL)",
                 "CREATE INDEX IF NOT EXISTS rm_notices_org ON rm_notices (org_id, at)"]
-
-    def forget(self, org_id: UUID, cur: Cursor) -> int:
-        """Erasure: nothing of the organisation stays in this read model."""
-        deleted = 0
-        deleted += int(cur.execute("DELETE FROM rm_notices WHERE org_id = %s", (str(org_id),)).rowcount)
-        return deleted
-
-    def clear(self, cur: Cursor) -> None:
-        cur.execute("DELETE FROM rm_notices")
 
     @singledispatchmethod
     def apply(self, event: Any, cur: Cursor) -> None:
@@ -222,3 +203,5 @@ class NoticeBoard:
         rows = cur.execute("SELECT at, kind, device_name, detail FROM rm_notices WHERE org_id = %s "
                            "ORDER BY at DESC LIMIT %s", (str(org_id), limit)).fetchall()
         return [{"at": _iso(r[0]), "kind": r[1], "device_name": r[2], "detail": r[3]} for r in rows]
+
+    topics = handled_topics(apply)  # the events it applies; no other is decoded for it

@@ -4,26 +4,21 @@ page, billing and the erasure schedule."""
 from __future__ import annotations
 
 from functools import singledispatchmethod
-from typing import Any
-from uuid import UUID
+from typing import Any, ClassVar
 
 from domain.contract import Contract
 from domain.organisation import Organisation
 from infrastructure.sql import Cursor
+from projections.runner import handled_topics
 
 
 class OrganisationDirectory:
     name = "organisations"
+    tables: ClassVar[dict[str, str]] = {"rm_organisations": "org_id"}  # table -> organisation column
 
     def schema(self) -> list[str]:
         return ["CREATE TABLE IF NOT EXISTS rm_organisations (org_id TEXT PRIMARY KEY, plan TEXT, "
                 "registered_at TEXT NOT NULL)"]
-
-    def clear(self, cur: Cursor) -> None:
-        cur.execute("DELETE FROM rm_organisations")
-
-    def forget(self, org_id: UUID, cur: Cursor) -> int:
-        return int(cur.execute("DELETE FROM rm_organisations WHERE org_id = %s", (str(org_id),)).rowcount)
 
     @singledispatchmethod
     def apply(self, event: Any, cur: Cursor) -> None:
@@ -50,3 +45,5 @@ class OrganisationDirectory:
     def count(cur: Cursor) -> dict[str, int]:
         rows = cur.execute("SELECT COALESCE(plan, '?'), COUNT(*) FROM rm_organisations GROUP BY plan").fetchall()
         return {plan: int(n) for plan, n in rows}
+
+    topics = handled_topics(apply)  # the events it applies; no other is decoded for it

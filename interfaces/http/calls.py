@@ -52,7 +52,8 @@ async def receive(ws: falcon.asgi.WebSocket) -> dict[str, Any]:
         text = await ws.receive_text()
     except falcon.PayloadTypeError:  # a binary frame: the protocol speaks JSON text only
         raise BadMessage() from None
-    if len(text.encode()) > MAX_MESSAGE_BYTES:
+    # UTF-8 needs at most 4 bytes per character: only a text that could be too large is encoded to count.
+    if len(text) * 4 > MAX_MESSAGE_BYTES and len(text.encode()) > MAX_MESSAGE_BYTES:
         raise TooLarge()
     try:
         message = json.loads(text)
@@ -225,7 +226,9 @@ class CallSocket(Resource):
         hub = self.parts.hub
         while True:
             try:
-                message = await asyncio.wait_for(receive(ws), timeout)
+                # asyncio.timeout, not wait_for: wait_for wraps every single message in a task of its own.
+                async with asyncio.timeout(timeout):
+                    message = await receive(ws)
             except TimeoutError:  # heartbeats stopped: the peer is dead, not just quiet
                 with contextlib.suppress(Exception):
                     await ws.close(calls.CLOSE_TIMEOUT, calls.MSG_TIMEOUT)
