@@ -153,7 +153,8 @@ def test_an_appointment_through_its_whole_life_in_the_browser(new_page: Callable
     detail.get_by_label("Art der Einwilligung").select_option("mündlich")
     detail.get_by_role("button", name="Einwilligung erfassen").click()
     detail.get_by_text("mündlich, erfasst am").wait_for()
-    assert sdk_sees(cli, appointment_id, lambda a: a.consent is not None).consent["method"] == "mündlich"
+    consent = sdk_sees(cli, appointment_id, lambda a: a.consent is not None).consent
+    assert consent is not None and consent["method"] == "mündlich"
 
     # Re-issued codes: new ones in the page and in the record; the edited data stays.
     page.once("dialog", lambda dialog: dialog.accept())

@@ -317,7 +317,6 @@ function Detail({ session, appointment, onChanged }: { session: Session; appoint
   const [error, setError] = useState<Failure | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const [progress, setProgress] = useState<number | null>(null);
-  useEffect(() => { setMode("view"); setError(null); setMessage(null); }, [appointment.appointmentId]);
   const p = appointment.patient;
   const scheduled = appointment.status === "scheduled";
   const run = async (action: () => Promise<void>) => {
@@ -400,7 +399,8 @@ function Detail({ session, appointment, onChanged }: { session: Session; appoint
               options={CONSENT_METHODS} error={error?.fields.method ?? null} />
             <div class="actions"><button type="submit" class="secondary">Einwilligung erfassen</button></div>
           </form>
-          <Invitations session={session} appointment={appointment} onChanged={onChanged} />
+          <Invitations key={appointment.patient.phone ?? ""} session={session} appointment={appointment}
+            onChanged={onChanged} />
         </>
       )}
     </section>
@@ -516,7 +516,9 @@ export function AppointmentsPage({ session }: { session: Session }) {
           })}
         </div>
       )}
-      {selected && <Detail session={session} appointment={selected} onChanged={changed} />}
+      {/* keyed: another appointment starts with fresh forms, not the previous one's entries */}
+      {selected && <Detail key={selected.appointmentId} session={session} appointment={selected}
+        onChanged={changed} />}
       <NewAppointmentForm session={session} day={day} onCreated={changed} />
     </>
   );
