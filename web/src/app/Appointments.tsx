@@ -225,7 +225,8 @@ function download(filename: string, text: string, type: string): void {
 function Invitations({ session, appointment, onChanged }: { session: Session; appointment: Appointment;
   onChanged: (a: Appointment) => void }) {
   const slots = participants(appointment.patient);
-  const [slot, setSlot] = useState("patient");
+  const [chosen, setSlot] = useState("patient");
+  const slot = slots.includes(chosen) ? chosen : "patient";
   const [guest, setGuest] = useState({ name: "", email: "" });
   const [phone, setPhone] = useState(appointment.patient.phone ?? "");
   const [preview, setPreview] = useState<string | null>(null);
