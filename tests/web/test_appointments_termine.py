@@ -58,6 +58,8 @@ def test_week_view_shows_an_sdk_appointment_on_its_berlin_day(new_page: Callable
     column = page.get_by_role("region", name=german_day(day))
     column.get_by_role("button", name="Jörg Weiß-Öztürk").wait_for(timeout=SLOW)
     assert "00:30" in column.inner_text()
+    year, week, _ = day.isocalendar()
+    assert page.url.endswith(f"/termine?week={year}-W{week:02d}")  # the API's own week= form
     previous = page.get_by_role("region", name=german_day(day - timedelta(days=1)))
     if previous.count():  # not shown when the day is a Monday
         assert "Jörg" not in previous.inner_text()

@@ -8,7 +8,7 @@ import {
   rescheduleAppointment, SMS_NOTICE, smsInvitation, smsSize,
 } from "./appointments";
 import { berlinTime, berlinToday, fromBerlin } from "./berlin";
-import { addDays, dayLabel, isoWeek, numericDay, shortDayLabel, weekDays } from "./calendar";
+import { addDays, dayLabel, isoWeek, mondayOfIsoWeek, numericDay, shortDayLabel, weekDays } from "./calendar";
 import type { Session } from "./client";
 import { Alert, Field, Progress, Select } from "./components";
 import { startConsultation } from "./consultation";
@@ -414,9 +414,19 @@ function Entry({ appointment, onSelect }: { appointment: Appointment; onSelect: 
   );
 }
 
+/** The day (and whether the week) asked for by ?day=2026-12-02 or ?week=2026-W49; else today. */
+function initialView(): { day: string; week: boolean } {
+  const query = new URLSearchParams(location.search);
+  const day = query.get("day");
+  if (day && /^\d{4}-\d{2}-\d{2}$/.test(day)) return { day, week: false };
+  const week = /^(\d{4})-W(\d{2})$/.exec(query.get("week") ?? "");
+  if (week) return { day: mondayOfIsoWeek(Number(week[1]), Number(week[2])), week: true };
+  return { day: berlinToday(), week: false };
+}
+
 export function AppointmentsPage({ session }: { session: Session }) {
-  const [view, setView] = useState<"day" | "week">("day");
-  const [day, setDay] = useState(berlinToday());
+  const [view, setView] = useState<"day" | "week">(() => (initialView().week ? "week" : "day"));
+  const [day, setDay] = useState(() => initialView().day);
   const [items, setItems] = useState<Appointment[] | null>(null);
   const [selected, setSelected] = useState<Appointment | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -446,6 +456,11 @@ export function AppointmentsPage({ session }: { session: Session }) {
     setItems(null);
     setError(null);
     void load();
+    // The shown day or week in the address (the API's own day=/week= form), so back/forward and a copied
+    // address within the session come back to it.
+    if (location.pathname === "/termine") {
+      history.replaceState(null, "", `/termine?${view}=${view === "day" ? day : isoWeek(day)}`);
+    }
   }, [day, view]);
   const step = view === "day" ? 1 : 7;
   const unit = view === "day" ? "Tag" : "Woche";

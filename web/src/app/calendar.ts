@@ -26,6 +26,11 @@ export function isoWeek(day: string): string {
   return `${year}-W${String(week).padStart(2, "0")}`;
 }
 
+/** Monday of ISO week `week` of `year` (week 1 holds 4 January). */
+export function mondayOfIsoWeek(year: number, week: number): string {
+  return addDays(mondayOf(`${year}-01-04`), 7 * (week - 1));
+}
+
 /** The seven days Monday to Sunday of the day's week. */
 export function weekDays(day: string): string[] {
   const monday = mondayOf(day);
