@@ -16,7 +16,6 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from application.protocol import lp
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from nacl._sodium import ffi, lib
 from nacl.exceptions import CryptoError
@@ -24,6 +23,7 @@ from nacl.exceptions import CryptoError
 from application.errors import EventKeyDestroyed
 from infrastructure import crypto
 from infrastructure.keystore import Keystore
+from sprechzimmer_protocol.encoding import lp
 
 MAGIC = b"v1"
 _NONCE, _TAG = 24, 16

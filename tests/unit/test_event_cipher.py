@@ -8,12 +8,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from application.protocol import lp
 from eventsourcing.persistence import StoredEvent
 
 from infrastructure import crypto, keystore
 from infrastructure.event_cipher import EventKeyDestroyed, PerOrganisationCipherMapper, event_aad
 from infrastructure.sql import open_database
+from sprechzimmer_protocol.encoding import lp
 
 
 def test_event_aad_is_the_length_prefixed_encoding_of_the_spec() -> None:

@@ -1,32 +1,35 @@
-// Status: the public status of the service (GET /api/v1/status), readable without logging in.
+// Status: the public status of the service (GET /api/v1/status), readable without logging in. The public
+// answer says only whether the service and its database answer; details are for the operator (issue 10.9).
 import { useEffect, useState } from "preact/hooks";
 import { api } from "./api";
-import type { components } from "./api-types";
 import { Alert } from "./components";
 
-type Status = Required<components["schemas"]["Status"]>;
+interface PublicStatus {
+  status: string;
+}
 
 export function StatusPage() {
-  const [status, setStatus] = useState<Status | null>(null);
+  const [status, setStatus] = useState<PublicStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [checkedAt, setCheckedAt] = useState<Date | null>(null);
   useEffect(() => {
-    api<Status>("GET", "/status").then(setStatus, (e) => setError(e instanceof Error ? e.message : String(e)));
+    api<PublicStatus>("GET", "/status").then(
+      (s) => { setStatus(s); setCheckedAt(new Date()); },
+      (e) => setError(e instanceof Error ? e.message : String(e)),
+    );
   }, []);
-  const behind = status ? Object.values(status.projections).filter((p) => p < status.event_position).length : 0;
   return (
     <>
       <h1>Status</h1>
-      {error && <Alert>Der Dienst ist gerade nicht erreichbar: {error}</Alert>}
+      {error && <Alert>Der Dienst ist gerade gestört: {error}</Alert>}
       {status === null && !error && <p>Wird geladen …</p>}
       {status && (
         <section class="card" aria-label="Zustand des Dienstes">
-          <p role="status">{status.status === "ok" ? "Der Dienst arbeitet normal."
-            : "Der Dienst arbeitet eingeschränkt: Übersichten können kurz veraltet sein."}</p>
-          <dl class="summary">
-            <dt>Datenbank</dt><dd>{({ postgres: "PostgreSQL", postgresql: "PostgreSQL", sqlite: "SQLite" } as Record<string, string>)[status.database] ?? status.database}</dd>
-            <dt>Ereignisse</dt><dd>{status.event_position.toLocaleString("de-DE")}</dd>
-            <dt>Übersichten</dt><dd>{behind === 0 ? "aktuell" : `${behind} noch nicht aktuell`}</dd>
-          </dl>
+          <p role="status">{status.status === "up" ? "Der Dienst arbeitet normal."
+            : "Der Dienst arbeitet eingeschränkt."}</p>
+          {checkedAt && (
+            <p>Geprüft um {checkedAt.toLocaleTimeString("de-DE", { timeZone: "Europe/Berlin" })} Uhr.</p>
+          )}
         </section>
       )}
     </>
