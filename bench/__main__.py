@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ("foundation", "calls", "web", "audit")  # each module has cli(): python -m bench [NAME …]
+BENCHES = ("foundation", "calls", "web", "audit", "load")  # each module has cli(): python -m bench [NAME …]
 
 if __name__ == "__main__":
     selected = sys.argv[1:] or BENCHES
