@@ -189,6 +189,13 @@ class ChainStore:
             row = cur.execute(f"SELECT chain FROM {CHAIN_TABLE} WHERE position = %s", (position,)).fetchone()
         return bytes(row[0]) if row else None
 
+    def links(self, after: int, until: int) -> dict[int, bytes]:
+        """The stored chain values of positions after..until (one query per page of a replay)."""
+        with self.transaction() as cur:
+            rows = cur.execute(f"SELECT position, chain FROM {CHAIN_TABLE} WHERE position > %s AND position <= %s",
+                               (after, until)).fetchall()
+        return {int(r[0]): bytes(r[1]) for r in rows}
+
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
         with self.transaction() as cur:
             cur.execute(f"INSERT INTO {CHECKPOINT_TABLE} (position, head, at, public_key, signature) "

@@ -1,17 +1,17 @@
 """`sprechzimmer events`: an auditor's replay of the whole history in order, as JSON lines.
 
-Each line carries the envelope (position, stream, version, type), a digest of the stored bytes and a
-running hash chain over all of them, so two replays of the same history print the same chain head and
-any altered, reordered or inserted event changes it. Payloads are printed only on request. A stored record
+Each line carries the envelope (position, stream, version, type), the digest of the stored record and the
+audit chain value stored with it (issue 14: written in the event's own transaction; `sprechzimmer audit
+verify` recomputes and checks it). Payloads are printed only on request. A stored record
 that cannot be read (damaged bytes, failed authentication) is marked and reported with its position on stderr;
 the replay goes on with the rest and ends with exit code 1."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any, TextIO
 
+from infrastructure.audit_chain import digest_of_stored
 from infrastructure.event_cipher import EventKeyDestroyed, org_of_stored
 from interfaces.bootstrap import build
 
@@ -32,18 +32,17 @@ def replay(out: TextIO, with_payload: bool = False, progress: bool = False, erro
         from tqdm import tqdm
 
         bar = tqdm(total=total, unit="Ereignisse", leave=False)
-    chain = hashlib.sha256(b"sprechzimmer/audit/v1").hexdigest()
     position = 0
     damaged: list[int] = []
     try:
         while page := events.recorder.select_notifications(start=position, limit=PAGE, inclusive_of_start=False):
+            links = container.chain.links(position, page[-1].id) if container.chain is not None else {}
             for n in page:
-                digest = hashlib.sha256(n.state).hexdigest()
-                chain = hashlib.sha256(f"{chain}|{n.id}|{n.originator_id}|{n.originator_version}|{n.topic}|"
-                                       f"{digest}".encode()).hexdigest()
+                stored_link = links.get(n.id)
                 line: dict[str, Any] = {"position": n.id, "stream": str(n.originator_id),
                                         "version": n.originator_version, "type": n.topic,
-                                        "organisation": None, "digest": digest, "chain": chain}
+                                        "organisation": None, "digest": digest_of_stored(n).hex(),
+                                        "chain": stored_link.hex() if stored_link is not None else None}
                 try:
                     org_id = org_of_stored(n.state)
                     line["organisation"] = str(org_id) if org_id else None

@@ -50,5 +50,8 @@ def test_data_stays_in_the_working_directory_and_auditors_can_replay(
     assert "Praxis Winkler" not in replay.stdout  # payloads only on request
     second = cli(env, workdir, "events")
     assert second.stdout == replay.stdout  # the same history gives the same chain
+    verified = cli(env, workdir, "audit", "verify")  # the chain `events` prints is the one stored and verified
+    assert verified.returncode == 0, verified.stderr
+    assert f"Kopf {events[-1]['chain']}" in verified.stdout
     with_payload = cli(env, workdir, "events", "--payload")
     assert "Praxis Winkler" in with_payload.stdout
