@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import { logout, type Session } from "./client";
 import { AppointmentsPage } from "./Appointments";
+import { BillingPage, ContractPage } from "./Contract";
 import { DevicesPage } from "./Devices";
 import { LoginPage } from "./Login";
 import { RegisterPage } from "./Register";
@@ -39,6 +40,10 @@ export function App() {
     page = <UsersPage session={session} />;
   } else if (path === "/stammdaten/endgeraete") {
     page = <DevicesPage session={session} />;
+  } else if (path === "/stammdaten/vertrag") {
+    page = <ContractPage session={session} />;
+  } else if (path === "/stammdaten/rechnungsdaten") {
+    page = <BillingPage />;
   } else {
     const current = MENU.find(([href]) => href === path) ?? MENU[0];
     page = (
