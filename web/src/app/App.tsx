@@ -5,6 +5,7 @@ import { AppointmentsPage } from "./Appointments";
 import { BillingPage, ContractPage } from "./Contract";
 import { DevicesPage } from "./Devices";
 import { LoginPage } from "./Login";
+import { RecoveryPage } from "./Recovery";
 import { RegisterPage } from "./Register";
 import { StatusPage } from "./Status";
 import { UsersPage } from "./Users";
@@ -31,6 +32,7 @@ export function App() {
   let page;
   if (path === "/registrierung") page = <RegisterPage />;
   else if (path === "/status") page = <StatusPage />;
+  else if (path === "/wiederherstellen") page = <RecoveryPage />;
   else if (!session) {
     if (path !== "/anmelden") queueMicrotask(() => navigate("/anmelden"));
     page = <LoginPage onLogin={(s) => { setSession(s); navigate("/termine"); }} />;
