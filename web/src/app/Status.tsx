@@ -4,7 +4,8 @@ import { api } from "./api";
 import type { components } from "./api-types";
 import { Alert } from "./components";
 
-type Status = Required<components["schemas"]["Status"]>;
+// Without the operator token the server answers only {"status": "up"} (or 503); the details are the operator's.
+type Status = components["schemas"]["Status"];
 
 export function StatusPage() {
   const [status, setStatus] = useState<Status | null>(null);
@@ -12,7 +13,8 @@ export function StatusPage() {
   useEffect(() => {
     api<Status>("GET", "/status").then(setStatus, (e) => setError(e instanceof Error ? e.message : String(e)));
   }, []);
-  const behind = status ? Object.values(status.projections).filter((p) => p < status.event_position).length : 0;
+  const position = status?.event_position ?? 0;
+  const behind = Object.values(status?.projections ?? {}).filter((p) => p < position).length;
   return (
     <>
       <h1>Status</h1>
@@ -20,13 +22,13 @@ export function StatusPage() {
       {status === null && !error && <p>Wird geladen …</p>}
       {status && (
         <section class="card" aria-label="Zustand des Dienstes">
-          <p role="status">{status.status === "ok" ? "Der Dienst arbeitet normal."
+          <p role="status">{status.status === "ok" || status.status === "up" ? "Der Dienst arbeitet normal."
             : "Der Dienst arbeitet eingeschränkt: Übersichten können kurz veraltet sein."}</p>
-          <dl class="summary">
-            <dt>Datenbank</dt><dd>{({ postgres: "PostgreSQL", postgresql: "PostgreSQL", sqlite: "SQLite" } as Record<string, string>)[status.database] ?? status.database}</dd>
-            <dt>Ereignisse</dt><dd>{status.event_position.toLocaleString("de-DE")}</dd>
+          {status.database && <dl class="summary">
+            <dt>Datenbank</dt><dd>{({ postgres: "PostgreSQL", postgresql: "PostgreSQL", sqlite: "SQLite" } as Record<string, string>)[status.database ?? ""] ?? status.database}</dd>
+            <dt>Ereignisse</dt><dd>{position.toLocaleString("de-DE")}</dd>
             <dt>Übersichten</dt><dd>{behind === 0 ? "aktuell" : `${behind} noch nicht aktuell`}</dd>
-          </dl>
+          </dl>}
         </section>
       )}
     </>
