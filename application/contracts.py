@@ -16,7 +16,9 @@ from application.errors import EventKeyDestroyed, NotFound, NotPermitted
 from application.services import Services
 from domain.billing import Invoice
 from domain.contract import Contract
+from domain.notice import contract_end_date
 from domain.organisation import Organisation
+from domain.plans import PLANS
 
 log = logging.getLogger("sprechzimmer.contracts")
 MSG_ADMIN_ONLY = "Nur Administratoren dürfen den Vertrag einsehen und ändern."
@@ -34,6 +36,10 @@ class ContractView:
     ends_on: str | None
     erasure_on: str | None
     revocable: bool
+    # What a cancellation today would end on (None once cancelled), so the confirmation dialog shows the
+    # server's own date instead of a second implementation of the notice rule.
+    cancellation_ends_on: str | None
+    prices: dict[str, dict[str, str]]  # plan → monthly price per user and price per SMS, net, "19.00"
 
 
 def today(services: Services) -> date:
@@ -88,6 +94,9 @@ def view(services: Services, contract: Contract) -> ContractView:
         bank=bank, creditor_id=_creditor_id(services), cancelled_on=contract.cancelled_on, ends_on=contract.ends_on,
         erasure_on=(end + timedelta(days=1)).isoformat() if end else None,
         revocable=end is not None and day <= end,
+        cancellation_ends_on=None if contract.is_cancelled else contract_end_date(day).isoformat(),
+        prices={name: {"per_user": str(plan.monthly_price_per_user), "per_sms": str(plan.sms_price)}
+                for name, plan in PLANS.items()},
     )
 
 

@@ -42,6 +42,8 @@ class ContractSchema(Schema):
     ends_on = fields.String(allow_none=True)
     erasure_on = fields.String(allow_none=True)
     revocable = fields.Boolean()
+    cancellation_ends_on = fields.String(allow_none=True)
+    prices = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.String()))
 
 
 class InvoiceSchema(Schema):

@@ -2,8 +2,10 @@
 import { useState } from "preact/hooks";
 import { logout, type Session } from "./client";
 import { AppointmentsPage } from "./Appointments";
+import { BillingPage, ContractPage } from "./Contract";
 import { DevicesPage } from "./Devices";
 import { LoginPage } from "./Login";
+import { RecoveryPage } from "./Recovery";
 import { RegisterPage } from "./Register";
 import { StatusPage } from "./Status";
 import { UsersPage } from "./Users";
@@ -30,6 +32,7 @@ export function App() {
   let page;
   if (path === "/registrierung") page = <RegisterPage />;
   else if (path === "/status") page = <StatusPage />;
+  else if (path === "/wiederherstellen") page = <RecoveryPage />;
   else if (!session) {
     if (path !== "/anmelden") queueMicrotask(() => navigate("/anmelden"));
     page = <LoginPage onLogin={(s) => { setSession(s); navigate("/termine"); }} />;
@@ -39,6 +42,10 @@ export function App() {
     page = <UsersPage session={session} />;
   } else if (path === "/stammdaten/endgeraete") {
     page = <DevicesPage session={session} />;
+  } else if (path === "/stammdaten/vertrag") {
+    page = <ContractPage session={session} />;
+  } else if (path === "/stammdaten/rechnungsdaten") {
+    page = <BillingPage />;
   } else {
     const current = MENU.find(([href]) => href === path) ?? MENU[0];
     page = (

@@ -87,6 +87,9 @@ export function LoginPage({ onLogin }: { onLogin: (session: Session) => void }) 
             „Stammdaten → Arbeitsplätze/Endgeräte“ eingeben (bei Bedarf am Telefon vorlesen). Der Code verlässt
             dieses Gerät nicht; der Server kennt ihn nicht.</p>
           <p role="status" aria-live="polite">Warte auf Freigabe … Sie werden danach automatisch angemeldet.</p>
+          <p>Kein freigegebenes Gerät zur Hand? <a href={`/wiederherstellen?pending=1&org=${encodeURIComponent(org)}`}
+            onClick={(e) => { e.preventDefault(); navigate(`/wiederherstellen?pending=1&org=${encodeURIComponent(org)}`); }}>
+            Mit dem Masterpasswort freischalten</a></p>
         </section>
       </>
     );
@@ -121,7 +124,8 @@ export function LoginPage({ onLogin }: { onLogin: (session: Session) => void }) 
         </div>
       </form>
       <p>Noch kein Zugang? <a href="/registrierung" onClick={(e) => { e.preventDefault(); navigate("/registrierung"); }}>
-        Praxis registrieren</a> · <a href="/status" onClick={(e) => { e.preventDefault(); navigate("/status"); }}>
+        Praxis registrieren</a> · <a href="/wiederherstellen"
+        onClick={(e) => { e.preventDefault(); navigate("/wiederherstellen"); }}>Zugang wiederherstellen</a> · <a href="/status" onClick={(e) => { e.preventDefault(); navigate("/status"); }}>
         Status des Dienstes</a></p>
     </>
   );

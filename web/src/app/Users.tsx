@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "./api";
 import type { Session } from "./client";
 import { Alert, Field, Progress, Select } from "./components";
+import { MasterPassword, OwnPassword, UserActions } from "./UserAdmin";
 import { addUser, listUsers, ROLES, type User } from "./users";
 import { password as checkPassword, shortName } from "./validation";
 
@@ -15,12 +16,13 @@ export function UsersPage({ session }: { session: Session }) {
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [progress, setProgress] = useState<number | null>(null);
-  // The list is a read model: after adding, read it again until it shows the new user (a few seconds at most).
-  const load = async (expect?: string) => {
+  // The list is a read model: after a change, read it again until it shows the change (a few seconds at most).
+  const load = async (expect?: string | ((list: User[]) => boolean)) => {
     try {
       for (let attempt = 0; ; attempt++) {
         const list = await listUsers();
-        if (!expect || list.some((u) => u.user_short === expect) || attempt >= 20) {
+        const shown = typeof expect === "function" ? expect(list) : list.some((u) => u.user_short === expect);
+        if (!expect || shown || attempt >= 20) {
           setUsers(list);
           return;
         }
@@ -77,13 +79,19 @@ export function UsersPage({ session }: { session: Session }) {
       {users === null ? <p>Wird geladen …</p> : (
         <table class="list">
           <caption class="visually-hidden">Benutzer der Organisation</caption>
-          <thead><tr><th scope="col">Kurzname</th><th scope="col">Rolle</th><th scope="col">Status</th></tr></thead>
+          <thead><tr><th scope="col">Kurzname</th><th scope="col">Rolle</th><th scope="col">Status</th>
+            {admin && <th scope="col">Aktionen</th>}</tr></thead>
           <tbody>
             {users.map((u) => (
               <tr>
                 <td>{u.user_short}</td>
                 <td>{ROLES[u.role] ?? u.role}</td>
                 <td>{u.active ? "aktiv" : "deaktiviert"}{u.certified === false ? " (wartet auf Bestätigung)" : ""}</td>
+                {admin && <td><UserActions session={session} user={u} onDone={(text, expect) => {
+                  setDone(null);
+                  void load((list) => list.some((x) => x.user_short === u.user_short && expect(x)))
+                    .then(() => setDone(text));
+                }} /></td>}
               </tr>
             ))}
           </tbody>
@@ -107,6 +115,8 @@ export function UsersPage({ session }: { session: Session }) {
           <div class="actions"><button type="submit" disabled={progress !== null}>Benutzer anlegen</button></div>
         </form>
       )}
+      <OwnPassword session={session} />
+      <MasterPassword session={session} />
     </>
   );
 }

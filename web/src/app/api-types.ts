@@ -4200,6 +4200,12 @@ export interface components {
             ends_on?: string | null;
             erasure_on?: string | null;
             revocable?: boolean;
+            cancellation_ends_on?: string | null;
+            prices?: {
+                [key: string]: {
+                    [key: string]: string;
+                };
+            };
         };
         Upgrade: {
             account_holder: string;

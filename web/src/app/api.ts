@@ -49,3 +49,19 @@ export async function api<T>(method: string, path: string, body?: unknown, auth 
   }
   return data as T;
 }
+
+/** A file from the API (e.g. an invoice PDF) with the session's token; errors as for api(). */
+export async function apiFile(path: string): Promise<Blob> {
+  let response: Response;
+  try {
+    response = await fetch(`/api/v1${path}`, { headers: token ? { Authorization: `Bearer ${token}` } : {},
+      credentials: "same-origin" });
+  } catch {
+    throw new ApiError(0, MSG_OFFLINE);
+  }
+  if (!response.ok) {
+    const problem = await response.json().catch(() => ({})) as { detail?: string };
+    throw new ApiError(response.status, problem.detail ?? `Fehler ${response.status}`);
+  }
+  return response.blob();
+}

@@ -35,16 +35,24 @@ export async function proof(session: Session, action: string, target: string): P
 
 /** The proof and the server's fresh nonce, which a new password key also signs (possession, §4.5). */
 export async function proofWithNonce(session: Session, action: string, target: string):
-  Promise<{ sent: { challenge_id: string; sig: string }; nonce: Uint8Array }> {
+  Promise<{ sent: { challenge_id: string; sig: string }; nonce: Uint8Array; challenge: FreshChallenge }> {
   const stored = await loadDevice(shortNameKey(session.orgShort)!);
   if (!stored) throw new ApiError(400, "Dieses Gerät ist für diese Organisation nicht eingerichtet.");
-  const challenge = await api<{ challenge_id: string; nonce: string }>("POST", "/auth/fresh",
+  const challenge = await api<FreshChallenge>("POST", "/auth/fresh",
     { origin: location.origin }, true);
   const signing = deviceKeys(fromHex(stored.secrets.seed)).signing;
   const message = t.sensitive(session.orgId, stored.record.deviceId, action, target, fromHex(challenge.nonce),
     location.origin);
   return { sent: { challenge_id: challenge.challenge_id, sig: toHex(sign(signing, message)) },
-    nonce: fromHex(challenge.nonce) };
+    nonce: fromHex(challenge.nonce), challenge };
+}
+
+/** /auth/fresh also names the user's current password parameters (needed to sign with the old password). */
+export interface FreshChallenge {
+  challenge_id: string;
+  nonce: string;
+  salt: string;
+  kdf: { ops: number; mem: number };
 }
 
 export async function approveDevice(session: Session, deviceId: string, code: string,
