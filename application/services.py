@@ -55,6 +55,7 @@ class Services:
     reminder_numbers: ReminderNumbers | None = None
     outbox: Outbox | None = None  # side effects recorded before they are sent; retried by the outbox job
     logins: LoginDirectory | None = None  # credentials for auth/start and auth/finish (a read model)
+    legal_versions: dict[str, str] = field(default_factory=dict)  # legal text → current version (legal/*.md)
 
     def save(self, *aggregates: Any) -> int:
         """Saves atomically and returns the position of the last event, for read-your-writes."""

@@ -13,7 +13,7 @@ from application.jobs import CORE_JOBS, Job
 from application.ports import BillingSetup, ContractPorts
 from application.services import Clock, Services, utc_now
 from domain.base import configure_server_ids
-from infrastructure import crypto
+from infrastructure import crypto, legal_texts
 from infrastructure.billing_documents import SepaAndPdfDocuments
 from infrastructure.ephemeral import SqlEphemeral
 from infrastructure.erasure_store import SqlOrgDataPurger
@@ -131,7 +131,7 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool) -> Conta
         sms=OutboxSms(HttpSmsGateway(settings.sms_gateway_url, settings.sms_gateway_token, settings.sms_sender),
                       outbox) if settings.sms_gateway_url else None,
         appointment_views=AppointmentQueries(state_db), reminder_numbers=SqlReminderNumbers(state_db),
-        logins=SqlLoginDirectory(state_db),
+        logins=SqlLoginDirectory(state_db), legal_versions=legal_texts.current_versions(),
     )
     if catch_up_after_save:  # read-your-writes; safe with several processes (row lock on the position)
         services.after_save = lambda position: runner.catch_up()
