@@ -22,17 +22,20 @@ from interfaces.http.web import CSP
 MSG_UNKNOWN = "Dieses Dokument gibt es nicht. Verfügbar: " + ", ".join(legal_texts.DOCUMENTS) + "."
 
 
-class LegalDocumentSchema(Schema):
+class LegalSummarySchema(Schema):
     document = fields.String()
     title = fields.String()
     version = fields.String()
     url = fields.String()
+
+
+class LegalDocumentSchema(LegalSummarySchema):
     markdown = fields.String()
     html = fields.String()
 
 
 class LegalIndexSchema(Schema):
-    documents = fields.List(fields.Nested(LegalDocumentSchema(only=("document", "title", "version", "url"))))
+    documents = fields.List(fields.Nested(LegalSummarySchema))
 
 
 class LegalPendingListSchema(Schema):
@@ -115,7 +118,8 @@ def add_routes(app: falcon.asgi.App, runtime: Runtime) -> None:
 
 
 def add_openapi(spec: APISpec) -> None:
-    for name, schema in [("LegalDocument", LegalDocumentSchema), ("LegalIndex", LegalIndexSchema),
+    for name, schema in [("LegalSummary", LegalSummarySchema), ("LegalDocument", LegalDocumentSchema),
+                         ("LegalIndex", LegalIndexSchema),
                          ("LegalAcceptance", schemas.LegalAcceptanceSchema),
                          ("LegalPendingList", LegalPendingListSchema)]:
         spec.components.schema(name, schema=schema)

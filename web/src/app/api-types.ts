@@ -3664,6 +3664,217 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/legal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Rechtliche Dokumente mit aktueller Fassung (ohne Anmeldung) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LegalIndex"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/legal/{document}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Ein rechtliches Dokument (ohne Anmeldung) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    document: "nutzungsbedingungen" | "datenschutz" | "avv" | "impressum";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LegalDocument"];
+                    };
+                };
+                /** @description Fehler */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/legal/acceptances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Neuen Fassungen von Nutzungsbedingungen und AVV zustimmen (Administratoren) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["LegalAcceptance"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LegalPendingList"];
+                    };
+                };
+                /** @description Fehler */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Fehler */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Fehler */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/legal/avv/confirmation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Schriftliche Bestätigung des AVV als PDF (plus, Administratoren) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Fehler */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Fehler */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Fehler */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3747,6 +3958,10 @@ export interface components {
             avv_accepted: true;
             /** @enum {boolean} */
             credentials_noted: true;
+            /** @default null */
+            versions: {
+                [key: string]: string;
+            } | null;
         };
         UserKeys: {
             salt: string;
@@ -3838,6 +4053,10 @@ export interface components {
             sig_pw: string;
             sig_dev: string;
         };
+        LegalPending: {
+            document?: string;
+            version?: string;
+        };
         LoginResult: {
             token?: string;
             /** Format: uuid */
@@ -3856,6 +4075,7 @@ export interface components {
             user_cert?: string;
             expires_in?: number;
             approver_tag?: string | null;
+            legal_pending?: components["schemas"]["LegalPending"][];
         };
         SessionInfo: {
             /** Format: uuid */
@@ -3869,6 +4089,7 @@ export interface components {
             grant?: {
                 [key: string]: unknown;
             } | null;
+            legal_pending?: components["schemas"]["LegalPending"][];
         };
         FreshRequest: {
             origin: string;
@@ -4234,6 +4455,31 @@ export interface components {
         };
         InvoiceList: {
             invoices?: components["schemas"]["Invoice"][];
+        };
+        LegalSummary: {
+            document?: string;
+            title?: string;
+            version?: string;
+            url?: string;
+        };
+        LegalDocument: {
+            document?: string;
+            title?: string;
+            version?: string;
+            url?: string;
+            markdown?: string;
+            html?: string;
+        };
+        LegalIndex: {
+            documents?: components["schemas"]["LegalSummary"][];
+        };
+        LegalAcceptance: {
+            documents: {
+                [key: string]: string;
+            };
+        };
+        LegalPendingList: {
+            legal_pending?: components["schemas"]["LegalPending"][];
         };
     };
     responses: never;
