@@ -27,6 +27,7 @@ from domain.invoice import InvoiceAmounts, InvoiceLine, billing_period, compute_
 from domain.organisation import Organisation
 from domain.plans import PLANS, PLUS
 from domain.usage import SMS
+from domain.values import POSTCODE_ABROAD
 
 log = logging.getLogger("sprechzimmer.billing")
 COLLECTION_DELAY_DAYS = 5  # SEPA Core: the debtor is told the amount before; collection a few days later
@@ -61,7 +62,7 @@ def month_dir(services: Services, month: str) -> Path:
 
 def _amounts_data(amounts: InvoiceAmounts) -> dict[str, Any]:
     return {"net": str(amounts.net), "vat_rate": str(amounts.vat_rate), "vat": str(amounts.vat),
-            "gross": str(amounts.gross),
+            "gross": str(amounts.gross), "reverse_charge": amounts.reverse_charge,
             "lines": [{"description": line.description, "quantity": line.quantity,
                        "unit_price": str(line.unit_price), "amount": str(line.amount)} for line in amounts.lines]}
 
@@ -71,7 +72,8 @@ def amounts_of(invoice: Invoice) -> InvoiceAmounts:
     return InvoiceAmounts(
         lines=tuple(InvoiceLine(line["description"], int(line["quantity"]), Decimal(line["unit_price"]),
                                 Decimal(line["amount"])) for line in a["lines"]),
-        net=Decimal(a["net"]), vat_rate=Decimal(a["vat_rate"]), vat=Decimal(a["vat"]), gross=Decimal(a["gross"]))
+        net=Decimal(a["net"]), vat_rate=Decimal(a["vat_rate"]), vat=Decimal(a["vat"]), gross=Decimal(a["gross"]),
+        reverse_charge=bool(a.get("reverse_charge", False)))
 
 
 def _recipient(organisation: Organisation) -> dict[str, Any]:
@@ -97,7 +99,8 @@ def _issue_invoice(services: Services, org_id: UUID, month: str, issued_on: date
         return None
     users = sum(1 for user in organisation.users.values() if user.active)
     sms = sms_count(services, org_id, month)
-    amounts = compute_invoice(users=users, sms=sms, plan=PLANS[PLUS])
+    abroad = organisation.profile["address"]["postcode"] == POSTCODE_ABROAD
+    amounts = compute_invoice(users=users, sms=sms, plan=PLANS[PLUS], reverse_charge=abroad)
     bank = contract.bank
     for _attempt in range(20):  # another run may take the next number first; then we take the one after
         sequence = (services.events.get(InvoiceSequence.id_for(issued_on.year), InvoiceSequence)

@@ -129,3 +129,27 @@ def test_interrupted_run_issues_the_rest_without_gaps(server: LiveServer, clock:
     out = capsys.readouterr().out
     assert "bereits abgerechnet, unverändert" in out and str(result.sepa_path) in out
     assert main(["billing", "run", "--month", "2026-13"]) == 1
+
+
+def test_practice_abroad_is_invoiced_without_german_vat_as_factur_x(
+        server: LiveServer, clock: Clock, new_client: Callable[[str], Client]) -> None:
+    """Postcode 99999 (outside Germany): reverse charge, no VAT, the note on the invoice; the download is a
+    Factur-X PDF whose XML validates (issue 15, item 6)."""
+    import facturx
+
+    from domain.invoice import REVERSE_CHARGE_NOTE
+
+    abroad = {"street": "Rue de la Paix", "number": "1", "addition": None, "postcode": "99999", "city": "Paris"}
+    bank = {**BANK, "iban": "FR76 3000 6000 0112 3456 7890 189", "bic": "AGRIFRPP"}
+    client, result = practice(new_client, clock, date(2026, 9, 20), plan="plus", billing=bank, address=abroad)
+    at(clock, date(2026, 10, 1), hour=2)
+    billing.run(server.container.services, "2026-09")
+    invoice = server.container.services.events.get(Invoice.id_for(UUID(result["org_id"]), "2026-09"))
+    assert invoice.amounts["vat"] == "0.00" and invoice.amounts["gross"] == invoice.amounts["net"] == "19.00"
+
+    client.login("PWinkler", "MartinW", "Winkler#Praxis2024")
+    pdf = contract.invoice_pdf(client, invoice.number)
+    text = " ".join(PdfReader(BytesIO(pdf)).pages[0].extract_text().split())
+    assert REVERSE_CHARGE_NOTE in text and "19,00 EUR" in text
+    _, xml = facturx.get_xml_from_pdf(pdf, check_xsd=True)
+    assert b"<ram:CategoryCode>AE</ram:CategoryCode>" in xml and b"<ram:CountryID>FR</ram:CountryID>" in xml
