@@ -88,6 +88,9 @@ class JoinGrant:
     ends_at: datetime
     slot: str  # the code's seat: "practitioner", "patient", "patient-2", "patient-3" (one seat per code, §8a.6)
     seats: int  # seats of the call: as many as the appointment has codes
+    # Einwilligung recorded (Art. 9 DSGVO; by the practice or on the patient page): without it no patient
+    # enters the waiting room. False unless a resolver knows better.
+    consented: bool = False
 
 
 class JoinResolver(Protocol):

@@ -158,6 +158,7 @@ class CallSocket(Resource):
             # admin's session and proves it with the seat's resume token (checked in the room); asking for the
             # session again would end a long consultation whose session went idle after 30 minutes.
             call_admission.check_leader(self.services, grant, session)
+            call_admission.check_consent(grant)
         return grant
 
     async def _serve(self, ws: falcon.asgi.WebSocket, conn: Connection, grant: JoinGrant, plan: str,
