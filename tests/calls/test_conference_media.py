@@ -14,8 +14,8 @@ import pytest
 from interfaces.client import appointments
 from interfaces.client.call import MSG_REMOTE_TAMPERED, MSG_TAMPERED, Call, SignallingTampered
 from interfaces.client.sdk import Client
-from tests.calls.support import with_consent
 from tests.calls.conftest import PLUS_BILLING
+from tests.calls.support import with_consent
 from tests.conftest import PASSWORD, LiveServer, register
 
 pytestmark = pytest.mark.slow
