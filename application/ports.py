@@ -69,8 +69,10 @@ class Crypto(Protocol):
 
 
 class Mailer(Protocol):
-    # `key` names the side effect: a mail sent once under a key is never sent again (infrastructure/outbox.py)
-    def send(self, to: str, subject: str, body: str, key: str | None = None) -> None: ...
+    # `key` names the side effect: a mail sent once under a key is never sent again (infrastructure/outbox.py);
+    # `attachments`: (file name, MIME type, bytes), e.g. the invoice PDF of the SEPA pre-notification
+    def send(self, to: str, subject: str, body: str, key: str | None = None,
+             attachments: list[tuple[str, str, bytes]] | None = None) -> None: ...
 
 
 class Outbox(Protocol):
@@ -129,6 +131,7 @@ class BillingSetup:
     seller_address: tuple[str, ...]
     seller_vat_id: str
     out_dir: Path
+    prenotification_days: int = 14  # the invoice is mailed this long before the debit (terms of use § 5)
 
 
 class BillingDocuments(Protocol):

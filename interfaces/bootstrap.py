@@ -112,7 +112,7 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool) -> Conta
     outbox = SqlOutbox(state_db, now=lambda: clock().timestamp())
     billing_setup = BillingSetup(settings.creditor_name, settings.creditor_iban, settings.creditor_bic,
                                  settings.creditor_id, settings.seller_address, settings.seller_vat_id,
-                                 settings.data_dir / "billing")
+                                 settings.data_dir / "billing", settings.prenotification_days)
     services = Services(
         events=events, keystore=keystore, ephemeral=ephemeral, crypto=crypto,
         pepper_code=settings.secrets.pepper_code, fake_salt_key=settings.secrets.fake_salt_key,
