@@ -6,6 +6,7 @@ under the organisation's server-side key K_rm, only until the reminder has been 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from application.access import Session, ip_prefix
-from application.errors import Conflict, Invalid, NotFound, Throttled
+from application.errors import Conflict, Invalid, NotFound, NotPermitted, Throttled
 from application.jobs import Job
 from application.plans import current_plan, require_feature
 from application.ports import CalendarEntry, DueReminder, JoinGrant, ReminderNumbers, SmsFailed
@@ -222,7 +223,7 @@ def resolve_join_token(services: Services, join_token: bytes) -> JoinGrant | Non
         return None
     return JoinGrant(org_id=appointment.org_id, appointment_id=appointment.id, role=role_of_slot(slot),
                      starts_at=appointment.starts_at, ends_at=appointment.ends_at, slot=slot,
-                     seats=appointment.seats)
+                     seats=appointment.seats, consented=appointment.consent is not None)
 
 
 def _check_guesses(services: Services, ip: str, now: float) -> None:
@@ -245,6 +246,25 @@ def check_join_token(services: Services, join_token: bytes, ip: str) -> JoinGran
         services.ephemeral.record_hit(f"code-net:{ip_prefix(ip)}", now)
         raise NotFound(MSG_CODE_UNKNOWN)
     return grant
+
+
+MSG_CONSENT_BY_PATIENT = "Die Einwilligung gibt die Patientin oder der Patient mit dem eigenen Zugangscode ab."
+
+
+def record_patient_consent(services: Services, join_token: bytes, ip: str) -> JoinGrant:
+    """The patient consents on the patient page, with the join token as the only credential; recorded once
+    (how: PATIENT_PAGE, when: the server's clock), a repeat changes nothing."""
+    grant = check_join_token(services, join_token, ip)
+    if grant.role != "patient":
+        raise NotPermitted(MSG_CONSENT_BY_PATIENT, "join_token")
+    if grant.consented:
+        return grant
+    appointment = services.events.get(grant.appointment_id, Appointment)
+    if not isinstance(appointment, Appointment):
+        raise NotFound(MSG_CODE_UNKNOWN)
+    appointment.record_patient_consent(services.clock())
+    _save(services, appointment)
+    return dataclasses.replace(grant, consented=True)
 
 
 # --- SMS -----------------------------------------------------------------------------------------

@@ -23,13 +23,68 @@ from application.errors import Conflict, Invalid, NotFound, NotPermitted
 from application.services import Services
 from domain.billing import BillingRun, Invoice, InvoiceSequence
 from domain.calendar_day import BERLIN
-from domain.invoice import InvoiceAmounts, InvoiceLine, billing_period, compute_invoice
+from domain.invoice import InvoiceAmounts, InvoiceLine, billing_period, compute_invoice, format_eur
 from domain.organisation import Organisation
 from domain.plans import PLANS, PLUS
 from domain.usage import SMS
+from domain.values import POSTCODE_ABROAD
 
 log = logging.getLogger("sprechzimmer.billing")
-COLLECTION_DELAY_DAYS = 5  # SEPA Core: the debtor is told the amount before; collection a few days later
+MSG_PRENOTIFICATION = """Guten Tag,
+
+anbei erhalten Sie die Rechnung {number} für {period} über {gross}.
+
+Vorabankündigung (Pre-Notification) der SEPA-Lastschrift: Wir ziehen den Betrag am {collection} von Ihrem Konto
+{iban} ein.
+Mandatsreferenz: {mandate}
+Gläubiger-Identifikationsnummer: {creditor_id}
+
+Bitte sorgen Sie für ausreichende Deckung. Die Rechnung liegt als PDF mit eingebetteter E-Rechnung (Factur-X) bei.
+
+Ihr Sprechzimmer-Team
+"""
+
+
+def collection_date(services: Services, issued_on: date) -> date:
+    """The debit follows the pre-notification (the invoice mail of the billing run) by the agreed period:
+    `PRENOTIFICATION_DAYS` (default 14, SEPA Core's rule unless the terms agree a shorter one)."""
+    assert services.contracts is not None
+    return issued_on + timedelta(days=services.contracts.billing.prenotification_days)
+
+
+def _masked(iban: str) -> str:
+    compact = iban.replace(" ", "")
+    return compact[:4] + " **** " + compact[-4:]
+
+
+def prenotify(services: Services, invoices: list[Invoice], collection: date) -> int:
+    """Mails each invoice (PDF attached) with the debit's date and amount to the practice's main user. Once per
+    invoice (outbox key): a rerun of the month sends nothing twice; a mail server that is down leaves the mail
+    in the outbox, retried by its job, and does not stop the billing run."""
+    assert services.contracts is not None
+    sent = 0
+    for invoice in invoices:
+        organisation: Organisation | None = load(services, invoice.org_id, Organisation)
+        email = organisation.contact_email if organisation else None
+        if not email:
+            continue
+        first, last = billing_period(invoice.month)
+        amounts = amounts_of(invoice)
+        body = MSG_PRENOTIFICATION.format(
+            number=invoice.number, period=f"{first.strftime('%d.%m.%Y')} – {last.strftime('%d.%m.%Y')}",
+            gross=format_eur(amounts.gross), collection=collection.strftime("%d.%m.%Y"),
+            iban=_masked(invoice.debit["iban"]), mandate=invoice.debit["mandate_reference"],
+            creditor_id=services.contracts.billing.creditor_id)
+        pdf = services.contracts.documents.invoice_pdf(invoice, amounts, collection)
+        try:
+            services.mailer.send(email, f"Rechnung {invoice.number} und Vorabankündigung der Lastschrift", body,
+                                 key=f"prenotification:{invoice.number}",
+                                 attachments=[(f"Rechnung-{invoice.number}.pdf", "application/pdf", pdf)])
+            sent += 1
+        except Exception as error:  # recorded in the outbox before sending: its job retries
+            log.warning("pre-notification of an invoice not sent yet (%s); the outbox retries",
+                        type(error).__name__)
+    return sent
 
 
 class BillingFailed(RuntimeError):
@@ -61,7 +116,7 @@ def month_dir(services: Services, month: str) -> Path:
 
 def _amounts_data(amounts: InvoiceAmounts) -> dict[str, Any]:
     return {"net": str(amounts.net), "vat_rate": str(amounts.vat_rate), "vat": str(amounts.vat),
-            "gross": str(amounts.gross),
+            "gross": str(amounts.gross), "reverse_charge": amounts.reverse_charge,
             "lines": [{"description": line.description, "quantity": line.quantity,
                        "unit_price": str(line.unit_price), "amount": str(line.amount)} for line in amounts.lines]}
 
@@ -71,7 +126,8 @@ def amounts_of(invoice: Invoice) -> InvoiceAmounts:
     return InvoiceAmounts(
         lines=tuple(InvoiceLine(line["description"], int(line["quantity"]), Decimal(line["unit_price"]),
                                 Decimal(line["amount"])) for line in a["lines"]),
-        net=Decimal(a["net"]), vat_rate=Decimal(a["vat_rate"]), vat=Decimal(a["vat"]), gross=Decimal(a["gross"]))
+        net=Decimal(a["net"]), vat_rate=Decimal(a["vat_rate"]), vat=Decimal(a["vat"]), gross=Decimal(a["gross"]),
+        reverse_charge=bool(a.get("reverse_charge", False)))
 
 
 def _recipient(organisation: Organisation) -> dict[str, Any]:
@@ -97,7 +153,8 @@ def _issue_invoice(services: Services, org_id: UUID, month: str, issued_on: date
         return None
     users = sum(1 for user in organisation.users.values() if user.active)
     sms = sms_count(services, org_id, month)
-    amounts = compute_invoice(users=users, sms=sms, plan=PLANS[PLUS])
+    abroad = organisation.profile["address"]["postcode"] == POSTCODE_ABROAD
+    amounts = compute_invoice(users=users, sms=sms, plan=PLANS[PLUS], reverse_charge=abroad)
     bank = contract.bank
     for _attempt in range(20):  # another run may take the next number first; then we take the one after
         sequence = (services.events.get(InvoiceSequence.id_for(issued_on.year), InvoiceSequence)
@@ -161,13 +218,14 @@ def run(services: Services, month: str) -> BillingResult:
     invoices = _month_invoices(services, month)
     total = sum((Decimal(inv.amounts["gross"]) for inv in invoices), Decimal("0.00"))
     created_at = now.astimezone(BERLIN).replace(tzinfo=None, microsecond=0)
-    collection = issued_on + timedelta(days=COLLECTION_DELAY_DAYS)
+    collection = collection_date(services, issued_on)
     path, digest = None, None
     if invoices:
         data = _sepa_file(services, month, invoices, created_at, collection)
         path = month_dir(services, month) / f"sepa-lastschrift-{month}.xml"
         _write_atomically(path, data)
         digest = hashlib.sha256(data).hexdigest()
+        prenotify(services, invoices, collection)
     record = BillingRun.complete(month, [inv.number for inv in invoices], str(total),
                                  path.name if path else None, digest, created_at.isoformat(), collection.isoformat())
     try:
@@ -240,5 +298,5 @@ def invoice_pdf(services: Services, org_id: UUID, role: str, number: str) -> byt
     if invoice is None:
         raise NotFound("Diese Rechnung gibt es nicht.")
     assert services.contracts is not None
-    collection = date.fromisoformat(invoice.issued_on) + timedelta(days=COLLECTION_DELAY_DAYS)
+    collection = collection_date(services, date.fromisoformat(invoice.issued_on))
     return services.contracts.documents.invoice_pdf(invoice, amounts_of(invoice), collection)

@@ -32,6 +32,9 @@ GUESS_WINDOW, GUESS_LIMIT = 600.0, 30  # failed joins per 10 minutes per /24 (IP
 CLOSE_THROTTLED = 4429
 MSG_THROTTLED = "Zu viele ungültige Zugangscodes. Bitte in {s} Sekunden erneut versuchen."
 MSG_AUTH = "Anmeldung fehlgeschlagen. Bitte erneut anmelden."
+CLOSE_CONSENT = 4412
+# A close reason holds at most 123 bytes (RFC 6455): short enough to travel in the close frame too.
+MSG_CONSENT = "Vor der Videosprechstunde ist Ihre Einwilligung nötig. Bitte zuerst zustimmen."
 
 
 def parse_join_token(text: object) -> bytes | None:
@@ -96,6 +99,12 @@ def check_leader(services: Services, grant: JoinGrant, session_token: object) ->
         raise Refused(CLOSE_AUTH, MSG_AUTH)
     if role != "admin":
         raise Refused(CLOSE_NO_ACCESS, MSG_STAFF)
+
+
+def check_consent(grant: JoinGrant) -> None:
+    """No patient enters the waiting room before the Einwilligung is recorded (Art. 9 DSGVO, SPEC §3)."""
+    if grant.role != PRACTITIONER and not grant.consented:
+        raise Refused(CLOSE_CONSENT, MSG_CONSENT)
 
 
 @dataclass(frozen=True)

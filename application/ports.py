@@ -77,8 +77,10 @@ class AccessLog(Protocol):
 
 
 class Mailer(Protocol):
-    # `key` names the side effect: a mail sent once under a key is never sent again (infrastructure/outbox.py)
-    def send(self, to: str, subject: str, body: str, key: str | None = None) -> None: ...
+    # `key` names the side effect: a mail sent once under a key is never sent again (infrastructure/outbox.py);
+    # `attachments`: (file name, MIME type, bytes), e.g. the invoice PDF of the SEPA pre-notification
+    def send(self, to: str, subject: str, body: str, key: str | None = None,
+             attachments: list[tuple[str, str, bytes]] | None = None) -> None: ...
 
 
 class Outbox(Protocol):
@@ -96,6 +98,9 @@ class JoinGrant:
     ends_at: datetime
     slot: str  # the code's seat: "practitioner", "patient", "patient-2", "patient-3" (one seat per code, §8a.6)
     seats: int  # seats of the call: as many as the appointment has codes
+    # Einwilligung recorded (Art. 9 DSGVO; by the practice or on the patient page): without it no patient
+    # enters the waiting room. False unless a resolver knows better.
+    consented: bool = False
 
 
 class JoinResolver(Protocol):
@@ -134,6 +139,7 @@ class BillingSetup:
     seller_address: tuple[str, ...]
     seller_vat_id: str
     out_dir: Path
+    prenotification_days: int = 14  # the invoice is mailed this long before the debit (terms of use § 5)
 
 
 class BillingDocuments(Protocol):

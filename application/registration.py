@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from application import access
+from application import access, legal
 from application.errors import Conflict, Invalid
 from application.services import Services
 from domain.base import require_client_id, short_name_key
@@ -108,10 +108,12 @@ def register(services: Services, data: dict[str, Any], today: date | None = None
     elif data.get("billing"):
         raise Invalid("Im Tarif basis werden keine Rechnungsdaten gespeichert.", "billing")
 
+    accepted = legal.check_versions(services, data["confirmations"].get("versions"), "confirmations.versions")
     user, master, device = k["user"], k["master"], k["device"]
     profile = {
         "organisation": data["organisation"], "address": data["address"], "main_user": data["main_user"],
-        "confirmations": {"avv_accepted_on": today.isoformat(), "credentials_noted": True},
+        # Which versions of Nutzungsbedingungen and AVV were accepted: a newer one is asked for at login.
+        "confirmations": {"avv_accepted_on": today.isoformat(), "credentials_noted": True, "accepted": accepted},
     }
     claim = OrganisationShortName.claim(org_id, creds["org_short"])
     organisation = Organisation.register(

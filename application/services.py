@@ -57,6 +57,7 @@ class Services:
     outbox: Outbox | None = None  # side effects recorded before they are sent; retried by the outbox job
     logins: LoginDirectory | None = None  # credentials for auth/start and auth/finish (a read model)
     access_log: AccessLog | None = None  # the practice's sealed access log (issue 14)
+    legal_versions: dict[str, str] = field(default_factory=dict)  # legal text → current version (legal/*.md)
 
     def save(self, *aggregates: Any) -> int:
         """Saves atomically and returns the position of the last event, for read-your-writes."""

@@ -19,7 +19,8 @@ from domain.base import Conflict, DomainError, OrgAggregate, global_id
 ROLES = ("practitioner", "patient")
 EXTRA_PATIENT_SLOTS = ("patient-2", "patient-3")  # further participants of a conference (plan plus)
 CODE_SLOTS = (*ROLES, *EXTRA_PATIENT_SLOTS)
-CONSENT_METHODS = ("schriftlich", "elektronisch", "mündlich")
+CONSENT_METHODS = ("schriftlich", "elektronisch", "mündlich")  # as the practice records it
+PATIENT_PAGE = "Teilnahmeseite"  # given by the patient on the patient page, with the access code
 SCHEDULED, CANCELLED = "scheduled", "cancelled"
 MIN_DURATION, MAX_DURATION = 5, 480
 CODES_VALID_BEFORE = timedelta(minutes=30)  # a code opens 30 minutes before the start …
@@ -222,6 +223,10 @@ class Appointment(OrgAggregate):
         if given_at.tzinfo is None:
             raise DomainError("Bitte die Uhrzeit mit Zeitzone angeben.", "given_at")
         self.trigger_event(self.ConsentRecorded, given_at=given_at, method=method)
+
+    def record_patient_consent(self, given_at: datetime) -> None:
+        self._require_scheduled()
+        self.trigger_event(self.ConsentRecorded, given_at=given_at, method=PATIENT_PAGE)
 
     def reissue_codes(self, record: dict[str, Any], code_tags: dict[str, str]) -> None:
         self._require_scheduled()

@@ -35,6 +35,9 @@ class InvoiceAmounts:
     vat_rate: Decimal
     vat: Decimal
     gross: Decimal
+    # A practice outside Germany (postcode 99999): the place of supply is abroad (§ 3a Abs. 2 UStG), the
+    # invoice carries no German VAT and says why (§ 14a Abs. 1 UStG).
+    reverse_charge: bool = False
 
     @property
     def gross_cents(self) -> int:
@@ -54,8 +57,13 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def compute_invoice(users: int, sms: int, plan: Plan) -> InvoiceAmounts:
-    """Amounts of one monthly invoice: users × monthly price + SMS × SMS price, plus VAT on the net total."""
+REVERSE_CHARGE_NOTE = ("Steuerschuldnerschaft des Leistungsempfängers (Reverse Charge): Der Leistungsort liegt nach "
+                       "§ 3a Abs. 2 UStG im Ausland; die Rechnung enthält keine deutsche Umsatzsteuer.")
+
+
+def compute_invoice(users: int, sms: int, plan: Plan, reverse_charge: bool = False) -> InvoiceAmounts:
+    """Amounts of one monthly invoice: users × monthly price + SMS × SMS price, plus VAT on the net total
+    (none for a recipient abroad: reverse charge)."""
     users = _count("users", users)
     sms = _count("sms", sms)
     lines = (
@@ -73,8 +81,10 @@ def compute_invoice(users: int, sms: int, plan: Plan) -> InvoiceAmounts:
         ),
     )
     net = sum((line.amount for line in lines), Decimal("0.00"))
-    vat = _money(net * VAT_RATE)
-    return InvoiceAmounts(lines=lines, net=net, vat_rate=VAT_RATE, vat=vat, gross=net + vat)
+    rate = Decimal("0.00") if reverse_charge else VAT_RATE
+    vat = _money(net * rate)
+    return InvoiceAmounts(lines=lines, net=net, vat_rate=rate, vat=vat, gross=net + vat,
+                          reverse_charge=reverse_charge)
 
 
 def format_eur(amount: Decimal) -> str:

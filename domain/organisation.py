@@ -200,6 +200,21 @@ class Organisation(OrgAggregate):
             aggregate.profile = {**aggregate.profile, "organisation": self.organisation, "address": self.address,
                                  "main_user": self.main_user}
 
+    class LegalAccepted(Event):
+        """An administrator accepted new versions of legal texts (Nutzungsbedingungen, AVV) after login."""
+
+        TOPIC = "sprechzimmer.Organisation.LegalAccepted"
+        documents: dict[str, str]  # document name → accepted version
+        by: str  # the user's key
+        on: str  # ISO date (Europe/Berlin)
+
+        def apply(self, aggregate: Organisation) -> None:
+            confirmations = dict(aggregate.profile.get("confirmations") or {})
+            confirmations["accepted"] = {**(confirmations.get("accepted") or {}), **self.documents}
+            if "avv" in self.documents:
+                confirmations["avv_accepted_on"] = self.on
+            aggregate.profile = {**aggregate.profile, "confirmations": confirmations}
+
     class RecoveryNoticed(Event):
         """Every master-password recovery attempt, successful or not: shown on all devices, mailed to admins."""
 
@@ -323,6 +338,14 @@ class Organisation(OrgAggregate):
                        by: str) -> None:
         self.trigger_event(self.ProfileChanged, organisation=organisation, address=address, main_user=main_user,
                            by=by)
+
+    def accept_legal(self, documents: dict[str, str], by: str, on: str) -> None:
+        self.trigger_event(self.LegalAccepted, documents=documents, by=by, on=on)
+
+    @property
+    def accepted_legal(self) -> dict[str, str]:
+        """Document name → the version accepted last (registration or a later acceptance)."""
+        return dict((self.profile.get("confirmations") or {}).get("accepted") or {})
 
     def notice_recovery(self, outcome: str, device_name: str, at: float, ip_prefix: str) -> None:
         self.trigger_event(self.RecoveryNoticed, outcome=outcome, device_name=device_name, at=at,

@@ -9,8 +9,19 @@ from decimal import Decimal
 from application.ports import BillingSetup
 from domain.billing import Invoice
 from domain.invoice import InvoiceAmounts, billing_period
-from infrastructure.invoice_pdf import InvoiceDocument, InvoiceParty, render_invoice_pdf
+from domain.values import POSTCODE_ABROAD
+from infrastructure.facturx import render_facturx_pdf
+from infrastructure.invoice_pdf import InvoiceDocument, InvoiceParty
 from infrastructure.sepa import Creditor, Debit, build_direct_debit_file
+
+
+def _country(invoice: Invoice) -> str:
+    """The registration asks no country: postcode 99999 marks an address abroad, whose country is taken from
+    the IBAN the practice pays from (its first two letters are the account's country)."""
+    lines = invoice.recipient["address_lines"]
+    if lines and str(lines[-1]).startswith(POSTCODE_ABROAD):
+        return str(invoice.debit["iban"]).replace(" ", "")[:2].upper()
+    return "DE"
 
 
 class SepaAndPdfDocuments:
@@ -33,10 +44,12 @@ class SepaAndPdfDocuments:
     def invoice_pdf(self, invoice: Invoice, amounts: InvoiceAmounts, collection: date) -> bytes:
         setup = self.setup
         start, end = billing_period(invoice.month)
-        return render_invoice_pdf(InvoiceDocument(
+        # Factur-X: the readable PDF carries the EN 16931 XML (PDF/A-3), one document for people and software.
+        return render_facturx_pdf(InvoiceDocument(
             number=invoice.number, issued_on=date.fromisoformat(invoice.issued_on), period_start=start,
             period_end=end, seller=InvoiceParty(setup.creditor_name, setup.seller_address),
             seller_vat_id=setup.seller_vat_id,
-            recipient=InvoiceParty(invoice.recipient["name"], tuple(invoice.recipient["address_lines"])),
+            recipient=InvoiceParty(invoice.recipient["name"], tuple(invoice.recipient["address_lines"]),
+                                   _country(invoice)),
             amounts=amounts, mandate_reference=invoice.debit["mandate_reference"], creditor_id=setup.creditor_id,
             collection_date=collection))

@@ -18,7 +18,7 @@ from decimal import Decimal
 from fpdf import FPDF
 from text_unidecode import unidecode
 
-from domain.invoice import InvoiceAmounts, format_eur
+from domain.invoice import REVERSE_CHARGE_NOTE, InvoiceAmounts, format_eur
 
 _ENCODING = "windows-1252"
 
@@ -27,6 +27,7 @@ _ENCODING = "windows-1252"
 class InvoiceParty:
     name: str
     address_lines: tuple[str, ...]
+    country: str = "DE"  # ISO 3166-1 alpha-2, for the e-invoice (Factur-X)
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,9 @@ def render_invoice_pdf(doc: InvoiceDocument) -> bytes:
     pdf.ln(10)
 
     pdf.set_font("helvetica", size=10)
+    if doc.amounts.reverse_charge:
+        pdf.multi_cell(width, 5, _pdf_text(REVERSE_CHARGE_NOTE), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(3)
     when = f" am {_de_date(doc.collection_date)}" if doc.collection_date else ""
     pdf.multi_cell(
         width,

@@ -123,7 +123,18 @@ def _sepa_id(value: str, what: str) -> str:
     return value
 
 
+# The German transliteration (DIN 5007-2, what banks print): sepaxml's own cleaning would drop the umlaut
+# ("Müller" → "Muller"); done first, the rest (é, Ł, …) is then left to sepaxml's unidecode.
+_GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss",
+                         "ẞ": "SS"})
+
+
+def german_transliteration(value: str) -> str:
+    return value.translate(_GERMAN)
+
+
 def _text(value: str, what: str, max_len: int) -> str:
+    value = german_transliteration(value)
     if not value.strip():
         raise SepaFileError(f"{what} fehlt")
     if len(value) > max_len:

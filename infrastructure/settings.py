@@ -34,6 +34,13 @@ TEST_CREDITOR_IBAN = "DE89370400440532013000"
 TEST_SELLER_VAT_ID = "DE000000000"
 INSECURE_DEV = "SPRECHZIMMER_INSECURE_DEV"
 AUDIT_KEY = "SPRECHZIMMER_AUDIT_KEY"
+# Placeholders until the operator names its real contractors (SUBPROCESSORS): every kind the service uses.
+DEFAULT_SUBPROCESSORS: tuple[tuple[str, str, str], ...] = (
+    ("Hosting-Anbieter (SUBPROCESSORS setzen)", "Server, Datenbank, Sicherungen", "Deutschland (EU)"),
+    ("E-Mail-Versand (SUBPROCESSORS setzen)", "Versand von E-Mails (SMTP)", "Deutschland (EU)"),
+    ("SMS-Gateway (SUBPROCESSORS setzen)", "Versand von SMS-Einladungen (Tarif plus)", "Deutschland (EU)"),
+    ("TURN-Relay (SUBPROCESSORS setzen)", "Weiterleitung verschlüsselter Medien (TURN)", "Deutschland (EU)"),
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,15 @@ class Settings:
     # cannot choose the address every per-IP throttle counts under.
     trusted_proxies: tuple[str, ...] = ()
     operator_token: str | None = field(default=None, repr=False)  # shows the status page's details
+    # The operator as named in the legal texts (legal/*.md, README.md): Impressum, Datenschutz, AVV.
+    operator_name: str = "Sprechzimmer GmbH"
+    operator_email: str = "datenschutz@sprechzimmer.localhost"
+    operator_representative: str = "Vertreten durch die Geschäftsführung (OPERATOR_REPRESENTATIVE setzen)"
+    operator_register: str = "Registergericht und Registernummer (OPERATOR_REGISTER setzen)"
+    dpo_contact: str = "datenschutz@sprechzimmer.localhost"
+    # (name and address, service, place of processing) of every sub-processor, listed in the AVV (Art. 28 (2)).
+    subprocessors: tuple[tuple[str, str, str], ...] = DEFAULT_SUBPROCESSORS
+    prenotification_days: int = 14  # SEPA pre-notification before the debit date, as the terms agree
 
     @property
     def embedded(self) -> bool:
@@ -208,7 +224,27 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         insecure_dev=env.get(INSECURE_DEV) == "1",
         trusted_proxies=parse_trusted_proxies(env.get("SPRECHZIMMER_TRUSTED_PROXIES", "")),
         operator_token=env.get("SPRECHZIMMER_OPERATOR_TOKEN") or None,
+        operator_name=env.get("OPERATOR_NAME") or env.get("SEPA_CREDITOR_NAME", "Sprechzimmer GmbH"),
+        operator_email=env.get("OPERATOR_EMAIL", Settings.operator_email),
+        operator_representative=env.get("OPERATOR_REPRESENTATIVE", Settings.operator_representative),
+        operator_register=env.get("OPERATOR_REGISTER", Settings.operator_register),
+        dpo_contact=env.get("DPO_CONTACT", Settings.dpo_contact),
+        subprocessors=parse_subprocessors(env.get("SUBPROCESSORS", "")),
+        prenotification_days=int(env.get("PRENOTIFICATION_DAYS", "14")),
     )
+
+
+def parse_subprocessors(value: str) -> tuple[tuple[str, str, str], ...]:
+    """`Name, Anschrift|Leistung|Ort;…` — one entry per sub-processor, fields separated by |."""
+    entries = []
+    for entry in (e.strip() for e in value.split(";")):
+        if not entry:
+            continue
+        fields = [f.strip() for f in entry.split("|")]
+        if len(fields) != 3 or not all(fields):
+            raise ValueError(f"SUBPROCESSORS: {entry!r} needs three fields: name|service|place")
+        entries.append((fields[0], fields[1], fields[2]))
+    return tuple(entries) or DEFAULT_SUBPROCESSORS
 
 
 def parse_trusted_proxies(value: str) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from application.jobs import CORE_JOBS, Job
 from application.ports import BillingSetup, ContractPorts
 from application.services import Clock, Services, utc_now
 from domain.base import configure_server_ids
-from infrastructure import crypto
+from infrastructure import crypto, legal_texts
 from infrastructure.access_log import SqlAccessLog
 from infrastructure.audit_chain import AuditKey, ChainStore, recorder_topic
 from infrastructure.auditor_tokens import AuditorTokens
@@ -127,7 +127,7 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool, web_work
     outbox = SqlOutbox(state_db, now=lambda: clock().timestamp())
     billing_setup = BillingSetup(settings.creditor_name, settings.creditor_iban, settings.creditor_bic,
                                  settings.creditor_id, settings.seller_address, settings.seller_vat_id,
-                                 settings.data_dir / "billing")
+                                 settings.data_dir / "billing", settings.prenotification_days)
     services = Services(
         events=events, keystore=keystore, ephemeral=ephemeral, crypto=crypto,
         pepper_code=settings.secrets.pepper_code, fake_salt_key=settings.secrets.fake_salt_key,
@@ -146,7 +146,7 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool, web_work
         sms=OutboxSms(HttpSmsGateway(settings.sms_gateway_url, settings.sms_gateway_token, settings.sms_sender),
                       outbox) if settings.sms_gateway_url else None,
         appointment_views=AppointmentQueries(state_db), reminder_numbers=SqlReminderNumbers(state_db),
-        logins=SqlLoginDirectory(state_db),
+        logins=SqlLoginDirectory(state_db), legal_versions=legal_texts.current_versions(),
         access_log=SqlAccessLog(state_db),
     )
     if catch_up_after_save and web_worker and not settings.embedded:

@@ -3,8 +3,10 @@ the fork (lifespan startup), never in the master."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import re
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -34,12 +36,32 @@ class _Gunicorn(BaseApplication):
 class WithoutQuery(logging.Filter):
     """uvicorn writes each request line with its query string (the access log; WebSocket lines go to the error
     log), and gunicorn's access_log_format does not apply to its workers. A query string can carry a token or
-    a code, so it is cut off every path before any handler formats the record."""
+    a code, so it is cut off every path before any handler formats the record. The client's address loses its
+    host part too (IPv4: the last octet, IPv6: all but the /48): a log kept for operations is then no record
+    of who called when (KBV: metadata at most three months, and the log need not identify anyone)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(_without_query(arg) for arg in record.args)
+            record.args = tuple(_truncated_address(_without_query(arg)) for arg in record.args)
         return True
+
+
+_IPV4_WITH_PORT = re.compile(r"(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}(:\d+)?")
+
+
+def _truncated_address(value: object) -> object:
+    """uvicorn's client is "a.b.c.d:port" (or "[v6]:port" / "v6:port"): the port and the host part go."""
+    if not isinstance(value, str):
+        return value
+    if match := _IPV4_WITH_PORT.fullmatch(value):
+        return match[1] + ".0"
+    host = value[1:].partition("]")[0] if value.startswith("[") else value.rpartition(":")[0]
+    if ":" in host:
+        try:
+            return str(ipaddress.ip_network(host + "/48", strict=False).network_address) + "/48"
+        except ValueError:
+            return value
+    return value
 
 
 def _without_query(value: object) -> object:

@@ -60,8 +60,13 @@ def cmd_register(args: argparse.Namespace) -> int:
 
 def cmd_login(args: argparse.Namespace) -> int:
     org, user = who(args)
-    session = login(client(), org, user, secret("Passwort: "))
+    session = login(client(), org, user, secret("Passwort: "), accept_legal=args.accept_legal)
     print(f"Angemeldet als {session.user_short} ({session.role}) bei {session.org_short}.")
+    if args.accept_legal:
+        print("Zustimmung zu den aktuellen Fassungen von Nutzungsbedingungen und AVV erfasst.")
+    for item in session.legal_pending:
+        print(f"Neue Fassung zur Zustimmung: {item['document']} ({item['version']}), "
+              f"zu lesen unter /rechtliches/{item['document']}; zustimmen mit `login --accept-legal`.")
     return 0
 
 
@@ -88,5 +93,7 @@ def add_commands(sub: Any) -> None:
                                          "die Sitzung nutzen alle folgenden Befehle bis `logout`")
     login.add_argument("--org", help=ORG_HELP)
     login.add_argument("--user", help=USER_HELP)
+    login.add_argument("--accept-legal", action="store_true",
+                       help="neuen Fassungen von Nutzungsbedingungen und AVV zustimmen (nur Administratoren)")
     login.set_defaults(func=cmd_login)
     sub.add_parser("logout", help="Abmelden").set_defaults(func=cmd_logout)

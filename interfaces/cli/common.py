@@ -77,12 +77,12 @@ def who(args: argparse.Namespace) -> tuple[str, str]:
     return str(org), str(user)
 
 
-def login(sdk: Client, org: str, user: str, password: str) -> LoggedIn:
+def login(sdk: Client, org: str, user: str, password: str, accept_legal: bool = False) -> LoggedIn:
     """A new login replaces the saved session; the replaced one is ended on the server rather than left to
     expire (best effort: it may already be gone)."""
     saved = sdk.store.session() or {}
     replaced = saved.get("token") if saved.get("origin") == sdk.origin else None
-    session = sdk.login(org, user, password)
+    session = sdk.login(org, user, password, accept_legal=accept_legal)
     if replaced and replaced != session.token:
         with contextlib.suppress(httpx.HTTPError):
             sdk.http.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {replaced}"})

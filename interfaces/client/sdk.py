@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,6 +84,8 @@ class LoggedIn:
     role: str
     device_id: str
     keyring: Keyring
+    # Legal texts ({document, version}) in a version the organisation has not accepted yet (see accept_legal).
+    legal_pending: list[dict[str, str]] = dataclass_field(default_factory=list)
 
 
 class Client:
@@ -192,7 +195,22 @@ class Client:
 
     # --- login (design/crypto.md §4.2) ----------------------------------------------------------
 
-    def login(self, org: str, user: str, password: str) -> LoggedIn:
+    def login(self, org: str, user: str, password: str, accept_legal: bool = False) -> LoggedIn:
+        """`accept_legal`: accept new versions of Nutzungsbedingungen and AVV (/rechtliches/…) right away."""
+        session = self._login(org, user, password)
+        if accept_legal and session.legal_pending:
+            self.accept_legal()
+        return session
+
+    def accept_legal(self) -> list[dict[str, str]]:
+        """Accepts the versions the login named as pending (administrators); returns what is still pending."""
+        assert self.session is not None
+        versions = {item["document"]: item["version"] for item in self.session.legal_pending}
+        answer = self.request("POST", "/api/v1/legal/acceptances", {"documents": versions}, auth=True)
+        self.session.legal_pending = list(answer["legal_pending"])
+        return self.session.legal_pending
+
+    def _login(self, org: str, user: str, password: str) -> LoggedIn:
         record = self.store.device(self.origin, names.short_name_key(org))
         if record is None:
             raise ApiError(400, MSG_NO_DEVICE)
@@ -243,7 +261,7 @@ class Client:
             record.pinned_org_sign_pk, record.pairing_code = pinned, None
             self.store.save_device(record)
         self.session = LoggedIn(result["token"], result["org_id"], result["org_short"], result["user_short"],
-                                result["role"], result["device_id"], keyring)
+                                result["role"], result["device_id"], keyring, list(result.get("legal_pending", [])))
         self.store.save_session(self.origin, {"token": result["token"], "org_short": result["org_short"],
                                               "user_short": result["user_short"], "role": result["role"]})
         return self.session

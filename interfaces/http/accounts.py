@@ -8,7 +8,7 @@ import falcon
 import falcon.asgi
 from apispec import APISpec
 
-from application import access, registration
+from application import access, legal, registration
 from domain.contract import Contract
 from interfaces.http import schemas
 from interfaces.http.common import Resource, Runtime, client_ip, load
@@ -37,7 +37,11 @@ class AuthFinish(Resource):
         result = await self.runtime.call(access.finish, self.services, data["challenge_id"],
                                          bytes.fromhex(data["sig_pw"]), bytes.fromhex(data["sig_dev"]),
                                          client_ip(req))
-        resp.media = schemas.LoginResultSchema().dump(result)
+        media = schemas.LoginResultSchema().dump(result)
+        # Nutzungsbedingungen or AVV in a version the organisation has not accepted: the client asks for it.
+        media["legal_pending"] = schemas.LegalPendingSchema(many=True).dump(
+            await self.runtime.call(legal.pending, self.services, result.org_id))
+        resp.media = media
 
 
 class Logout(Resource):
@@ -62,7 +66,8 @@ class CurrentSession(Resource):
             return {"org_id": session.org_id, "org_short": organisation.short_name, "user_short": user.short_name,
                     "role": user.role, "device_id": session.device_id,
                     "plan": contract.plan_on(self.services.today()),
-                    "org_sign_pk": organisation.org_sign_pk, "grant": device.latest_grant if device else None}
+                    "org_sign_pk": organisation.org_sign_pk, "grant": device.latest_grant if device else None,
+                    "legal_pending": legal.pending_for(self.services, organisation)}
 
         resp.media = schemas.SessionInfoSchema().dump(await self.runtime.call(describe))
 

@@ -16,7 +16,7 @@ from interfaces.http.common import Runtime
 
 # Each context module offers add_routes(app, runtime) and add_openapi(spec).
 CONTEXTS = ("operations", "accounts", "devices", "users", "recovery", "appointments", "calls",
-            "contracts", "audit", "access_log")
+            "contracts", "audit", "access_log", "legal")
 
 
 class Lifespan:

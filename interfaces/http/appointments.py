@@ -139,6 +139,7 @@ class CodeCheckResultSchema(Schema):
     appointment_id = fields.UUID()
     starts_at = fields.DateTime()
     ends_at = fields.DateTime()
+    consented = fields.Boolean()  # false: a patient must consent (POST /api/v1/access-codes/consent) first
 
 
 def _utc(moment: datetime) -> datetime:
@@ -247,6 +248,16 @@ class CodeCheck(Resource):
         resp.media = CodeCheckResultSchema().dump(grant)
 
 
+class CodeConsent(Resource):
+    """Anonymous: the patient gives the Einwilligung on the patient page, with the join token."""
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        data = await load(req, CodeCheckSchema())
+        grant = await self.runtime.call(appointments.record_patient_consent, self.services,
+                                        bytes.fromhex(data["join_token"]), client_ip(req))
+        resp.media = CodeCheckResultSchema().dump(grant)
+
+
 async def on_sms_failed(req: Any, resp: Any, ex: SmsFailed, params: Any) -> None:
     problems.problem(resp, 502, appointments.MSG_SMS_FAILED, title="SMS-Versand fehlgeschlagen")
 
@@ -277,6 +288,7 @@ def add_routes(app: falcon.asgi.App, runtime: Runtime) -> None:
         app.add_route(f"/api/v1/appointments/{{appointment_id}}/{name}", Command(runtime, schema, use_case, arguments),
                       suffix=None)
     app.add_route("/api/v1/access-codes/check", CodeCheck(runtime))
+    app.add_route("/api/v1/access-codes/consent", CodeConsent(runtime))
 
 
 SUMMARIES = {
@@ -319,3 +331,6 @@ def add_openapi(spec: APISpec) -> None:
             SUMMARIES[name], request, (200, "Appointment"), errors, True, path_id)})
     spec.path("/api/v1/access-codes/check", operations={"post": operation(
         "Zugangscode prüfen (Join-Token)", "CodeCheck", (200, "CodeCheckResult"), (400, 404, 429))})
+    spec.path("/api/v1/access-codes/consent", operations={"post": operation(
+        "Einwilligung der Patientin oder des Patienten erfassen (Join-Token)", "CodeCheck",
+        (200, "CodeCheckResult"), (400, 403, 404, 409, 429))})

@@ -159,6 +159,7 @@ class CallSocket(Resource):
             # admin's session and proves it with the seat's resume token (checked in the room); asking for the
             # session again would end a long consultation whose session went idle after 30 minutes.
             call_admission.check_leader(self.services, grant, session)
+            call_admission.check_consent(grant)
             call_admission.note_join(self.services, grant, ip)
         return grant
 

@@ -180,6 +180,10 @@ class BillingSchema(GermanSchema):
 class ConfirmationsSchema(GermanSchema):
     avv_accepted = _true("Bitte dem Auftragsverarbeitungsvertrag zustimmen.")
     credentials_noted = _true("Bitte bestätigen, dass Sie Ihre Zugangsdaten notiert haben.")
+    # The versions of the legal texts the form showed (optional): they must be the current ones.
+    versions = fields.Dict(keys=fields.String(validate=validate.Length(max=40)),
+                           values=fields.String(validate=validate.Length(max=40)), required=False,
+                           load_default=None)
 
 
 class GrantSchema(GermanSchema):
@@ -287,6 +291,17 @@ class AuthFinishSchema(GermanSchema):
     sig_dev = _hex(64)
 
 
+class LegalPendingSchema(Schema):
+    document = fields.String()
+    version = fields.String()
+
+
+class LegalAcceptanceSchema(GermanSchema):
+    documents = fields.Dict(keys=fields.String(validate=validate.Length(max=40)),
+                            values=fields.String(validate=validate.Length(max=40)), required=True,
+                            error_messages=MSG)
+
+
 class LoginResultSchema(Schema):
     token = fields.String()
     org_id = fields.UUID()
@@ -300,6 +315,8 @@ class LoginResultSchema(Schema):
     user_cert = fields.String()
     expires_in = fields.Integer()
     approver_tag = fields.String(allow_none=True)
+    # Legal texts whose current version the organisation has not accepted yet (asked for after login).
+    legal_pending = fields.List(fields.Nested(LegalPendingSchema), dump_default=[])
 
 
 class SessionInfoSchema(Schema):
@@ -311,6 +328,7 @@ class SessionInfoSchema(Schema):
     plan = fields.String()
     org_sign_pk = fields.String()
     grant = fields.Dict(allow_none=True)
+    legal_pending = fields.List(fields.Nested(LegalPendingSchema), dump_default=[])
 
 
 class ProblemSchema(Schema):

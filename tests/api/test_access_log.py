@@ -55,3 +55,15 @@ def test_request_lines_are_logged_without_query_strings(serve: tuple[ServeProces
     assert "/healthz" in text and "/api/v1/status" in text  # the request lines are there …
     assert SECRET not in text and "token=" not in text and "code=" not in text  # … their query strings not
     assert "203.0.113.9" not in text  # the client's own X-Forwarded-For was not believed
+    requests = [line for line in text.splitlines() if "/healthz" in line or "/api/v1/status" in line]
+    assert requests and all("127.0.0.0" in line and "127.0.0.1" not in line for line in requests)  # no full IP
+
+
+@pytest.mark.parametrize(("client", "logged"), [
+    ("203.0.113.97:51234", "203.0.113.0"), ("[2001:db8:1234:5678::1]:443", "2001:db8:1234::/48"),
+    ("2001:db8:1234:5678::1:443", "2001:db8:1234::/48"), ("GET", "GET"), ("1.1", "1.1"), ("/healthz", "/healthz"),
+])
+def test_log_lines_carry_no_full_ip(client: str, logged: str) -> None:
+    from interfaces.server import _truncated_address
+
+    assert _truncated_address(client) == logged

@@ -50,7 +50,8 @@ class GrantBook:
         return grant
 
     def add(self, org_id: uuid.UUID, patients: int = 1, starts: timedelta = timedelta(minutes=-5),
-            length: timedelta = timedelta(hours=1)) -> Appointment:
+            length: timedelta = timedelta(hours=1), consented: bool = True) -> Appointment:
+        """`consented`: the patient's Einwilligung is on record (the default: most tests are about the call)."""
         appointment_id = uuid.uuid4()
         start = datetime.now(UTC) + starts
         appointment = Appointment(org_id, appointment_id, new_code(),
@@ -59,11 +60,20 @@ class GrantBook:
                  *[(code, "patient", CODE_SLOTS[1 + i]) for i, code in enumerate(appointment.patient_codes)]]
         for code, role, slot in slots:
             self.grants[CODE_SECRETS.join_token(code)] = JoinGrant(org_id, appointment_id, role, start, start + length,
-                                                                   slot=slot, seats=len(slots))
+                                                                   slot=slot, seats=len(slots),
+                                                                   consented=consented)
         return appointment
 
     def revoke(self, code: str) -> None:
         self.grants.pop(CODE_SECRETS.join_token(code), None)
+
+
+def with_consent(client: Any, planned: Any) -> Any:
+    """Records the patient's Einwilligung for an appointment planned through the SDK: without it no patient
+    enters the waiting room (issue 15, item 5)."""
+    from interfaces.client import appointments
+
+    return appointments.record_consent(client, planned.appointment_id, "mündlich")
 
 
 def token_hex(code: str) -> str:

@@ -31,7 +31,7 @@ from interfaces.client.call import MSG_REMOTE_TAMPERED, MSG_TAMPERED, Call, Sign
 from interfaces.client.keystore import LocalStore
 from interfaces.client.sdk import Client
 from tests.calls.media import Coturn, ServeProcess, process_tree, udp_socket_inodes
-from tests.calls.support import GrantBook, Peer
+from tests.calls.support import GrantBook, Peer, with_consent
 from tests.conftest import PASSWORD, Clock, LiveServer, free_port, register
 
 pytestmark = pytest.mark.slow
@@ -65,7 +65,8 @@ def practice_appointments(url: str, directory: Path, count: int) -> tuple[list[a
         register(client)
         session = client.login("PWinkler", "MartinW", PASSWORD).token
         now = datetime.now(UTC) - timedelta(minutes=5)
-        return [appointments.add(client, now, 60, f"Patientin {i}") for i in range(count)], session
+        planned = [appointments.add(client, now, 60, f"Patientin {i}") for i in range(count)]
+        return [with_consent(client, p) for p in planned], session
     finally:
         client.close()
 

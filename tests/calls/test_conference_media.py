@@ -15,6 +15,7 @@ from interfaces.client import appointments
 from interfaces.client.call import MSG_REMOTE_TAMPERED, MSG_TAMPERED, Call, SignallingTampered
 from interfaces.client.sdk import Client
 from tests.calls.conftest import PLUS_BILLING
+from tests.calls.support import with_consent
 from tests.conftest import PASSWORD, LiveServer, register
 
 pytestmark = pytest.mark.slow
@@ -25,8 +26,10 @@ def plan_conference(new_client: Callable[[str], Client], participants: int) -> t
     client = new_client("praxis")
     register(client, plan="plus", billing=PLUS_BILLING)
     session = client.login("PWinkler", "MartinW", PASSWORD).token
-    return appointments.add(client, datetime.now(UTC) - timedelta(minutes=5), 60, "Jörg Böhm",
-                            participants=participants), session
+    planned = appointments.add(client, datetime.now(UTC) - timedelta(minutes=5), 60, "Jörg Böhm",
+                               participants=participants)
+    with_consent(client, planned)
+    return planned, session
 
 
 async def test_three_parties_share_the_call_code_and_media_flows_pairwise(

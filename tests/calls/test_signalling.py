@@ -16,7 +16,7 @@ import websockets
 from interfaces.client import appointments
 from interfaces.client.sdk import Client
 from tests.calls.conftest import PLUS_BILLING
-from tests.calls.support import Appointment, GrantBook, Peer, token_hex
+from tests.calls.support import Appointment, GrantBook, Peer, token_hex, with_consent
 from tests.conftest import PASSWORD, Clock, LiveServer, register
 
 SDP_ONE_VIDEO = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
@@ -225,6 +225,7 @@ async def test_early_arrival_waits_and_the_window_is_the_codes(
     client.login("PWinkler", "MartinW", PASSWORD)
     starts = (datetime.now(UTC) + timedelta(minutes=10)).replace(microsecond=0)
     planned = appointments.add(client, starts, 30, "Jörg Böhm")
+    with_consent(client, planned)
     codes = planned.patient.codes
 
     def allowed() -> tuple[int, int]:
@@ -306,6 +307,7 @@ async def test_conference_of_four_in_plus_is_a_mesh(server: LiveServer,
     register(client, plan="plus", billing=PLUS_BILLING)
     client.login("PWinkler", "MartinW", PASSWORD)
     planned = appointments.add(client, datetime.now(UTC) - timedelta(minutes=5), 60, "Jörg Böhm", participants=3)
+    with_consent(client, planned)
     codes = planned.patient.codes
     assert planned.patient.participants == ["patient", "patient-2", "patient-3"] and planned.patient.call_code
     doctor = await Peer.join(server.url, codes["practitioner"], session=client.session.token)  # type: ignore[union-attr]

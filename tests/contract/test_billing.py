@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -129,3 +130,65 @@ def test_interrupted_run_issues_the_rest_without_gaps(server: LiveServer, clock:
     out = capsys.readouterr().out
     assert "bereits abgerechnet, unverändert" in out and str(result.sepa_path) in out
     assert main(["billing", "run", "--month", "2026-13"]) == 1
+
+
+def test_practice_abroad_is_invoiced_without_german_vat_as_factur_x(
+        server: LiveServer, clock: Clock, new_client: Callable[[str], Client]) -> None:
+    """Postcode 99999 (outside Germany): reverse charge, no VAT, the note on the invoice; the download is a
+    Factur-X PDF whose XML validates (issue 15, item 6)."""
+    import facturx
+
+    from domain.invoice import REVERSE_CHARGE_NOTE
+
+    abroad = {"street": "Rue de la Paix", "number": "1", "addition": None, "postcode": "99999", "city": "Paris"}
+    bank = {**BANK, "iban": "FR76 3000 6000 0112 3456 7890 189", "bic": "AGRIFRPP"}
+    client, result = practice(new_client, clock, date(2026, 9, 20), plan="plus", billing=bank, address=abroad)
+    at(clock, date(2026, 10, 1), hour=2)
+    billing.run(server.container.services, "2026-09")
+    invoice = server.container.services.events.get(Invoice.id_for(UUID(result["org_id"]), "2026-09"))
+    assert invoice.amounts["vat"] == "0.00" and invoice.amounts["gross"] == invoice.amounts["net"] == "19.00"
+
+    client.login("PWinkler", "MartinW", "Winkler#Praxis2024")
+    pdf = contract.invoice_pdf(client, invoice.number)
+    text = " ".join(PdfReader(BytesIO(pdf)).pages[0].extract_text().split())
+    assert REVERSE_CHARGE_NOTE in text and "19,00 EUR" in text
+    _, xml = facturx.get_xml_from_pdf(pdf, check_xsd=True)
+    assert b"<ram:CategoryCode>AE</ram:CategoryCode>" in xml and b"<ram:CountryID>FR</ram:CountryID>" in xml
+
+
+def test_each_invoice_is_mailed_as_pre_notification_before_the_debit_date(
+        server: LiveServer, clock: Clock, new_client: Callable[[str], Client], mailbox: Any) -> None:
+    """Issue 15, item 4: the invoice (PDF attached) reaches the practice at least 14 days before the debit,
+    and the SEPA file's collection date follows from that; a second run mails nothing again."""
+    from datetime import timedelta
+
+    from domain.billing import BillingRun
+
+    _client, result = practice(new_client, clock, date(2026, 9, 20), plan="plus", billing=BANK)
+    before = len(mailbox.messages)
+    at(clock, date(2026, 10, 1), hour=2)
+    services = server.container.services
+    run = billing.run(services, "2026-09")
+    invoice = services.events.get(Invoice.id_for(UUID(result["org_id"]), "2026-09"))
+    collection = date.fromisoformat(services.events.get(BillingRun.id_for("2026-09")).collection_date)
+    assert collection - date.fromisoformat(invoice.issued_on) >= timedelta(days=14)
+    assert collection == date(2026, 10, 15)
+    root = ET.fromstring(run.sepa_path.read_bytes())
+    assert root.findtext(".//p:ReqdColltnDt", namespaces=NS) == "2026-10-15"
+
+    mails = mailbox.wait_for(before + 1)[before:]
+    assert len(mails) == 1
+    mail = mails[0]
+    assert mail["To"] == "m.winkler@mail.de"  # the main user of the registration
+    assert "Vorabankündigung" in mail["Subject"] and invoice.number in mail["Subject"]
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "15.10.2026" in text and "22,61 EUR" in text and invoice.debit["mandate_reference"] in text
+    assert "0532 0130 00" not in text  # the IBAN is masked
+    attachments = list(mail.iter_attachments())
+    assert [a.get_filename() for a in attachments] == [f"Rechnung-{invoice.number}.pdf"]
+    pdf = attachments[0].get_content()
+    assert "15.10.2026" in PdfReader(BytesIO(pdf)).pages[0].extract_text()
+
+    billing.run(services, "2026-09")  # done already: nothing mailed twice
+    billing.prenotify(services, [invoice], collection)  # even asked again, the outbox key holds
+    assert len(mailbox.wait_for(before + 2, timeout=1.0)) == before + 1

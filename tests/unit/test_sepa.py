@@ -204,3 +204,11 @@ def test_schema_check_is_not_a_formality() -> None:
     xml = _build().replace(b"<ReqdColltnDt>2026-06-05</ReqdColltnDt>", b"")
     with pytest.raises(xmlschema.XMLSchemaValidationError):
         XSD.validate(xml.decode())
+
+
+def test_debtor_names_are_transliterated_the_german_way() -> None:
+    """"Müller" is "Mueller" on the bank statement, not "Muller" (issue 15, item 6)."""
+    names = [el.text for el in ET.fromstring(_build()).iter("{" + NS["p"] + "}Nm")]
+    assert "Praxis Dr. Mueller" in names
+    assert any(name and name.startswith("Psychotherapie Oeztuerk") and name.endswith("Weiss") for name in names)
+    assert not any(name and "Muller" in name for name in names)

@@ -3109,6 +3109,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/access-codes/consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Einwilligung der Patientin oder des Patienten erfassen (Join-Token) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CodeCheck"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CodeCheckResult"];
+                    };
+                };
+                /** @description Fehler */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Fehler */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Fehler */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Fehler */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Fehler */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/calls/ice-servers": {
         parameters: {
             query?: never;
@@ -3814,6 +3899,217 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/legal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Rechtliche Dokumente mit aktueller Fassung (ohne Anmeldung) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LegalIndex"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/legal/{document}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Ein rechtliches Dokument (ohne Anmeldung) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    document: "nutzungsbedingungen" | "datenschutz" | "avv" | "impressum";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LegalDocument"];
+                    };
+                };
+                /** @description Fehler */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/legal/acceptances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Neuen Fassungen von Nutzungsbedingungen und AVV zustimmen (Administratoren) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["LegalAcceptance"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LegalPendingList"];
+                    };
+                };
+                /** @description Fehler */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Fehler */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Fehler */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/legal/avv/confirmation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Schriftliche Bestätigung des AVV als PDF (plus, Administratoren) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Fehler */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Fehler */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Fehler */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3897,6 +4193,10 @@ export interface components {
             avv_accepted: true;
             /** @enum {boolean} */
             credentials_noted: true;
+            /** @default null */
+            versions: {
+                [key: string]: string;
+            } | null;
         };
         UserKeys: {
             salt: string;
@@ -3988,6 +4288,10 @@ export interface components {
             sig_pw: string;
             sig_dev: string;
         };
+        LegalPending: {
+            document?: string;
+            version?: string;
+        };
         LoginResult: {
             token?: string;
             /** Format: uuid */
@@ -4006,6 +4310,7 @@ export interface components {
             user_cert?: string;
             expires_in?: number;
             approver_tag?: string | null;
+            legal_pending?: components["schemas"]["LegalPending"][];
         };
         SessionInfo: {
             /** Format: uuid */
@@ -4019,6 +4324,7 @@ export interface components {
             grant?: {
                 [key: string]: unknown;
             } | null;
+            legal_pending?: components["schemas"]["LegalPending"][];
         };
         FreshRequest: {
             origin: string;
@@ -4336,6 +4642,7 @@ export interface components {
             starts_at?: string;
             /** Format: date-time */
             ends_at?: string;
+            consented?: boolean;
         };
         Contract: {
             plan?: string;
@@ -4390,6 +4697,31 @@ export interface components {
         };
         InvoiceList: {
             invoices?: components["schemas"]["Invoice"][];
+        };
+        LegalSummary: {
+            document?: string;
+            title?: string;
+            version?: string;
+            url?: string;
+        };
+        LegalDocument: {
+            document?: string;
+            title?: string;
+            version?: string;
+            url?: string;
+            markdown?: string;
+            html?: string;
+        };
+        LegalIndex: {
+            documents?: components["schemas"]["LegalSummary"][];
+        };
+        LegalAcceptance: {
+            documents: {
+                [key: string]: string;
+            };
+        };
+        LegalPendingList: {
+            legal_pending?: components["schemas"]["LegalPending"][];
         };
     };
     responses: never;
