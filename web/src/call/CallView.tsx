@@ -37,8 +37,11 @@ function RemoteTile({ link, t }: { link: PeerLink; t: Translate }) {
   // A second video track is a screen share: shown in its own element.
   const screen = videos.length > 1 ? new MediaStream([videos[1]]) : null;
   return (
-    <figure class="tile" data-peer={link.peerId} data-role={link.role}>
-      <Video stream={link.stream} muted={false} label={t("call.remote")} />
+    <figure class="tile" data-peer={link.peerId} data-role={link.role} data-state={link.pc.connectionState}>
+      {/* The element is made once the first track has arrived, so it starts playing with media. */}
+      {link.stream.getTracks().length > 0
+        ? <Video stream={link.stream} muted={false} label={t("call.remote")} />
+        : <p class="hint">{t("call.connecting")}</p>}
       {screen && <Video stream={screen} muted label={t("call.share")} />}
       <figcaption>
         <span class="path" data-path={path ?? ""}>{t("path.label")}: {path ? t(path === "direct" ? "path.direct" : "path.relayed") : "…"}</span>

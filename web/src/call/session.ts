@@ -60,7 +60,7 @@ export class PeerLink {
   private pendingLocal: (RTCIceCandidateInit | null)[] = [];
 
   constructor(readonly peerId: string, readonly role: string, readonly pc: RTCPeerConnection,
-    private readonly send: (m: Message) => void) {
+    private readonly send: (m: Message) => void, private readonly onTrack: () => void) {
     pc.onicecandidate = (event) => {
       const init = event.candidate ? event.candidate.toJSON() : null;
       if (this.described) this.sendCandidate(init);
@@ -68,6 +68,7 @@ export class PeerLink {
     };
     pc.ontrack = (event) => {
       if (!this.stream.getTracks().includes(event.track)) this.stream.addTrack(event.track);
+      this.onTrack();
     };
   }
 
@@ -358,7 +359,7 @@ export class CallSession {
       iceServers: this.iceServers,
       iceTransportPolicy: this.options.relayOnly ? "relay" : "all",
     });
-    const link = new PeerLink(peerId, role, pc, (m) => this.send(m));
+    const link = new PeerLink(peerId, role, pc, (m) => this.send(m), () => this.changed());
     this.links.set(peerId, link);
     this.localStream?.getTracks().forEach((track) => pc.addTrack(track, this.localStream!));
     if (this.screenTrack) pc.addTrack(this.screenTrack);

@@ -1,0 +1,168 @@
+"""The consultation in the browser (issue 12): the patient page /join and the practice's call screen, two
+browser contexts of Debian's Chromium with fake camera and microphone, against the real server on SQLite and
+PostgreSQL.
+
+- the patient waits, the practice admits, and both pages decode the other's video frames
+  (requestVideoFrameCallback) and hear audio energy, over a path shown as "direkt"; nothing leaves the origin;
+- a patient who arrives ten minutes early is told the start time and waits;
+- every language renders the join page without missing keys, Arabic right to left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from interfaces.client import appointments
+from interfaces.client.sdk import Client
+from tests.conftest import PASSWORD, register
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, WebPage
+from tests.web.test_appointments import approved_browser
+from tests.web.test_register_login import SLOW
+
+MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+              "--autoplay-policy=no-user-gesture-required"]
+
+# Counts decoded frames of every remote video (requestVideoFrameCallback fires once per presented frame) and
+# measures the audio energy of the remote stream with WebAudio.
+COUNT_FRAMES = """(selector) => {
+  const videos = [...document.querySelectorAll(selector)];
+  for (const video of videos) {
+    if (video.__frames !== undefined) continue;
+    video.__frames = 0;
+    const tick = () => { video.__frames++; video.requestVideoFrameCallback(tick); };
+    video.requestVideoFrameCallback(tick);
+  }
+  return videos.map((v) => v.__frames);
+}"""
+
+AUDIO_ENERGY = """async (selector) => {
+  const video = document.querySelector(selector);
+  const stream = video.srcObject;
+  if (!stream || !stream.getAudioTracks().length) return 0;
+  const context = new AudioContext();
+  const analyser = context.createAnalyser();
+  context.createMediaStreamSource(new MediaStream(stream.getAudioTracks())).connect(analyser);
+  const samples = new Float32Array(analyser.fftSize);
+  let best = 0;
+  for (let i = 0; i < 30; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    analyser.getFloatTimeDomainData(samples);
+    best = Math.max(best, Math.sqrt(samples.reduce((s, x) => s + x * x, 0) / samples.length));
+  }
+  await context.close();
+  return best;
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser(web_dist: Any) -> Iterator[Any]:
+    """Chromium with a fake camera (a moving test pattern) and microphone (a beep), permissions granted."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=CHROMIUM_ARGS + MEDIA_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_call_screen(practice: WebPage, appointment_id: str) -> None:
+    """What "Sprechstunde starten" does (startConsultation): an in-app navigation, the session stays."""
+    practice.page.evaluate("(path) => { history.pushState(null, '', path); dispatchEvent(new PopStateEvent("
+                           "'popstate')); }", f"/sprechstunde/{appointment_id}")
+
+
+def patient_enters(patient: WebPage, code: str) -> None:
+    patient.goto(f"/join#{code}")
+    patient.page.get_by_role("button", name="Weiter").click()
+    patient.page.get_by_role("heading", name="Ihr Termin").wait_for(timeout=SLOW)
+    patient.page.get_by_role("checkbox").check()
+    patient.page.get_by_role("button", name="Warteraum betreten").click()
+    patient.page.get_by_role("heading", name="Warteraum").wait_for(timeout=SLOW)
+
+
+def frames_flow(page: WebPage, minimum: int = 15) -> None:
+    page.page.locator(".tile[data-peer] video").first.wait_for(timeout=SLOW)
+    page.page.wait_for_function(f"() => ({COUNT_FRAMES})('.tile[data-peer] video').every((n) => n >= {minimum})",
+                                timeout=SLOW, polling=250)
+
+
+@pytest.fixture
+def cli(new_client: Callable[[str], Client]) -> Client:
+    client = new_client("cli")
+    register(client)
+    client.login("PWinkler", "MartinW", PASSWORD)
+    return client
+
+
+def test_patient_waits_is_admitted_and_both_see_and_hear(new_page: Callable[[], WebPage], cli: Client) -> None:
+    practice = approved_browser(new_page, cli)
+    planned = appointments.add(cli, datetime.now(UTC) - timedelta(minutes=5), 30, "Patientin Özdemir")
+    patient = new_page()
+    patient_enters(patient, planned.patient.codes["patient"])
+    assert "Die Sprechstunde beginnt am" in patient.page.locator(".waiting-room").inner_text()
+
+    open_call_screen(practice, planned.appointment_id)
+    waiting = practice.page.locator(".waiting-list li")
+    waiting.wait_for(timeout=SLOW)
+    assert "wartet seit" in waiting.inner_text()
+    waiting.get_by_role("button", name="Hereinholen").click()
+
+    patient.page.get_by_role("heading", name="Videosprechstunde").wait_for(timeout=SLOW)
+    for side in (patient, practice):
+        frames_flow(side)
+        assert side.page.evaluate(AUDIO_ENERGY, ".tile[data-peer] video") > 0.01
+        side.page.locator('.path[data-path="direct"]').wait_for(timeout=SLOW)
+        assert "direkt" in side.page.locator(".path").inner_text()
+        assert side.page.get_by_role("heading", name="Sicherheitswarnung").count() == 0
+    assert practice.page.locator(".waiting-list li").count() == 0
+
+    for side in (patient, practice):
+        assert side.foreign_requests == []
+        assert side.csp_violations() == []
+    assert patient.accessibility_problems() == []
+
+
+def test_patient_ten_minutes_early_waits(new_page: Callable[[], WebPage], cli: Client) -> None:
+    starts = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=11)
+    planned = appointments.add(cli, starts, 30, "Frühe Patientin")
+    patient = new_page()
+    patient_enters(patient, planned.patient.codes["patient"])
+    local = starts.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
+    assert f"um {local:%H:%M} Uhr" in patient.page.locator(".waiting-room").inner_text()
+    assert patient.page.locator(".tile").count() == 0
+    assert patient.accessibility_problems() == []
+
+
+LANGUAGES = {"de": "Videosprechstunde beitreten", "en": "Join the video consultation",
+             "tr": "Görüntülü muayeneye katılın", "ar": "الانضمام إلى الاستشارة بالفيديو",
+             "ru": "Присоединиться к видеоконсультации", "uk": "Приєднатися до відеоконсультації",
+             "pl": "Dołącz do wideokonsultacji"}
+
+
+def test_every_language_renders_the_join_page(web: WebPage) -> None:
+    web.goto("/join")
+    web.page.get_by_role("heading", name=LANGUAGES["de"]).wait_for()
+    for lang, title in LANGUAGES.items():
+        web.page.get_by_role("combobox").select_option(lang)
+        web.page.get_by_role("heading", name=title).wait_for()
+        assert web.page.evaluate("document.documentElement.lang") == lang
+        assert web.page.evaluate("document.documentElement.dir") == ("rtl" if lang == "ar" else "ltr")
+        text = web.page.locator("body").inner_text()
+        assert "undefined" not in text and "code.label" not in text and "footer." not in text
+        web.page.get_by_role("button").first.wait_for()
+    assert web.accessibility_problems() == []
+
+
+def test_browser_language_chooses_the_catalogue(browser: Any, server: Any) -> None:
+    context = browser.new_context(base_url=server.url, locale="tr-TR")
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/join")
+        page.get_by_role("heading", name=LANGUAGES["tr"]).wait_for()
+    finally:
+        context.close()
