@@ -5,11 +5,17 @@ PostgreSQL.
 - the patient waits, the practice admits, and both pages decode the other's video frames
   (requestVideoFrameCallback) and hear audio energy, over a path shown as "direkt"; nothing leaves the origin;
 - a patient who arrives ten minutes early is told the start time and waits;
+- a tampering signalling relay in front of the practice page makes both pages show the security warning;
+- the SDK's aiortc call client (`sprechzimmer call`) on the other side, in both directions;
 - every language renders the join page without missing keys, Arabic right to left.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +23,7 @@ from typing import Any
 import pytest
 
 from interfaces.client import appointments
+from interfaces.client.call import Call
 from interfaces.client.sdk import Client
 from tests.conftest import PASSWORD, register
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, WebPage
@@ -76,13 +83,13 @@ def open_call_screen(practice: WebPage, appointment_id: str) -> None:
                            "'popstate')); }", f"/sprechstunde/{appointment_id}")
 
 
-def patient_enters(patient: WebPage, code: str) -> None:
+def patient_enters(patient: WebPage, code: str, then: str = "Warteraum") -> None:
     patient.goto(f"/join#{code}")
     patient.page.get_by_role("button", name="Weiter").click()
     patient.page.get_by_role("heading", name="Ihr Termin").wait_for(timeout=SLOW)
     patient.page.get_by_role("checkbox").check()
     patient.page.get_by_role("button", name="Warteraum betreten").click()
-    patient.page.get_by_role("heading", name="Warteraum").wait_for(timeout=SLOW)
+    patient.page.get_by_role("heading", name=then).wait_for(timeout=SLOW)
 
 
 def frames_flow(page: WebPage, minimum: int = 15) -> None:
@@ -166,3 +173,106 @@ def test_browser_language_chooses_the_catalogue(browser: Any, server: Any) -> No
         page.get_by_role("heading", name=LANGUAGES["tr"]).wait_for()
     finally:
         context.close()
+
+
+# A man in the middle on the practice page's signalling socket (the test double of a malicious server, put
+# in front of the page's WebSocket before the app loads): every offer that reaches the page carries another
+# DTLS fingerprint.
+TAMPER_OFFERS = r"""
+(() => {
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    set onmessage(handler) {
+      super.onmessage = (event) => {
+        const message = JSON.parse(event.data);
+        if (message.type === "offer") {
+          message.sdp = message.sdp.replace(/(a=fingerprint:sha-256 )([0-9A-F]{2})/g,
+            (_, head, byte) => head + (byte === "00" ? "11" : "00"));
+          window.__tampered = (window.__tampered || 0) + 1;
+        }
+        handler(new MessageEvent("message", { data: JSON.stringify(message) }));
+      };
+    }
+  };
+})();
+"""
+
+
+def test_tampering_signalling_shows_the_security_warning_on_both_pages(new_page: Callable[[], WebPage],
+                                                                       cli: Client) -> None:
+    def tampered_page() -> WebPage:
+        page = new_page()
+        page.page.add_init_script(TAMPER_OFFERS)  # in place before the app's first script
+        return page
+
+    practice = approved_browser(tampered_page, cli)
+    planned = appointments.add(cli, datetime.now(UTC) - timedelta(minutes=5), 30, "Patient Nowak")
+    patient = new_page()
+    patient_enters(patient, planned.patient.codes["patient"])
+    open_call_screen(practice, planned.appointment_id)
+    practice.page.get_by_role("button", name="Hereinholen").click(timeout=SLOW)
+
+    for side, text in ((practice, "konnte nicht bestätigt werden"), (patient, "kamen verändert an")):
+        warning = side.page.get_by_role("alert").filter(has_text="Sicherheitswarnung")
+        warning.wait_for(timeout=SLOW)
+        assert text in warning.inner_text()
+        assert side.page.locator(".tile[data-peer]").count() == 0  # no connection, so no media
+        assert side.foreign_requests == []
+    assert practice.page.evaluate("window.__tampered") >= 1
+
+
+class Loop:
+    """An asyncio loop in a thread for the SDK's aiortc call client next to the synchronous playwright."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any, timeout: float = 120) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@pytest.fixture
+def aio() -> Iterator[Loop]:
+    loop = Loop()
+    yield loop
+    loop.close()
+
+
+def test_browser_patient_with_the_aiortc_practitioner(new_page: Callable[[], WebPage], cli: Client,
+                                                      server: Any, aio: Loop) -> None:
+    planned = appointments.add(cli, datetime.now(UTC) - timedelta(minutes=5), 30, "Patientin Kaya")
+    codes = planned.patient.codes
+    doctor = Call(server.url, codes["practitioner"], codes["patient"], session_token=cli.session.token)
+    try:
+        aio.run(doctor.start())  # auto-admits whoever waits, as `sprechzimmer call` does
+        patient = new_page()
+        patient_enters(patient, codes["patient"], then="Videosprechstunde")  # admitted at once
+        frames_flow(patient)
+        aio.run(doctor.wait_frames(15, timeout=90))
+        assert doctor.path() == "direct"
+        assert patient.foreign_requests == []
+    finally:
+        aio.run(doctor.close())
+
+
+def test_browser_practitioner_with_the_aiortc_patient(new_page: Callable[[], WebPage], cli: Client,
+                                                      server: Any, aio: Loop) -> None:
+    practice = approved_browser(new_page, cli)
+    planned = appointments.add(cli, datetime.now(UTC) - timedelta(minutes=5), 30, "Patient Schulz")
+    patient = Call(server.url, planned.patient.codes["patient"])
+    try:
+        aio.run(patient.start())
+        open_call_screen(practice, planned.appointment_id)
+        practice.page.get_by_role("button", name="Hereinholen").click(timeout=SLOW)
+        frames_flow(practice)
+        aio.run(patient.wait_frames(15, timeout=90))
+        assert "direkt" in practice.page.locator(".path").inner_text()
+        assert practice.foreign_requests == []
+    finally:
+        aio.run(patient.close())
