@@ -93,7 +93,7 @@ def patient_enters(patient: WebPage, code: str, then: str = "Warteraum") -> None
 
 
 def frames_flow(page: WebPage, minimum: int = 15) -> None:
-    page.page.locator(".tile[data-peer] video").first.wait_for(timeout=SLOW)
+    page.page.locator(".tile[data-peer] video").first.wait_for(state="attached", timeout=SLOW)
     page.page.wait_for_function(f"() => ({COUNT_FRAMES})('.tile[data-peer] video').every((n) => n >= {minimum})",
                                 timeout=SLOW, polling=250)
 
