@@ -13,12 +13,11 @@ PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -139,7 +138,7 @@ def test_patient_ten_minutes_early_waits(new_page: Callable[[], WebPage], cli: C
     planned = appointments.add(cli, starts, 30, "Frühe Patientin")
     patient = new_page()
     patient_enters(patient, planned.patient.codes["patient"])
-    local = starts.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin"))
+    local = starts.astimezone(ZoneInfo("Europe/Berlin"))
     assert f"um {local:%H:%M} Uhr" in patient.page.locator(".waiting-room").inner_text()
     assert patient.page.locator(".tile").count() == 0
     assert patient.accessibility_problems() == []
