@@ -275,3 +275,38 @@ def test_browser_practitioner_with_the_aiortc_patient(new_page: Callable[[], Web
         assert practice.foreign_requests == []
     finally:
         aio.run(patient.close())
+
+
+# Keeps the page's signalling sockets reachable for the test, so it can drop one without a goodbye.
+KEEP_SOCKETS = r"""
+(() => {
+  const Native = window.WebSocket;
+  window.__sockets = [];
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__sockets.push(this);
+    }
+  };
+})();
+"""
+
+
+def test_dropped_socket_resumes_without_the_waiting_room(new_page: Callable[[], WebPage], cli: Client) -> None:
+    practice = approved_browser(new_page, cli)
+    planned = appointments.add(cli, datetime.now(UTC) - timedelta(minutes=5), 30, "Patientin Lange")
+    patient = new_page()
+    patient.page.add_init_script(KEEP_SOCKETS)
+    patient_enters(patient, planned.patient.codes["patient"])
+    open_call_screen(practice, planned.appointment_id)
+    practice.page.get_by_role("button", name="Hereinholen").click(timeout=SLOW)
+    frames_flow(patient)
+
+    patient.page.evaluate("window.__sockets.at(-1).close()")  # the network drops the signalling socket
+    patient.page.wait_for_function("window.__sockets.length === 2 && window.__sockets[1].readyState === 1",
+                                   timeout=SLOW, polling=250)
+    patient.page.get_by_text("Die Verbindung wird wiederhergestellt").wait_for(state="detached", timeout=SLOW)
+    before = patient.page.evaluate(f"() => ({COUNT_FRAMES})('.tile[data-peer] video')")[0]
+    frames_flow(patient, before + 15)  # the media went on peer-to-peer
+    assert patient.page.get_by_role("heading", name="Warteraum").count() == 0
+    assert practice.page.locator(".waiting-list li").count() == 0
