@@ -303,7 +303,7 @@ def test_dropped_socket_resumes_without_the_waiting_room(new_page: Callable[[], 
     frames_flow(patient)
 
     patient.page.evaluate("window.__sockets.at(-1).close()")  # the network drops the signalling socket
-    patient.page.wait_for_function("window.__sockets.length === 2 && window.__sockets[1].readyState === 1",
+    patient.page.wait_for_function("() => window.__sockets.length === 2 && window.__sockets[1].readyState === 1",
                                    timeout=SLOW, polling=250)
     patient.page.get_by_text("Die Verbindung wird wiederhergestellt").wait_for(state="detached", timeout=SLOW)
     before = patient.page.evaluate(f"() => ({COUNT_FRAMES})('.tile[data-peer] video')")[0]
