@@ -7,15 +7,21 @@ PostgreSQL.
 - a patient who arrives ten minutes early is told the start time and waits;
 - a tampering signalling relay in front of the practice page makes both pages show the security warning;
 - the SDK's aiortc call client (`sprechzimmer call`) on the other side, in both directions;
+- a relayed call through the coturn the call tests start is shown as "über TURN";
+- a dropped signalling socket resumes in place, without the waiting room;
 - every language renders the join page without missing keys, Arabic right to left.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +30,9 @@ import pytest
 from interfaces.client import appointments
 from interfaces.client.call import Call
 from interfaces.client.sdk import Client
-from tests.conftest import PASSWORD, register
+from tests.calls.media import Coturn
+from tests.calls.test_call_e2e import coturn_secret
+from tests.conftest import PASSWORD, free_port, register
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, WebPage
 from tests.web.test_appointments import approved_browser
 from tests.web.test_register_login import SLOW
@@ -310,3 +318,43 @@ def test_dropped_socket_resumes_without_the_waiting_room(new_page: Callable[[], 
     frames_flow(patient, before + 15)  # the media went on peer-to-peer
     assert patient.page.get_by_role("heading", name="Warteraum").count() == 0
     assert practice.page.locator(".waiting-list li").count() == 0
+
+
+@pytest.fixture
+def turn(tmp_path: Path) -> Iterator[Coturn]:
+    """Debian's coturn on 127.0.0.1, as the call tests start it (tests/calls/media.py)."""
+    relay = Coturn(tmp_path / "coturn", free_port(), secrets.token_hex(16), 49160 + (os.getpid() % 40) * 40)
+    try:
+        relay.wait_ready()
+        yield relay
+    finally:
+        relay.stop()
+
+
+def test_relayed_call_through_coturn_is_shown_as_such(new_page: Callable[[], WebPage], cli: Client,
+                                                      server: Any, aio: Loop, turn: Coturn) -> None:
+    """The other side allows only relayed paths (as behind a strict firewall): the browser's pre-call check
+    finds TURN reachable, the call flows through coturn and the page says "über TURN"."""
+    server.container.settings = replace(server.container.settings, turn_urls=(turn.url,),
+                                        turn_secret=coturn_secret(turn), turn_ttl_seconds=600)
+    planned = appointments.add(cli, datetime.now(UTC) - timedelta(minutes=5), 30, "Patient Wolf")
+    codes = planned.patient.codes
+    doctor = Call(server.url, codes["practitioner"], codes["patient"], session_token=cli.session.token,
+                  relay_only=True)
+    try:
+        aio.run(doctor.start())
+        patient = new_page()
+        patient.goto(f"/join#{codes['patient']}")
+        patient.page.get_by_role("button", name="Weiter").click()
+        patient.page.locator('.checks li[data-result="ok"]').filter(has_text="Weiterleitung (TURN)").wait_for(
+            timeout=SLOW)
+        patient.page.get_by_role("checkbox").check()
+        patient.page.get_by_role("button", name="Warteraum betreten").click()
+        frames_flow(patient)
+        patient.page.locator('.path[data-path="relayed"]').wait_for(timeout=SLOW)
+        assert "über TURN" in patient.page.locator(".path").inner_text()
+        aio.run(doctor.wait_frames(15, timeout=90))
+        assert doctor.path() == "relayed"
+        assert patient.foreign_requests == []
+    finally:
+        aio.run(doctor.close())
