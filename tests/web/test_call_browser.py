@@ -7,6 +7,7 @@ PostgreSQL.
 - a patient who arrives ten minutes early is told the start time and waits;
 - a tampering signalling relay in front of the practice page makes both pages show the security warning;
 - the SDK's aiortc call client (`sprechzimmer call`) on the other side, in both directions;
+- screen sharing on basis is refused with the plan's message;
 - a relayed call through the coturn the call tests start is shown as "über TURN";
 - a dropped signalling socket resumes in place, without the waiting room;
 - every language renders the join page without missing keys, Arabic right to left.
@@ -135,6 +136,11 @@ def test_patient_waits_is_admitted_and_both_see_and_hear(new_page: Callable[[], 
         assert side.page.get_by_role("heading", name="Sicherheitswarnung").count() == 0
     assert practice.page.locator(".waiting-list li").count() == 0
 
+    # Screen sharing is a plus feature: on basis the plan's message, and the call goes on.
+    practice.page.get_by_role("button", name="Bildschirm teilen").click()
+    practice.page.get_by_text("Die Bildschirmfreigabe ist nur im Tarif plus enthalten.").wait_for()
+    frames_flow(practice, 30)
+
     for side in (patient, practice):
         assert side.foreign_requests == []
         assert side.csp_violations() == []
@@ -164,7 +170,8 @@ def test_every_language_renders_the_join_page(web: WebPage) -> None:
     for lang, title in LANGUAGES.items():
         web.page.get_by_role("combobox").select_option(lang)
         web.page.get_by_role("heading", name=title).wait_for()
-        assert web.page.evaluate("document.documentElement.lang") == lang
+        # The document's language follows the render (an effect): wait for it rather than race it.
+        web.page.wait_for_function("(lang) => document.documentElement.lang === lang", arg=lang)
         assert web.page.evaluate("document.documentElement.dir") == ("rtl" if lang == "ar" else "ltr")
         text = web.page.locator("body").inner_text()
         assert "undefined" not in text and "code.label" not in text and "footer." not in text
