@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 import { logout, type Session } from "./client";
 import { AppointmentsPage } from "./Appointments";
 import { BillingPage, ContractPage } from "./Contract";
+import { ConsultationPage } from "./Consultation";
 import { DevicesPage } from "./Devices";
 import { LoginPage } from "./Login";
 import { RecoveryPage } from "./Recovery";
@@ -38,6 +39,8 @@ export function App() {
     page = <LoginPage onLogin={(s) => { setSession(s); navigate("/termine"); }} />;
   } else if (path === "/termine") {
     page = <AppointmentsPage session={session} />;
+  } else if (path.startsWith("/sprechstunde/")) {
+    page = <ConsultationPage session={session} appointmentId={decodeURIComponent(path.slice("/sprechstunde/".length))} />;
   } else if (path === "/stammdaten/benutzer") {
     page = <UsersPage session={session} />;
   } else if (path === "/stammdaten/endgeraete") {

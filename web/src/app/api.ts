@@ -22,6 +22,11 @@ export function hasToken(): boolean {
   return token !== null;
 }
 
+/** The session token itself: the practitioner code needs it in the call's join message (docs/calls.md). */
+export function currentToken(): string | null {
+  return token;
+}
+
 export async function api<T>(method: string, path: string, body?: unknown, auth = false): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";

@@ -1,57 +1,116 @@
-// The patient page (/join): its own small entry point, so patients load only what they need. For now the
-// code form; the call itself follows (issue 12). The code may come in the URL fragment, which the browser
-// never sends to the server.
+// The patient page (/join): its own small entry point, so patients load only what they need. This module is
+// the code form, the language switch and the legal links; everything with libsodium or WebRTC is imported
+// once a code has been entered (Flow.tsx). The code may come in the URL fragment, which the browser never
+// sends to the server.
 import { render } from "preact";
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { normaliseCode } from "../protocol/codes";
 import "../styles/base.css";
+import { browserLanguage, CATALOGUES, type Key, LANGUAGES, RTL, translate } from "./i18n";
 
-const MSG_CODE = "Bitte den zwölfstelligen Zugangscode aus Ihrer Einladung eingeben (z. B. 7KWZ-AEAX-CT2A).";
+interface FragmentCodes {
+  code: string;
+  callCode: string | null; // a conference's call code (the MAC key), when the invitation carries one
+}
 
-function codeFromFragment(): string {
+function codesFromFragment(): FragmentCodes {
   const fragment = decodeURIComponent(location.hash.replace(/^#/, ""));
-  const value = new URLSearchParams(fragment).get("code") ?? fragment;
-  return normaliseCode(value) ? value : "";
+  const params = new URLSearchParams(fragment);
+  const value = params.get("code") ?? fragment;
+  const call = params.get("call");
+  return { code: normaliseCode(value) ? value : "", callCode: call && normaliseCode(call) ? call : null };
+}
+
+const LEGAL = new Set(["nutzungsbedingungen", "datenschutz"]);
+
+export type T = (key: Key, values?: Record<string, string>) => string;
+
+type FlowModule = typeof import("./Flow");
+
+function LegalPage({ which, t }: { which: string; t: T }) {
+  // Placeholders until the operator's legal texts exist; linked without login, served from this origin.
+  return (
+    <div class="card">
+      <h1>{t(which === "datenschutz" ? "footer.privacy" : "footer.terms")}</h1>
+      <p lang="de">Dieser Text wird vom Betreiber des Sprechzimmers bereitgestellt (Platzhalter). Die
+        Videosprechstunde überträgt Bild und Ton direkt und Ende-zu-Ende-verschlüsselt zwischen den
+        Teilnehmenden; es gibt keine Aufzeichnung, keine Analyse- oder Werbedienste und keine Inhalte von
+        anderen Servern.</p>
+      <p><a href="/join">{t("title")}</a></p>
+    </div>
+  );
 }
 
 function JoinPage() {
-  const [code, setCode] = useState(codeFromFragment);
+  const [lang, setLang] = useState(() => browserLanguage());
+  const t: T = (key, values) => translate(lang, key, values);
+  const [fragment] = useState(codesFromFragment);
+  const [code, setCode] = useState(fragment.code);
   const [error, setError] = useState<string | null>(null);
-  const [checked, setChecked] = useState(false);
+  const [flow, setFlow] = useState<FlowModule | null>(null);
+  const [started, setStarted] = useState<string | null>(null);
+  const legal = new URLSearchParams(location.search).get("seite");
 
-  const submit = (event: Event) => {
+  useEffect(() => {
+    document.documentElement.lang = lang;
+    document.documentElement.dir = RTL.has(lang) ? "rtl" : "ltr";
+    document.title = `${translate(lang, "title")} – Sprechzimmer`;
+  }, [lang]);
+
+  const submit = async (event: Event) => {
     event.preventDefault();
-    const ok = normaliseCode(code) !== null;
-    setError(ok ? null : MSG_CODE);
-    setChecked(ok);
+    if (normaliseCode(code) === null) {
+      setError("code.invalid");
+      return;
+    }
+    setError(null);
+    setFlow(await import("./Flow"));
+    setStarted(code);
   };
 
-  return (
-    <>
-      <header class="bar"><strong>Sprechzimmer</strong></header>
-      <main>
-        <h1>Videosprechstunde beitreten</h1>
+  let body;
+  if (legal && LEGAL.has(legal)) body = <LegalPage which={legal} t={t} />;
+  else if (flow && started) {
+    body = <flow.Flow code={started} callCode={fragment.callCode} t={t} lang={lang}
+      onRestart={(key) => { setStarted(null); setError(key); }} />;
+  } else {
+    body = (
+      <>
+        <h1>{t("title")}</h1>
         <div class="card">
-          <p>Sie brauchen kein Benutzerkonto und müssen nichts installieren. Geben Sie den Zugangscode aus
-            Ihrer Einladung ein.</p>
+          <p>{t("intro")}</p>
           <form onSubmit={submit} noValidate>
-            <label for="code">Zugangscode</label>
+            <label for="code">{t("code.label")}</label>
             <input id="code" name="code" autocomplete="off" autocapitalize="characters" spellcheck={false}
-              inputMode="text" placeholder="XXXX-XXXX-XXXX" value={code}
+              inputMode="text" placeholder="XXXX-XXXX-XXXX" value={code} dir="ltr"
               aria-invalid={error ? "true" : "false"} aria-describedby={error ? "code-error" : "code-hint"}
               onInput={(e) => setCode((e.currentTarget as HTMLInputElement).value)} />
             {error
-              ? <p id="code-error" class="field-error" role="alert">{error}</p>
-              : <p id="code-hint" class="hint">Groß- und Kleinschreibung sowie Bindestriche spielen keine Rolle.</p>}
-            <div class="actions"><button type="submit">Weiter</button></div>
+              ? <p id="code-error" class="field-error" role="alert">{t(error as Key)}</p>
+              : <p id="code-hint" class="hint">{t("code.hint")}</p>}
+            <div class="actions"><button type="submit">{t("next")}</button></div>
           </form>
-          {checked && (
-            <p class="notice" role="status">Der Zugangscode hat das richtige Format. Die Videosprechstunde im
-              Browser wird gerade eingerichtet; bitte nutzen Sie bis dahin den Weg, den Ihre Praxis Ihnen
-              genannt hat.</p>
-          )}
         </div>
-      </main>
+      </>
+    );
+  }
+
+  return (
+    <>
+      <header class="bar">
+        <strong>Sprechzimmer</strong>
+        <label class="lang-switch">
+          <span>{t("lang.label")} </span>
+          <select value={lang} onChange={(e) => setLang((e.currentTarget as HTMLSelectElement).value)}>
+            {LANGUAGES.map((l) => <option key={l} value={l} lang={l}>{CATALOGUES[l]["lang.name"]}</option>)}
+          </select>
+        </label>
+      </header>
+      <main>{body}</main>
+      <footer class="links">
+        <a href="/join?seite=nutzungsbedingungen">{t("footer.terms")}</a>
+        <a href="/join?seite=datenschutz">{t("footer.privacy")}</a>
+      </footer>
     </>
   );
 }

@@ -1,0 +1,367 @@
+"""The consultation in the browser (issue 12): the patient page /join and the practice's call screen, two
+browser contexts of Debian's Chromium with fake camera and microphone, against the real server on SQLite and
+PostgreSQL.
+
+- the patient waits, the practice admits, and both pages decode the other's video frames
+  (requestVideoFrameCallback) and hear audio energy, over a path shown as "direkt"; nothing leaves the origin;
+- a patient who arrives ten minutes early is told the start time and waits;
+- a tampering signalling relay in front of the practice page makes both pages show the security warning;
+- the SDK's aiortc call client (`sprechzimmer call`) on the other side, in both directions;
+- screen sharing on basis is refused with the plan's message;
+- a relayed call through the coturn the call tests start is shown as "über TURN";
+- a dropped signalling socket resumes in place, without the waiting room;
+- every language renders the join page without missing keys, Arabic right to left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from interfaces.client import appointments
+from interfaces.client.call import Call
+from interfaces.client.sdk import Client
+from tests.calls.media import Coturn
+from tests.calls.test_call_e2e import coturn_secret
+from tests.conftest import PASSWORD, free_port, register
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, WebPage
+from tests.web.test_appointments import approved_browser
+from tests.web.test_register_login import SLOW
+
+MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+              "--autoplay-policy=no-user-gesture-required"]
+
+# Counts decoded frames of every remote video (requestVideoFrameCallback fires once per presented frame) and
+# measures the audio energy of the remote stream with WebAudio.
+COUNT_FRAMES = """(selector) => {
+  const videos = [...document.querySelectorAll(selector)];
+  for (const video of videos) {
+    if (video.__frames !== undefined) continue;
+    video.__frames = 0;
+    const tick = () => { video.__frames++; video.requestVideoFrameCallback(tick); };
+    video.requestVideoFrameCallback(tick);
+  }
+  return videos.map((v) => v.__frames);
+}"""
+
+AUDIO_ENERGY = """async (selector) => {
+  const video = document.querySelector(selector);
+  const stream = video.srcObject;
+  if (!stream || !stream.getAudioTracks().length) return 0;
+  const context = new AudioContext();
+  const analyser = context.createAnalyser();
+  context.createMediaStreamSource(new MediaStream(stream.getAudioTracks())).connect(analyser);
+  const samples = new Float32Array(analyser.fftSize);
+  let best = 0;
+  for (let i = 0; i < 30; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    analyser.getFloatTimeDomainData(samples);
+    best = Math.max(best, Math.sqrt(samples.reduce((s, x) => s + x * x, 0) / samples.length));
+  }
+  await context.close();
+  return best;
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser(web_dist: Any) -> Iterator[Any]:
+    """Chromium with a fake camera (a moving test pattern) and microphone (a beep), permissions granted."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=CHROMIUM_ARGS + MEDIA_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_call_screen(practice: WebPage, appointment_id: str) -> None:
+    """What "Sprechstunde starten" does (startConsultation): an in-app navigation, the session stays."""
+    practice.page.evaluate("(path) => { history.pushState(null, '', path); dispatchEvent(new PopStateEvent("
+                           "'popstate')); }", f"/sprechstunde/{appointment_id}")
+
+
+def patient_enters(patient: WebPage, code: str, then: str = "Warteraum") -> None:
+    patient.goto(f"/join#{code}")
+    patient.page.get_by_role("button", name="Weiter").click()
+    patient.page.get_by_role("heading", name="Ihr Termin").wait_for(timeout=SLOW)
+    patient.page.get_by_role("checkbox").check()
+    patient.page.get_by_role("button", name="Warteraum betreten").click()
+    patient.page.get_by_role("heading", name=then).wait_for(timeout=SLOW)
+
+
+def frames_flow(page: WebPage, minimum: int = 15) -> None:
+    page.page.locator(".tile[data-peer] video").first.wait_for(state="attached", timeout=SLOW)
+    page.page.wait_for_function(f"() => ({COUNT_FRAMES})('.tile[data-peer] video').every((n) => n >= {minimum})",
+                                timeout=SLOW, polling=250)
+
+
+@pytest.fixture
+def cli(new_client: Callable[[str], Client]) -> Client:
+    client = new_client("cli")
+    register(client)
+    client.login("PWinkler", "MartinW", PASSWORD)
+    return client
+
+
+def test_patient_waits_is_admitted_and_both_see_and_hear(new_page: Callable[[], WebPage], cli: Client) -> None:
+    practice = approved_browser(new_page, cli)
+    planned = appointments.add(cli, datetime.now(UTC) - timedelta(minutes=5), 30, "Patientin Özdemir")
+    patient = new_page()
+    patient_enters(patient, planned.patient.codes["patient"])
+    assert "Die Sprechstunde beginnt am" in patient.page.locator(".waiting-room").inner_text()
+
+    open_call_screen(practice, planned.appointment_id)
+    waiting = practice.page.locator(".waiting-list li")
+    waiting.wait_for(timeout=SLOW)
+    assert "wartet seit" in waiting.inner_text()
+    waiting.get_by_role("button", name="Hereinholen").click()
+
+    patient.page.get_by_role("heading", name="Videosprechstunde").wait_for(timeout=SLOW)
+    for side in (patient, practice):
+        frames_flow(side)
+        assert side.page.evaluate(AUDIO_ENERGY, ".tile[data-peer] video") > 0.01
+        side.page.locator('.path[data-path="direct"]').wait_for(timeout=SLOW)
+        assert "direkt" in side.page.locator(".path").inner_text()
+        assert side.page.get_by_role("heading", name="Sicherheitswarnung").count() == 0
+    assert practice.page.locator(".waiting-list li").count() == 0
+
+    # Screen sharing is a plus feature: on basis the plan's message, and the call goes on.
+    practice.page.get_by_role("button", name="Bildschirm teilen").click()
+    practice.page.get_by_text("Die Bildschirmfreigabe ist nur im Tarif plus enthalten.").wait_for()
+    frames_flow(practice, 30)
+
+    for side in (patient, practice):
+        assert side.foreign_requests == []
+        assert side.csp_violations() == []
+    assert patient.accessibility_problems() == []
+
+
+def test_patient_ten_minutes_early_waits(new_page: Callable[[], WebPage], cli: Client) -> None:
+    starts = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=11)
+    planned = appointments.add(cli, starts, 30, "Frühe Patientin")
+    patient = new_page()
+    patient_enters(patient, planned.patient.codes["patient"])
+    local = starts.astimezone(ZoneInfo("Europe/Berlin"))
+    assert f"um {local:%H:%M} Uhr" in patient.page.locator(".waiting-room").inner_text()
+    assert patient.page.locator(".tile").count() == 0
+    assert patient.accessibility_problems() == []
+
+
+LANGUAGES = {"de": "Videosprechstunde beitreten", "en": "Join the video consultation",
+             "tr": "Görüntülü muayeneye katılın", "ar": "الانضمام إلى الاستشارة بالفيديو",
+             "ru": "Присоединиться к видеоконсультации", "uk": "Приєднатися до відеоконсультації",
+             "pl": "Dołącz do wideokonsultacji"}
+
+
+def test_every_language_renders_the_join_page(web: WebPage) -> None:
+    web.goto("/join")
+    web.page.get_by_role("heading", name=LANGUAGES["de"]).wait_for()
+    for lang, title in LANGUAGES.items():
+        web.page.get_by_role("combobox").select_option(lang)
+        web.page.get_by_role("heading", name=title).wait_for()
+        # The document's language follows the render (an effect): wait for it rather than race it.
+        web.page.wait_for_function("(lang) => document.documentElement.lang === lang", arg=lang)
+        assert web.page.evaluate("document.documentElement.dir") == ("rtl" if lang == "ar" else "ltr")
+        text = web.page.locator("body").inner_text()
+        assert "undefined" not in text and "code.label" not in text and "footer." not in text
+        web.page.get_by_role("button").first.wait_for()
+    assert web.accessibility_problems() == []
+
+
+def test_browser_language_chooses_the_catalogue(browser: Any, server: Any) -> None:
+    context = browser.new_context(base_url=server.url, locale="tr-TR")
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/join")
+        page.get_by_role("heading", name=LANGUAGES["tr"]).wait_for()
+    finally:
+        context.close()
+
+
+# A man in the middle on the practice page's signalling socket (the test double of a malicious server, put
+# in front of the page's WebSocket before the app loads): every offer that reaches the page carries another
+# DTLS fingerprint.
+TAMPER_OFFERS = r"""
+(() => {
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    set onmessage(handler) {
+      super.onmessage = (event) => {
+        const message = JSON.parse(event.data);
+        if (message.type === "offer") {
+          message.sdp = message.sdp.replace(/(a=fingerprint:sha-256 )([0-9A-F]{2})/g,
+            (_, head, byte) => head + (byte === "00" ? "11" : "00"));
+          window.__tampered = (window.__tampered || 0) + 1;
+        }
+        handler(new MessageEvent("message", { data: JSON.stringify(message) }));
+      };
+    }
+  };
+})();
+"""
+
+
+def test_tampering_signalling_shows_the_security_warning_on_both_pages(new_page: Callable[[], WebPage],
+                                                                       cli: Client) -> None:
+    def tampered_page() -> WebPage:
+        page = new_page()
+        page.page.add_init_script(TAMPER_OFFERS)  # in place before the app's first script
+        return page
+
+    practice = approved_browser(tampered_page, cli)
+    planned = appointments.add(cli, datetime.now(UTC) - timedelta(minutes=5), 30, "Patient Nowak")
+    patient = new_page()
+    patient_enters(patient, planned.patient.codes["patient"])
+    open_call_screen(practice, planned.appointment_id)
+    practice.page.get_by_role("button", name="Hereinholen").click(timeout=SLOW)
+
+    for side, text in ((practice, "konnte nicht bestätigt werden"), (patient, "kamen verändert an")):
+        warning = side.page.get_by_role("alert").filter(has_text="Sicherheitswarnung")
+        warning.wait_for(timeout=SLOW)
+        assert text in warning.inner_text()
+        assert side.page.locator(".tile[data-peer]").count() == 0  # no connection, so no media
+        assert side.foreign_requests == []
+    assert practice.page.evaluate("window.__tampered") >= 1
+
+
+class Loop:
+    """An asyncio loop in a thread for the SDK's aiortc call client next to the synchronous playwright."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any, timeout: float = 120) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@pytest.fixture
+def aio() -> Iterator[Loop]:
+    loop = Loop()
+    yield loop
+    loop.close()
+
+
+def test_browser_patient_with_the_aiortc_practitioner(new_page: Callable[[], WebPage], cli: Client,
+                                                      server: Any, aio: Loop) -> None:
+    planned = appointments.add(cli, datetime.now(UTC) - timedelta(minutes=5), 30, "Patientin Kaya")
+    codes = planned.patient.codes
+    doctor = Call(server.url, codes["practitioner"], codes["patient"], session_token=cli.session.token)
+    try:
+        aio.run(doctor.start())  # auto-admits whoever waits, as `sprechzimmer call` does
+        patient = new_page()
+        patient_enters(patient, codes["patient"], then="Videosprechstunde")  # admitted at once
+        frames_flow(patient)
+        aio.run(doctor.wait_frames(15, timeout=90))
+        assert doctor.path() == "direct"
+        assert patient.foreign_requests == []
+    finally:
+        aio.run(doctor.close())
+
+
+def test_browser_practitioner_with_the_aiortc_patient(new_page: Callable[[], WebPage], cli: Client,
+                                                      server: Any, aio: Loop) -> None:
+    practice = approved_browser(new_page, cli)
+    planned = appointments.add(cli, datetime.now(UTC) - timedelta(minutes=5), 30, "Patient Schulz")
+    patient = Call(server.url, planned.patient.codes["patient"])
+    try:
+        aio.run(patient.start())
+        open_call_screen(practice, planned.appointment_id)
+        practice.page.get_by_role("button", name="Hereinholen").click(timeout=SLOW)
+        frames_flow(practice)
+        aio.run(patient.wait_frames(15, timeout=90))
+        assert "direkt" in practice.page.locator(".path").inner_text()
+        assert practice.foreign_requests == []
+    finally:
+        aio.run(patient.close())
+
+
+# Keeps the page's signalling sockets reachable for the test, so it can drop one without a goodbye.
+KEEP_SOCKETS = r"""
+(() => {
+  const Native = window.WebSocket;
+  window.__sockets = [];
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__sockets.push(this);
+    }
+  };
+})();
+"""
+
+
+def test_dropped_socket_resumes_without_the_waiting_room(new_page: Callable[[], WebPage], cli: Client) -> None:
+    practice = approved_browser(new_page, cli)
+    planned = appointments.add(cli, datetime.now(UTC) - timedelta(minutes=5), 30, "Patientin Lange")
+    patient = new_page()
+    patient.page.add_init_script(KEEP_SOCKETS)
+    patient_enters(patient, planned.patient.codes["patient"])
+    open_call_screen(practice, planned.appointment_id)
+    practice.page.get_by_role("button", name="Hereinholen").click(timeout=SLOW)
+    frames_flow(patient)
+
+    patient.page.evaluate("window.__sockets.at(-1).close()")  # the network drops the signalling socket
+    patient.page.wait_for_function("() => window.__sockets.length === 2 && window.__sockets[1].readyState === 1",
+                                   timeout=SLOW, polling=250)
+    patient.page.get_by_text("Die Verbindung wird wiederhergestellt").wait_for(state="detached", timeout=SLOW)
+    before = patient.page.evaluate(f"() => ({COUNT_FRAMES})('.tile[data-peer] video')")[0]
+    frames_flow(patient, before + 15)  # the media went on peer-to-peer
+    assert patient.page.get_by_role("heading", name="Warteraum").count() == 0
+    assert practice.page.locator(".waiting-list li").count() == 0
+
+
+@pytest.fixture
+def turn(tmp_path: Path) -> Iterator[Coturn]:
+    """Debian's coturn on 127.0.0.1, as the call tests start it (tests/calls/media.py)."""
+    relay = Coturn(tmp_path / "coturn", free_port(), secrets.token_hex(16), 49160 + (os.getpid() % 40) * 40)
+    try:
+        relay.wait_ready()
+        yield relay
+    finally:
+        relay.stop()
+
+
+def test_relayed_call_through_coturn_is_shown_as_such(new_page: Callable[[], WebPage], cli: Client,
+                                                      server: Any, aio: Loop, turn: Coturn) -> None:
+    """The other side allows only relayed paths (as behind a strict firewall): the browser's pre-call check
+    finds TURN reachable, the call flows through coturn and the page says "über TURN"."""
+    server.container.settings = replace(server.container.settings, turn_urls=(turn.url,),
+                                        turn_secret=coturn_secret(turn), turn_ttl_seconds=600)
+    planned = appointments.add(cli, datetime.now(UTC) - timedelta(minutes=5), 30, "Patient Wolf")
+    codes = planned.patient.codes
+    doctor = Call(server.url, codes["practitioner"], codes["patient"], session_token=cli.session.token,
+                  relay_only=True)
+    try:
+        aio.run(doctor.start())
+        patient = new_page()
+        patient.goto(f"/join#{codes['patient']}")
+        patient.page.get_by_role("button", name="Weiter").click()
+        patient.page.locator('.checks li[data-result="ok"]').filter(has_text="Weiterleitung (TURN)").wait_for(
+            timeout=SLOW)
+        patient.page.get_by_role("checkbox").check()
+        patient.page.get_by_role("button", name="Warteraum betreten").click()
+        frames_flow(patient)
+        patient.page.locator('.path[data-path="relayed"]').wait_for(timeout=SLOW)
+        assert "über TURN" in patient.page.locator(".path").inner_text()
+        aio.run(doctor.wait_frames(15, timeout=90))
+        assert doctor.path() == "relayed"
+        assert patient.foreign_requests == []
+    finally:
+        aio.run(doctor.close())
