@@ -32,6 +32,7 @@ from interfaces.client import appointments
 from interfaces.client.call import Call
 from interfaces.client.sdk import Client
 from tests.calls.media import Coturn
+from tests.calls.support import with_consent
 from tests.calls.test_call_e2e import coturn_secret
 from tests.conftest import PASSWORD, free_port, register
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, WebPage
@@ -120,6 +121,9 @@ def test_patient_waits_is_admitted_and_both_see_and_hear(new_page: Callable[[], 
     patient = new_page()
     patient_enters(patient, planned.patient.codes["patient"])
     assert "Die Sprechstunde beginnt am" in patient.page.locator(".waiting-room").inner_text()
+    # the Einwilligung given on the patient page is recorded with the appointment (Art. 9 DSGVO, issue 15.5)
+    consent = appointments.show(cli, planned.appointment_id).consent
+    assert consent is not None and consent["method"] == "Teilnahmeseite"
 
     open_call_screen(practice, planned.appointment_id)
     waiting = practice.page.locator(".waiting-list li")
@@ -279,6 +283,7 @@ def test_browser_practitioner_with_the_aiortc_patient(new_page: Callable[[], Web
                                                       server: Any, aio: Loop) -> None:
     practice = approved_browser(new_page, cli)
     planned = appointments.add(cli, datetime.now(UTC) - timedelta(minutes=5), 30, "Patient Schulz")
+    with_consent(cli, planned)  # recorded by the practice: the aiortc patient has no consent page
     patient = Call(server.url, planned.patient.codes["patient"])
     try:
         aio.run(patient.start())

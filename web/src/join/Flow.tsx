@@ -15,6 +15,7 @@ interface Appointment {
   appointment_id: string;
   starts_at: string;
   ends_at: string;
+  consented?: boolean; // false: the patient consents here before the waiting room (Art. 9 DSGVO)
 }
 
 const ZONE = "Europe/Berlin";
@@ -108,11 +109,22 @@ export function Flow({ code, callCode, t, lang, onRestart }: {
 
   const enter = async (event: Event) => {
     event.preventDefault();
-    if (!consent) {
+    const mustConsent = appointment?.role === "patient" && !appointment.consented;
+    if (mustConsent && !consent) {
       setConsentError(true);
       return;
     }
     try {
+      if (mustConsent) {
+        // Recorded with the join token (how and when); the server admits no patient without it.
+        const response = await fetch("/api/v1/access-codes/consent", {
+          method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ join_token: toHex(keys!.joinToken) }),
+        }).catch(() => null);
+        if (response === null) return setError(t("advice.network"));
+        if (!response.ok) return setError(t(errorKey(response.status)));
+        setAppointment((await response.json()) as Appointment);
+      }
       await session!.start(media?.stream ?? null);
       setStep("call");
     } catch (failure) {
@@ -185,7 +197,7 @@ export function Flow({ code, callCode, t, lang, onRestart }: {
         {network === "failed" && <p class="hint advice">{t("advice.network")}</p>}
         {network === "ok" && turn === "failed" && <p class="hint advice">{t("advice.turn")}</p>}
       </div>
-      <div class="card">
+      {appointment?.role === "patient" && !appointment.consented && <div class="card">
         <h2>{t("consent.title")}</h2>
         <label>
           <input type="checkbox" checked={consent} aria-invalid={consentError && !consent ? "true" : "false"}
@@ -193,7 +205,7 @@ export function Flow({ code, callCode, t, lang, onRestart }: {
           {t("consent.text")}
         </label>
         {consentError && !consent && <p class="field-error" role="alert">{t("consent.required")}</p>}
-      </div>
+      </div>}
       {error && <p class="alert" role="alert">{error}</p>}
       <div class="actions"><button type="submit">{t("enter")}</button></div>
     </form>

@@ -21,25 +21,9 @@ function codesFromFragment(): FragmentCodes {
   return { code: normaliseCode(value) ? value : "", callCode: call && normaliseCode(call) ? call : null };
 }
 
-const LEGAL = new Set(["nutzungsbedingungen", "datenschutz"]);
-
 export type T = (key: Key, values?: Record<string, string>) => string;
 
 type FlowModule = typeof import("./Flow");
-
-function LegalPage({ which, t }: { which: string; t: T }) {
-  // Placeholders until the operator's legal texts exist; linked without login, served from this origin.
-  return (
-    <div class="card">
-      <h1>{t(which === "datenschutz" ? "footer.privacy" : "footer.terms")}</h1>
-      <p lang="de">Dieser Text wird vom Betreiber des Sprechzimmers bereitgestellt (Platzhalter). Die
-        Videosprechstunde überträgt Bild und Ton direkt und Ende-zu-Ende-verschlüsselt zwischen den
-        Teilnehmenden; es gibt keine Aufzeichnung, keine Analyse- oder Werbedienste und keine Inhalte von
-        anderen Servern.</p>
-      <p><a href="/join">{t("title")}</a></p>
-    </div>
-  );
-}
 
 function JoinPage() {
   const [lang, setLang] = useState(() => browserLanguage());
@@ -49,7 +33,6 @@ function JoinPage() {
   const [error, setError] = useState<string | null>(null);
   const [flow, setFlow] = useState<FlowModule | null>(null);
   const [started, setStarted] = useState<string | null>(null);
-  const legal = new URLSearchParams(location.search).get("seite");
 
   useEffect(() => {
     document.documentElement.lang = lang;
@@ -69,8 +52,7 @@ function JoinPage() {
   };
 
   let body;
-  if (legal && LEGAL.has(legal)) body = <LegalPage which={legal} t={t} />;
-  else if (flow && started) {
+  if (flow && started) {
     body = <flow.Flow code={started} callCode={fragment.callCode} t={t} lang={lang}
       onRestart={(key) => { setStarted(null); setError(key); }} />;
   } else {
@@ -108,8 +90,8 @@ function JoinPage() {
       </header>
       <main>{body}</main>
       <footer class="links">
-        <a href="/join?seite=nutzungsbedingungen">{t("footer.terms")}</a>
-        <a href="/join?seite=datenschutz">{t("footer.privacy")}</a>
+        <a href="/rechtliches/nutzungsbedingungen">{t("footer.terms")}</a>
+        <a href="/rechtliches/datenschutz">{t("footer.privacy")}</a>
       </footer>
     </>
   );
