@@ -91,15 +91,19 @@ def enroll(services: Services, challenge_id: str, name: str, dev_sign_pk: str, d
     return Enrolled(str(organisation.org_id), device.device_id, device.status)
 
 
-def attach_pairing_tag(services: Services, org: str, device_id: str, tag: str, sig: bytes) -> None:
-    """tag_B needs org_id, which the device learns from its enrolment answer; it signs it with its key."""
+def attach_pairing_tag(services: Services, org: str, device_id: str, tag: str, sig: bytes,
+                       invite_proof: str = "") -> None:
+    """tag_B needs org_id, which the device learns from its enrolment answer; it signs it with its key.
+    A device enrolled by an invite sends its invite proof along (§8a.10); it is kept with the waiting user."""
     organisation = services.events.organisation_by_short_name(org)
     device = services.events.device(organisation.org_id, device_id) if organisation else None
     if organisation is None or device is None or not services.crypto.verify(
             _b(device.dev_sign_pk), t.enroll_tag(str(organisation.org_id), device_id, _b(tag)), sig):
         raise AuthFailed()
     device.attach_pairing_tag(tag)
-    fr.save(services, device)
+    if invite_proof and device.status == "pending":
+        organisation.prove_invite(device.requested_by, invite_proof)
+    fr.save(services, organisation, device)
 
 
 def pending_status(services: Services, challenge_id: str, sig_pw: bytes, sig_dev: bytes, ip: str) -> str:

@@ -123,7 +123,7 @@ class UserDirectory:
         return ["CREATE TABLE IF NOT EXISTS rm_users (org_id TEXT NOT NULL, user_key TEXT NOT NULL, "
                 "short_name TEXT NOT NULL, role TEXT NOT NULL, active INTEGER NOT NULL, certified INTEGER NOT NULL, "
                 "pw_salt TEXT NOT NULL, pw_ops INTEGER NOT NULL, pw_mem BIGINT NOT NULL, pk_pw TEXT NOT NULL, "
-                "PRIMARY KEY (org_id, user_key))"]
+                "invite_proof TEXT NOT NULL DEFAULT '', PRIMARY KEY (org_id, user_key))"]
 
     def forget(self, org_id: UUID, cur: Cursor) -> int:
         """Erasure: nothing of the organisation stays in this read model."""
@@ -140,9 +140,10 @@ class UserDirectory:
 
     def _insert(self, cur: Cursor, org_id: UUID, user: dict[str, Any]) -> None:
         cur.execute("INSERT INTO rm_users (org_id, user_key, short_name, role, active, certified, pw_salt, pw_ops, "
-                    "pw_mem, pk_pw) VALUES (%s, %s, %s, %s, 1, %s, %s, %s, %s, %s)",
+                    "pw_mem, pk_pw, invite_proof) VALUES (%s, %s, %s, %s, 1, %s, %s, %s, %s, %s, %s)",
                     (str(org_id), short_name_key(user["short_name"]), user["short_name"], user["role"],
-                     1 if user.get("cert") else 0, user["pw_salt"], user["pw_ops"], user["pw_mem"], user["pk_pw"]))
+                     1 if user.get("cert") else 0, user["pw_salt"], user["pw_ops"], user["pw_mem"], user["pk_pw"],
+                     user.get("invite_proof", "")))
 
     @apply.register
     def _(self, event: Organisation.Registered, cur: Cursor) -> None:
@@ -159,8 +160,8 @@ class UserDirectory:
 
     @apply.register
     def _(self, event: Organisation.PasswordChanged, cur: Cursor) -> None:
-        cur.execute("UPDATE rm_users SET certified = %s, pw_salt = %s, pw_ops = %s, pw_mem = %s, pk_pw = %s "
-                    "WHERE org_id = %s AND user_key = %s",
+        cur.execute("UPDATE rm_users SET certified = %s, pw_salt = %s, pw_ops = %s, pw_mem = %s, pk_pw = %s, "
+                    "invite_proof = '' WHERE org_id = %s AND user_key = %s",
                     (1 if event.cert else 0, event.pw_salt, event.pw_ops, event.pw_mem, event.pk_pw,
                      str(event.org_id), event.user_key))
 
@@ -170,16 +171,22 @@ class UserDirectory:
                     (event.role, str(event.org_id), event.user_key))
 
     @apply.register
+    def _(self, event: Organisation.InviteProven, cur: Cursor) -> None:
+        cur.execute("UPDATE rm_users SET invite_proof = %s WHERE org_id = %s AND user_key = %s",
+                    (event.proof, str(event.org_id), event.user_key))
+
+    @apply.register
     def _(self, event: Organisation.UserCertified, cur: Cursor) -> None:
         cur.execute("UPDATE rm_users SET certified = 1 WHERE org_id = %s AND user_key = %s",
                     (str(event.org_id), event.user_key))
 
     @staticmethod
     def rows(cur: Cursor, org_id: UUID) -> list[dict[str, Any]]:
-        rows = cur.execute("SELECT short_name, role, active, certified, pw_salt, pw_ops, pw_mem, pk_pw FROM rm_users "
-                           "WHERE org_id = %s ORDER BY user_key", (str(org_id),)).fetchall()
+        rows = cur.execute("SELECT short_name, role, active, certified, pw_salt, pw_ops, pw_mem, pk_pw, invite_proof "
+                           "FROM rm_users WHERE org_id = %s ORDER BY user_key", (str(org_id),)).fetchall()
         return [{"user_short": r[0], "role": r[1], "active": bool(r[2]), "certified": bool(r[3]),
-                 "pw_salt": r[4], "pw_ops": int(r[5]), "pw_mem": int(r[6]), "pk_pw": r[7]} for r in rows]
+                 "pw_salt": r[4], "pw_ops": int(r[5]), "pw_mem": int(r[6]), "pk_pw": r[7], "invite_proof": r[8]}
+                for r in rows]
 
 
 class NoticeBoard:

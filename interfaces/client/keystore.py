@@ -73,3 +73,20 @@ class LocalStore:
 
     def clear_session(self) -> None:
         (self.directory / "session.json").unlink(missing_ok=True)
+
+    # The secret of an invite code this admin device issued (§8a.10): only with it can this device check the
+    # invited employee's proof before certifying their password key. Kept until the user is certified.
+
+    def _invite_path(self, origin: str, org_id: str, user_key: str) -> Path:
+        digest = hashlib.sha256(f"{origin}\n{org_id}\n{user_key}".encode()).hexdigest()[:24]
+        return self.directory / "invites" / f"{digest}.json"
+
+    def save_invite_secret(self, origin: str, org_id: str, user_key: str, secret: bytes) -> None:
+        _write_private(self._invite_path(origin, org_id, user_key), {"secret": secret.hex()})
+
+    def invite_secret(self, origin: str, org_id: str, user_key: str) -> bytes | None:
+        path = self._invite_path(origin, org_id, user_key)
+        return bytes.fromhex(json.loads(path.read_text())["secret"]) if path.exists() else None
+
+    def forget_invite_secret(self, origin: str, org_id: str, user_key: str) -> None:
+        self._invite_path(origin, org_id, user_key).unlink(missing_ok=True)

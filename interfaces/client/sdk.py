@@ -65,6 +65,20 @@ def open_grant(grant: dict[str, Any], org_id: str, recipient: str, pinned_org_si
     return wire.open(org_id, recipient, pinned_org_sign_pk, box_key, min_version)
 
 
+def check_user_cert(org_id: str, answer: dict[str, Any], verifier: PasswordVerifier, pinned_org_sign_pk: str) -> None:
+    """The organisation vouches for this user's password key and role (§4.5, §8a.10): a server that slipped in a
+    user, swapped an invited user's password key or raised a role is caught here. Without a certificate there
+    is no login: an invited user is certified when an admin approves their device."""
+    try:
+        certified = UserCertificate(org_id, names.short_name_key(str(answer["user_short"])), str(answer["role"]),
+                                    verifier, bytes.fromhex(str(answer.get("user_cert") or "")))
+        ok = bool(certified.sig) and certified.verifies(bytes.fromhex(pinned_org_sign_pk))
+    except (KeyError, ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise TamperingDetected(MSG_TAMPERED)
+
+
 def master_password_problem(master_password: str, password: str) -> str | None:
     """Decision 1 of design/crypto.md §8: ≥ 12 characters or ≥ 4 words, and a strength check."""
     if master_password == password:
@@ -230,14 +244,7 @@ class Client:
             raise TamperingDetected(MSG_TAMPERED)
         keyring = open_grant(result["grant"], record.org_id, record.device_id, bytes.fromhex(pinned), device.box,
                              record.keyring_version)
-        # The organisation vouches for this user's password key and role: a server that slipped in a user or
-        # raised a role is caught here. (A freshly invited user waits for an admin's certificate.)
-        if result.get("user_cert"):
-            certified = UserCertificate(record.org_id, names.short_name_key(result["user_short"]), result["role"],
-                                        PasswordVerifier(salt, kdf["ops"], kdf["mem"], pw.pk),
-                                        bytes.fromhex(result["user_cert"]))
-            if not certified.verifies(bytes.fromhex(pinned)):
-                raise TamperingDetected(MSG_TAMPERED)
+        check_user_cert(record.org_id, result, PasswordVerifier(salt, kdf["ops"], kdf["mem"], pw.pk), pinned)
         if keyring.version > record.keyring_version or first_login:
             record.keyring_version = keyring.version
             record.pinned_org_sign_pk, record.pairing_code = pinned, None
@@ -272,6 +279,11 @@ class Client:
             return None
         if info.get("org_sign_pk") != record.pinned_org_sign_pk or str(info.get("org_id")) != record.org_id:
             raise TamperingDetected(MSG_TAMPERED)
+        try:
+            verifier = PasswordVerifier.from_wire(info.get("password") or {})
+        except (KeyError, ValueError, TypeError):
+            raise TamperingDetected(MSG_TAMPERED) from None
+        check_user_cert(record.org_id, info, verifier, record.pinned_org_sign_pk)
         device = DeviceKeys.from_seed(bytes.fromhex(record.seed))
         keyring = open_grant(info["grant"], record.org_id, record.device_id, bytes.fromhex(record.pinned_org_sign_pk),
                              device.box, record.keyring_version)

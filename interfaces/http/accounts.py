@@ -62,7 +62,10 @@ class CurrentSession(Resource):
             return {"org_id": session.org_id, "org_short": organisation.short_name, "user_short": user.short_name,
                     "role": user.role, "device_id": session.device_id,
                     "plan": contract.plan_on(self.services.today()),
-                    "org_sign_pk": organisation.org_sign_pk, "grant": device.latest_grant if device else None}
+                    "org_sign_pk": organisation.org_sign_pk, "grant": device.latest_grant if device else None,
+                    # The user's own verifier and certificate: resuming checks them as a login does (§8a.10).
+                    "user_cert": user.cert,
+                    "password": {"salt": user.pw_salt, "ops": user.pw_ops, "mem": user.pw_mem, "pk_pw": user.pk_pw}}
 
         resp.media = schemas.SessionInfoSchema().dump(await self.runtime.call(describe))
 

@@ -60,6 +60,10 @@ class EnrollTagSchema(GermanSchema):
     device_id = device_id_field()
     tag = _hex(32)
     sig = _hex(64)
+    # After an invite (§8a.10): h("vdc/v1/invite-proof", org_id, user_key, pk_pw, key=kdf(s_inv, "vdciv_v1", 1)),
+    # sent here because the employee learns org_id only from the redeem answer.
+    invite_proof = fields.String(load_default="", validate=validate.Regexp(r"^([0-9a-f]{64})?$"),
+                                 error_messages=MSG)
 
 
 class EnrollStatusSchema(GermanSchema):
@@ -158,7 +162,7 @@ class EnrollTag(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         d = await load(req, EnrollTagSchema())
         await self.runtime.call(devices.attach_pairing_tag, self.services, d["org"], d["device_id"], d["tag"],
-                                bytes.fromhex(d["sig"]))
+                                bytes.fromhex(d["sig"]), d["invite_proof"])
         resp.status = falcon.HTTP_204
 
 

@@ -311,6 +311,8 @@ class SessionInfoSchema(Schema):
     plan = fields.String()
     org_sign_pk = fields.String()
     grant = fields.Dict(allow_none=True)
+    user_cert = fields.String()
+    password = fields.Dict()
 
 
 class ProblemSchema(Schema):

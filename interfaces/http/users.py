@@ -134,6 +134,7 @@ class UserSchema(Schema):
     pw_ops = fields.Integer()
     pw_mem = fields.Integer()
     pk_pw = fields.String()
+    invite_proof = fields.String()  # set while an invited user waits for certification (§8a.10)
 
 
 class UserListSchema(Schema):
