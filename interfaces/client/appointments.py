@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -30,6 +30,7 @@ from sprechzimmer_protocol.records import RecordEnvelope
 from .sdk import CODE_SECRETS, ApiError, Client, Keyring, LoggedIn, TamperingDetected
 
 BERLIN = ZoneInfo("Europe/Berlin")
+STALE_KEYRING = "/problems/stale-keyring"  # the problem type of a write sealed under an older keyring
 SCHEMA = 1
 FIELD = "patient"
 ROLES = ("practitioner", "patient")
@@ -165,6 +166,18 @@ def _appointment(client: Client, data: dict[str, Any]) -> Appointment:
     )
 
 
+def _sealed(client: Client, send: Callable[[Keyring], Any]) -> Any:
+    """Sends a write whose record is sealed under the session's keyring. If the keyring was rotated since the
+    login (a device was revoked), the server answers 409 with the current version: fetch the new grant and
+    seal again, once (issue 10.11), so the revoked device's data key never protects new data."""
+    try:
+        return send(_session(client).keyring)
+    except ApiError as error:
+        if error.status != 409 or error.problem.get("type") != STALE_KEYRING:
+            raise
+        return send(client.refresh_keyring(int(error.problem.get("keyring_version") or 0)))
+
+
 def _utc(moment: datetime) -> str:
     if moment.tzinfo is None:  # a wall-clock time typed in the practice means German time
         moment = moment.replace(tzinfo=BERLIN)
@@ -180,16 +193,15 @@ def add(client: Client, starts_at: datetime, duration_minutes: int, name: str, e
     if reminder_minutes is not None and not phone:
         raise ApiError(400, "Für die SMS-Erinnerung fehlt die Telefonnummer.",
                        {"phone": ["Bitte eine Telefonnummer angeben."]})
-    keyring = _session(client).keyring
     appointment_id = str(uuid.uuid4())
     codes = new_codes(participants)
     patient = PatientRecord(name=name, email=email, phone=phone, note=note, codes=codes,
                             call_code=new_call_code(codes))
-    data = client.request("POST", "/api/v1/appointments", {
+    data = _sealed(client, lambda keyring: client.request("POST", "/api/v1/appointments", {
         "appointment_id": appointment_id, "starts_at": _utc(starts_at), "duration_minutes": duration_minutes,
         "record": seal_record(keyring, appointment_id, patient), "join_tokens": join_tokens(codes),
         "reminder": {"phone": phone, "minutes_before": reminder_minutes} if reminder_minutes is not None else None,
-    }, auth=True)
+    }, auth=True))
     return _appointment(client, data)
 
 
@@ -235,8 +247,8 @@ def edit(client: Client, appointment_id: str, **changes: str | None) -> Appointm
         raise ApiError(400, "Unbekannte Angaben: " + ", ".join(sorted(unknown)) + ".")
     current = show(client, appointment_id)
     patient = PatientRecord(**{**asdict(current.patient), **changes})
-    return _command(client, appointment_id, "record",
-                    {"record": seal_record(_session(client).keyring, appointment_id, patient)})
+    return _sealed(client, lambda keyring: _command(client, appointment_id, "record",
+                                                    {"record": seal_record(keyring, appointment_id, patient)}))
 
 
 def record_consent(client: Client, appointment_id: str, method: str, given_at: datetime | None = None) -> Appointment:
@@ -250,8 +262,8 @@ def reissue_codes(client: Client, appointment_id: str) -> Appointment:
     current = show(client, appointment_id)
     codes = new_codes(len(current.patient.participants))
     patient = PatientRecord(**{**asdict(current.patient), "codes": codes, "call_code": new_call_code(codes)})
-    return _command(client, appointment_id, "codes", {
-        "record": seal_record(_session(client).keyring, appointment_id, patient), "join_tokens": join_tokens(codes)})
+    return _sealed(client, lambda keyring: _command(client, appointment_id, "codes", {
+        "record": seal_record(keyring, appointment_id, patient), "join_tokens": join_tokens(codes)}))
 
 
 def sms_size(sms: dict[str, Any]) -> str:

@@ -43,8 +43,9 @@ class ApiError(Exception):
     """A problem+json answer of the server, or a client-side refusal with the same shape."""
 
     def __init__(self, status: int, detail: str, errors: dict[str, list[str]] | None = None,
-                 retry_after: int | None = None):
+                 retry_after: int | None = None, problem: dict[str, Any] | None = None):
         super().__init__(detail)
+        self.problem = problem or {}  # the whole problem+json body (e.g. type and keyring_version)
         self.status = status
         self.detail = detail
         self.errors = errors or {}
@@ -132,7 +133,7 @@ class Client:
                 problem = {"detail": response.text or response.reason_phrase}
             retry = response.headers.get("Retry-After")
             raise ApiError(response.status_code, problem.get("detail", ""), problem.get("errors"),
-                           int(retry) if retry and retry.isdigit() else None)
+                           int(retry) if retry and retry.isdigit() else None, problem)
         return response.json() if response.content else None
 
     # --- registration (design/crypto.md §4.1) ---------------------------------------------------
@@ -293,6 +294,26 @@ class Client:
         self.session = LoggedIn(saved["token"], record.org_id, info["org_short"], info["user_short"], info["role"],
                                 record.device_id, keyring)
         return self.session
+
+    def refresh_keyring(self, at_least: int) -> Keyring:
+        """After the server said the keyring was rotated (issue 10.11): this device's newest grant, opened with
+        the login's checks; a grant older than `at_least` or than the pinned version is refused."""
+        if self.session is None:
+            raise ApiError(401, MSG_SESSION_ENDED)
+        record = self.store.device(self.origin, names.short_name_key(self.session.org_short))
+        if record is None or record.pinned_org_sign_pk is None:
+            raise ApiError(400, MSG_NO_DEVICE)
+        info = self.request("GET", "/api/v1/session", auth=True)
+        if info.get("org_sign_pk") != record.pinned_org_sign_pk or not info.get("grant"):
+            raise TamperingDetected(MSG_TAMPERED)
+        device = DeviceKeys.from_seed(bytes.fromhex(record.seed))
+        keyring = open_grant(info["grant"], record.org_id, record.device_id, bytes.fromhex(record.pinned_org_sign_pk),
+                             device.box, max(record.keyring_version, at_least))
+        if keyring.version > record.keyring_version:
+            record.keyring_version = keyring.version
+            self.store.save_device(record)
+        self.session.keyring = keyring
+        return keyring
 
     def logout(self) -> None:
         try:

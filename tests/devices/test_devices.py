@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
 from nacl.exceptions import CryptoError
 
 from application.errors import AUTH_FAILED_MESSAGE
-from interfaces.client import devices
+from interfaces.client import appointments, devices
 from interfaces.client.sdk import ApiError, Client, Keyring, TamperingDetected
 from sprechzimmer_protocol import layouts
 from sprechzimmer_protocol.codes import normalise_code
@@ -265,3 +265,33 @@ def test_lock_unlock_rename_and_revocation_with_keyring_rotation(
     before = devices.list_devices(admin)
     server.container.projections.rebuild()
     assert devices.list_devices(admin) == before
+
+
+def test_a_device_still_logged_in_seals_new_data_under_the_rotated_keyring(
+        server: LiveServer, new_client: Callable[[str], Client]) -> None:
+    """Issue 10.11: after a revocation the server refuses writes sealed under the old keyring (409 with the
+    current version); the SDK of a device that stayed logged in fetches its new grant and seals again."""
+    admin = admin_client(new_client)
+    second = approved_device(admin, new_client, "Sprechzimmer 1")
+    revoked = approved_device(admin, new_client, "Empfang")
+    revoked_keyring = revoked.session.keyring  # type: ignore[union-attr]
+    assert second.session is not None and second.session.keyring.version == 1
+
+    devices.revoke(admin, revoked.session.device_id)  # type: ignore[union-attr]
+    stale_id = str(uuid4())
+    with pytest.raises(ApiError) as stale:  # a client that ignores the rotation gets the current version
+        second.request("POST", "/api/v1/appointments", {
+            "appointment_id": stale_id, "starts_at": "2030-01-07T09:00:00+00:00", "duration_minutes": 20,
+            "record": appointments.seal_record(second.session.keyring, stale_id,
+                                               appointments.PatientRecord("Jörg Böhm")),
+            "join_tokens": appointments.join_tokens(appointments.new_codes())}, auth=True)
+    assert stale.value.status == 409 and stale.value.problem["keyring_version"] == 2
+
+    created = appointments.add(second, datetime(2030, 1, 7, 10, 0), 20, "Jörg Böhm")
+    assert second.session.keyring.version == 2
+    raw = second.request("GET", f"/api/v1/appointments/{created.appointment_id}", auth=True)
+    assert raw["record"]["kver"] == 2
+    with pytest.raises(TamperingDetected):  # the revoked device's data keys do not open it
+        appointments.open_record(revoked_keyring, created.appointment_id, raw["record"])
+    edited = appointments.edit(admin, created.appointment_id, note="Rückruf")
+    assert edited.patient.note == "Rückruf"
