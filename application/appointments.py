@@ -15,6 +15,7 @@ from uuid import UUID
 
 from application.access import Session, ip_prefix
 from application.errors import Conflict, Invalid, NotFound, StaleKeyring, Throttled
+from application.fresh import organisation_of
 from application.jobs import Job
 from application.plans import current_plan, require_feature
 from application.ports import CalendarEntry, DueReminder, JoinGrant, ReminderNumbers, SmsFailed
@@ -106,7 +107,7 @@ def _month(services: Services) -> str:
 
 def _require_current_keyring(services: Services, session: Session, record: dict[str, Any]) -> None:
     """New patient data is sealed under the newest data key only (issue 10.11, §4.8)."""
-    organisation = services.events.get(session.org_id)
+    organisation = organisation_of(services, session)
     if int(record["kver"]) < organisation.keyring_version:
         raise StaleKeyring(organisation.keyring_version)
 

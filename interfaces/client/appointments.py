@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,7 @@ from sprechzimmer_protocol.records import RecordEnvelope
 from .sdk import CODE_SECRETS, ApiError, Client, Keyring, LoggedIn, TamperingDetected
 
 BERLIN = ZoneInfo("Europe/Berlin")
+T = TypeVar("T")
 STALE_KEYRING = "/problems/stale-keyring"  # the problem type of a write sealed under an older keyring
 SCHEMA = 1
 FIELD = "patient"
@@ -166,7 +167,7 @@ def _appointment(client: Client, data: dict[str, Any]) -> Appointment:
     )
 
 
-def _sealed(client: Client, send: Callable[[Keyring], Any]) -> Any:
+def _sealed(client: Client, send: Callable[[Keyring], T]) -> T:
     """Sends a write whose record is sealed under the session's keyring. If the keyring was rotated since the
     login (a device was revoked), the server answers 409 with the current version: fetch the new grant and
     seal again, once (issue 10.11), so the revoked device's data key never protects new data."""
