@@ -25,6 +25,7 @@ MSG_GRANT = "Die Schlüsselfreigabe ist nicht von der Organisation signiert oder
 MSG_OWN = "Das eigene, gerade benutzte Gerät kann hier nicht gesperrt oder entfernt werden."
 MSG_NO_DEVICE = "Dieses Gerät gibt es in dieser Organisation nicht."
 MSG_NO_TAG = "Das neue Gerät hat seinen Kopplungsnachweis noch nicht übermittelt."
+MSG_HEAD = "Der Stand des Schlüsselbunds ist nicht von der Organisation signiert."
 MSG_ROTATION = "Die neue Schlüsselbund-Version muss an alle verbleibenden Geräte und das Masterpasswort gehen."
 
 _DUMMY = bytes(32)
@@ -227,6 +228,11 @@ def revoke(services: Services, session: Session, device_id: str, revoked_at: str
         remaining[recipient].add_grant({"version": version, **grant})
     mp_grant = {"version": version, **rotation["mp_grant"]}
     _verify_grant(services, organisation, "mp", mp_grant, version)
+    head = mp_grant["head"]
+    if int(head["version"]) != version or not services.crypto.verify(
+            _b(organisation.org_sign_pk), t.keyring_head(str(organisation.org_id), version, head["rotated_at"]),
+            _b(head["sig"])):
+        raise Invalid(MSG_HEAD, "rotation.mp_grant.head")
     organisation.rotate_keyring(version, mp_grant, "revocation")
     fr.save(services, device, organisation, *remaining.values())
     services.ephemeral.delete_device_sessions(session.org_id, device_id)

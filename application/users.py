@@ -230,7 +230,9 @@ def change_master(services: Services, session: Session, master: dict[str, Any], 
                                                                       _b(master["box_pk"])), _b(master["cert"])):
         raise Invalid("Die Schlüssel des Masterpassworts sind nicht von der Organisation signiert.", "master.cert")
     version = organisation.keyring_version
-    grant = {"version": version, **mp_grant}
+    # The head of this version stays with the mp grant (§8a.11): a recovering device learns version and date.
+    head = organisation.mp_grants[version].get("head")
+    grant = {"version": version, **mp_grant, **({"head": head} if head else {})}
     if int(mp_grant.get("version", version)) != version or not c.verify(
             _b(organisation.org_sign_pk), t.keyring_grant(str(organisation.org_id), "mp", version,
                                                           _b(grant["sealed"])), _b(grant["sig"])):

@@ -272,7 +272,10 @@ def revoke(client: Client, device_id: str) -> Keyring:
     result = client.request("POST", f"/api/v1/devices/{device_id}/revoke", {
         "revoked_at": revoked_at,
         "revocation": p.sign(old.signing, t.revocation(org_id, device_id, revoked_at)).hex(),
-        "rotation": {"version": new.version, "mp_grant": new.grant("mp", _b(master["box_pk"])).to_wire(),
+        "rotation": {"version": new.version,
+                     # the head of the new version travels with the mp grant (§8a.11)
+                     "mp_grant": {**new.grant("mp", _b(master["box_pk"])).to_wire(),
+                                  "head": new.head(revoked_at).to_wire()},
                      "grants": {d["device_id"]: new.grant(d["device_id"], _b(d["dev_box_pk"])).to_wire()
                                 for d in remaining}},
         "proof": sent,

@@ -95,7 +95,7 @@ class LockSchema(GermanSchema):
 class RotationSchema(GermanSchema):
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=2),
                              error_messages={**MSG, "invalid": "Bitte eine ganze Zahl angeben."})
-    mp_grant = fields.Nested(GrantSchema, required=True, error_messages=MSG)
+    mp_grant = fields.Nested(schemas.HeadedGrantSchema, required=True, error_messages=MSG)
     grants = fields.Dict(keys=fields.String(validate=validate.Regexp(_DEVICE_ID)),
                          values=fields.Nested(GrantSchema), required=True,
                          validate=validate.Length(max=500, error="Zu viele Geräte."), error_messages=MSG)

@@ -187,6 +187,20 @@ class GrantSchema(GermanSchema):
     sig = _hex(64)
 
 
+class KeyringHeadSchema(GermanSchema):
+    """The org's signed lp("vdc/v1/keyring-head", org_id, version, rotated_at) (§8a.11)."""
+
+    version = _int(1, 1_000_000)
+    rotated_at = _text(40)
+    sig = _hex(64)
+
+
+class HeadedGrantSchema(GrantSchema):
+    """The mp grant of a rotation carries the head of its version, so a recovering device learns it."""
+
+    head = fields.Nested(KeyringHeadSchema, required=True, error_messages=MSG)
+
+
 class UserKeysSchema(GermanSchema):
     salt = _hex(16)
     ops = _int(1, 16)
