@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -44,9 +44,22 @@ MSG_SMS_CONFERENCE = ("Konferenz-Einladungen bitte per E-Mail oder persönlich �
                       "nicht über den Server laufen.")
 MSG_RECORD_TAMPERED = ("Die verschlüsselten Patientendaten dieses Termins sind nicht echt oder gehören zu einem "
                        "anderen Termin. Vorgang abgebrochen.")
+MSG_NEWER_SCHEMA = ("Dieser Termin wurde mit einer neueren Version von Sprechzimmer gespeichert. Bitte das Programm "
+                    "aktualisieren.")
 SMS_NOTICE = ("Hinweis: Bei einer Einladung per SMS gelangen Telefonnummer und Zugangscode des Patienten einmal "
               "über den Server zum SMS-Anbieter. Sie werden nicht gespeichert; der Schutz des Gesprächs gegenüber "
               "dem Server beruht für diesen Termin darauf, dass er den Code vergisst.")
+
+
+def _text_or_none(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+RECORD_TYPES: dict[str, Callable[[Any], bool]] = {
+    "name": lambda v: isinstance(v, str), "email": _text_or_none, "phone": _text_or_none, "note": _text_or_none,
+    "codes": lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(c, str) for k, c in v.items()),
+    "call_code": _text_or_none,
+}
 
 
 @dataclass
@@ -57,6 +70,24 @@ class PatientRecord:
     note: str | None = None
     codes: dict[str, str] = field(default_factory=dict)  # slot -> code "XXXX-XXXX-XXXX"
     call_code: str | None = None  # conferences only: the shared secret k_call derives from (never sent)
+    # Keys written by a newer client that this one does not know: kept unchanged on every re-encryption (§8a.3).
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        known = {name: getattr(self, name) for name in RECORD_TYPES}
+        return {**self.extra, **known}
+
+    @classmethod
+    def from_json(cls, data: Any) -> PatientRecord:
+        """Tolerant reader (§8a.3): unknown keys are kept, known keys must have their types (else ValueError,
+        i.e. "manipuliert")."""
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            raise ValueError("record")
+        for name, check in RECORD_TYPES.items():
+            if name in data and not check(data[name]):
+                raise ValueError(name)
+        known = {name: data[name] for name in RECORD_TYPES if name in data}
+        return cls(**known, extra={k: v for k, v in data.items() if k not in RECORD_TYPES})
 
     @property
     def participants(self) -> list[str]:
@@ -102,15 +133,21 @@ class Invitation:
 
 def seal_record(keyring: Keyring, appointment_id: str, patient: PatientRecord) -> dict[str, Any]:
     """A fresh DEK per record, wrapped under the newest data key v_n (§2.3)."""
-    payload = json.dumps(asdict(patient), ensure_ascii=False).encode()
+    payload = json.dumps(patient.to_json(), ensure_ascii=False).encode()
     return RecordEnvelope.seal(keyring, appointment_id, FIELD, SCHEMA, payload).to_wire()
 
 
 def open_record(keyring: Keyring, appointment_id: str, wire: dict[str, Any]) -> PatientRecord:
     """Raises TamperingDetected when the record was altered or belongs to another appointment."""
     try:
-        raw = RecordEnvelope.from_wire(wire).open(keyring, appointment_id, FIELD, MSG_RECORD_TAMPERED)
-        return PatientRecord(**json.loads(raw))
+        envelope = RecordEnvelope.from_wire(wire)
+    except (KeyError, ValueError, TypeError):
+        raise TamperingDetected(MSG_RECORD_TAMPERED) from None
+    raw = envelope.open(keyring, appointment_id, FIELD, MSG_RECORD_TAMPERED)  # the AAD binds the schema
+    if envelope.schema > SCHEMA:  # raised only for an incompatible change (§8a.3): this reader cannot know it
+        raise ApiError(409, MSG_NEWER_SCHEMA)
+    try:
+        return PatientRecord.from_json(json.loads(raw))
     except (KeyError, ValueError, TypeError):
         raise TamperingDetected(MSG_RECORD_TAMPERED) from None
 
@@ -247,7 +284,10 @@ def edit(client: Client, appointment_id: str, **changes: str | None) -> Appointm
     if unknown:
         raise ApiError(400, "Unbekannte Angaben: " + ", ".join(sorted(unknown)) + ".")
     current = show(client, appointment_id)
-    patient = PatientRecord(**{**asdict(current.patient), **changes})
+    try:  # through the tolerant form, so keys of newer clients stay (§8a.3)
+        patient = PatientRecord.from_json({**current.patient.to_json(), **changes})
+    except ValueError:
+        raise ApiError(400, "Der Name darf nicht leer sein.", {"name": ["Bitte einen Namen angeben."]}) from None
     return _sealed(client, lambda keyring: _command(client, appointment_id, "record",
                                                     {"record": seal_record(keyring, appointment_id, patient)}))
 
@@ -262,7 +302,7 @@ def reissue_codes(client: Client, appointment_id: str) -> Appointment:
     stop working at once. The number of participants stays."""
     current = show(client, appointment_id)
     codes = new_codes(len(current.patient.participants))
-    patient = PatientRecord(**{**asdict(current.patient), "codes": codes, "call_code": new_call_code(codes)})
+    patient = replace(current.patient, codes=codes, call_code=new_call_code(codes))
     return _sealed(client, lambda keyring: _command(client, appointment_id, "codes", {
         "record": seal_record(keyring, appointment_id, patient), "join_tokens": join_tokens(codes)}))
 
