@@ -154,7 +154,8 @@ class Users(Resource):
 
         def read() -> dict[str, Any]:
             with container.state_db.transaction() as cur:
-                return {"users": UserDirectory.rows(cur, session.org_id)}
+                rows = UserDirectory.rows(cur, session.org_id)
+            return {"users": users.visible_users(self.services, session, rows)}
 
         resp.media = UserListSchema().dump(await self.runtime.call(read))
 

@@ -286,3 +286,20 @@ def test_a_login_or_resumed_session_without_a_valid_user_certificate_is_refused(
     for rewrite in (drop_cert, forge_cert):
         with pytest.raises(TamperingDetected):
             tampered_client(admin, rewrite).resume(ORG, ADMIN)
+
+
+def test_staff_sees_no_password_verifiers_of_others_and_no_master_password_parameters(
+        server: LiveServer, new_client: Callable[[str], Client]) -> None:
+    """§8a.9 / issue 10.8: salt and pk_pw are all an offline guess needs, so only admins get them."""
+    admin = admin_client(new_client)
+    users.add_user(admin, "AnnaS", "staff", STAFF_PASSWORD)
+    staff = approved_device(admin, new_client, "Empfang", "AnnaS", STAFF_PASSWORD)
+    seen = {u["user_short"]: u for u in users.list_users(staff)}
+    assert set(seen) == {ADMIN, "AnnaS"}
+    assert "pk_pw" not in seen[ADMIN] and "pw_salt" not in seen[ADMIN]
+    assert len(seen["AnnaS"]["pk_pw"]) == 64  # the own verifier stays visible
+    with pytest.raises(ApiError) as master:
+        staff.request("GET", "/api/v1/masterpassword", auth=True)
+    assert master.value.status == 403 and "Administratoren" in master.value.detail
+    assert len({u["user_short"]: u for u in users.list_users(admin)}["AnnaS"]["pk_pw"]) == 64
+    assert "salt" in admin.request("GET", "/api/v1/masterpassword", auth=True)
