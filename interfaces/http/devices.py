@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, validate
 
 from application import devices, fresh
 from application.errors import NotFound
+from infrastructure.readmodel_cipher import ReadModelCipher
 from interfaces.http import schemas
 from interfaces.http.common import Resource, Runtime, client_ip, load
 from interfaces.http.openapi import operation
@@ -181,7 +182,8 @@ class DeviceList(Resource):
 
         def read() -> dict[str, Any]:
             with container.state_db.transaction() as cur:
-                return {"devices": DeviceDirectory.rows(cur, session.org_id, self.services.now()),
+                return {"devices": DeviceDirectory.rows(cur, session.org_id, self.services.now(),
+                                                       ReadModelCipher(self.services.keystore)),
                         "notices": NoticeBoard.rows(cur, session.org_id)}
 
         resp.media = DeviceListSchema().dump(await self.runtime.call(read))

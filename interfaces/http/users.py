@@ -12,6 +12,7 @@ from marshmallow import Schema, fields
 from application import stammdaten, users
 from application.errors import NotFound
 from domain import values
+from infrastructure.readmodel_cipher import ReadModelCipher
 from interfaces.http.common import Resource, Runtime, client_ip, load
 from interfaces.http.devices import proof_field
 from interfaces.http.openapi import operation
@@ -154,7 +155,7 @@ class Users(Resource):
 
         def read() -> dict[str, Any]:
             with container.state_db.transaction() as cur:
-                rows = UserDirectory.rows(cur, session.org_id)
+                rows = UserDirectory.rows(cur, session.org_id, ReadModelCipher(self.services.keystore))
             return {"users": users.visible_users(self.services, session, rows)}
 
         resp.media = UserListSchema().dump(await self.runtime.call(read))

@@ -65,3 +65,25 @@ def test_the_client_keeps_its_device_seed_private(server: LiveServer, new_client
     register(client)
     files = list(client.store.directory.rglob("*.json"))
     assert files and all(path.stat().st_mode & 0o077 == 0 for path in files)
+
+
+def test_verifiers_and_device_keys_are_sealed_in_read_models_and_files_are_private(
+        server: LiveServer, new_client: Callable[[str], Client]) -> None:
+    """§8a.9 / issue 10.8: pw_salt/pk_pw and device keys are in no table in the clear (a stolen state database
+    gives no offline guess), yet the admin's listing shows them; data directory 0700, database files 0600."""
+    client = new_client("a")
+    register(client)
+    client.login("PWinkler", "MartinW", PASSWORD)
+    me = next(u for u in client.request("GET", "/api/v1/users", auth=True)["users"] if u["user_short"] == "MartinW")
+    device = next(iter(client.request("GET", "/api/v1/devices", auth=True)["devices"]))
+    values = [me["pk_pw"], me["pw_salt"], device["dev_sign_pk"], device["dev_box_pk"]]
+    assert all(len(v) in (32, 64) for v in values)
+    storage = raw_storage(server)
+    for value in values:
+        for form in (value.encode(), bytes.fromhex(value)):
+            assert form not in storage, f"{value} found at rest"
+    if server.settings.database_url is None:
+        data_dir = Path(server.settings.data_dir)
+        assert data_dir.stat().st_mode & 0o777 == 0o700
+        databases = list(data_dir.glob("*.sqlite*"))
+        assert len(databases) >= 3 and all(path.stat().st_mode & 0o077 == 0 for path in databases)

@@ -13,6 +13,7 @@ import pytest
 from nacl.exceptions import CryptoError
 
 from application.errors import AUTH_FAILED_MESSAGE
+from infrastructure.readmodel_cipher import ReadModelCipher
 from interfaces.client import appointments, devices
 from interfaces.client.sdk import ApiError, Client, Keyring, TamperingDetected
 from sprechzimmer_protocol import layouts
@@ -140,9 +141,12 @@ def test_server_substituting_the_new_devices_keys_is_refused_by_the_approver(
     b = new_client("b")
     enrolment = devices.enroll(b, ORG, ADMIN, PASSWORD, "Sprechzimmer 2")
     attacker = DeviceKeys.from_seed(random_bytes(32))
+    cipher = ReadModelCipher(server.container.services.keystore)  # the server holds the read-model key
+    org_id = UUID(enrolment.org_id)
     with server.container.state_db.transaction() as cur:  # the server swaps B's keys in its store
         cur.execute("UPDATE rm_devices SET dev_box_pk = %s, dev_sign_pk = %s WHERE device_id = %s",
-                    (bytes(attacker.box.public_key).hex(), attacker.signing.verify_key.encode().hex(),
+                    (cipher.seal(org_id, "dev_box_pk", bytes(attacker.box.public_key).hex()),
+                     cipher.seal(org_id, "dev_sign_pk", attacker.signing.verify_key.encode().hex()),
                      enrolment.device_id))
     with pytest.raises(TamperingDetected):
         devices.approve(admin, enrolment.device_id, enrolment.pairing_code)

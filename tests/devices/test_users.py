@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 
 from application.errors import AUTH_FAILED_MESSAGE
+from infrastructure.readmodel_cipher import ReadModelCipher
 from interfaces.client import devices, users
 from interfaces.client.sdk import ApiError, Client, TamperingDetected
 from sprechzimmer_protocol import layouts
@@ -244,8 +245,10 @@ def test_invited_users_password_key_is_certified_only_with_the_invite_proof(
     assert len(listed["BenS"]["invite_proof"]) == 64 and listed["BenS"]["certified"] is False
 
     server_known = SigningKey(random_bytes(32)).verify_key.encode().hex()
+    cipher = ReadModelCipher(server.container.services.keystore)  # the server holds the read-model key
     with server.container.state_db.transaction() as cur:
-        cur.execute("UPDATE rm_users SET pk_pw = %s WHERE user_key = %s", (server_known, "bens"))
+        cur.execute("UPDATE rm_users SET pk_pw = %s WHERE user_key = %s",
+                    (cipher.seal(UUID(admin.session.org_id), "pk_pw", server_known), "bens"))  # type: ignore[union-attr]
     pending = next(d for d in devices.list_devices(admin)["devices"] if d["name"] == "Laptop Ben")
     with pytest.raises(TamperingDetected) as warned:
         devices.approve(admin, pending["device_id"], pairing)
