@@ -116,6 +116,7 @@ def enroll(client: Client, org: str, user: str, password: str, name: str) -> Enr
         raise ApiError(400, MSG_ENROLLED)
     seed, device, device_id = new_device()
     code = codes.new_code()
+    client.store.unlock(password)
     challenge = password_challenge(client, org, user, device_id)
     pw = password_keys(password, _b(challenge["salt"]), challenge["kdf"]["ops"], challenge["kdf"]["mem"])
     message = t.enroll(org, user, device_id, name, device.signing.verify_key.encode(), bytes(device.box.public_key),

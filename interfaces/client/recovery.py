@@ -76,6 +76,8 @@ def recover(client: Client, org: str, master_password: str, device_name: str | N
     user's new password. A device whose enrolment is pending keeps its keys and is approved as it is. `unlock`:
     the one-time code of an alarm mail, for when strangers' failed attempts have blocked recovery."""
     reset_pw = new_password(new_password_text, "new_password") if user and new_password_text else None
+    if reset_pw is not None and new_password_text:
+        client.store.unlock(new_password_text)
     record = client.store.device(client.origin, short_name_key(org))
     if record is not None and record.pinned_org_sign_pk is None:
         seed, device_id, name = _b(record.seed), record.device_id, record.name

@@ -29,7 +29,7 @@ from sprechzimmer_protocol.policy import (
 )
 from sprechzimmer_protocol.values import DeviceCertificate, MasterKeyParams, PasswordVerifier, UserCertificate
 
-from .keystore import DeviceRecord, LocalStore
+from .keystore import DeviceLocked, DeviceRecord, LocalStore
 
 __all__ = ["MSG_TAMPERED", "ApiError", "Client", "Keyring", "LoggedIn", "TamperingDetected", "open_grant"]
 
@@ -157,6 +157,7 @@ class Client:
         if errors:
             raise ApiError(400, "Bitte die markierten Felder prüfen.", errors)
 
+        self.store.unlock(password)  # wraps the device seed where no OS keyring or passphrase exists
         org_id = str(uuid.uuid4())
         keyring = Keyring.new(org_id)
         device_seed = p.random_bytes(32)
@@ -208,6 +209,7 @@ class Client:
     # --- login (design/crypto.md §4.2) ----------------------------------------------------------
 
     def login(self, org: str, user: str, password: str) -> LoggedIn:
+        self.store.unlock(password)  # unwraps the device seed where no OS keyring or passphrase exists
         record = self.store.device(self.origin, names.short_name_key(org))
         if record is None:
             raise ApiError(400, MSG_NO_DEVICE)
@@ -261,7 +263,10 @@ class Client:
         12 h at most): the keyring is reopened from this device's grant with the same checks as at login, and
         again kept in memory only. None: log in with the password (the saved session is then replaced)."""
         saved = self.store.session() or {}
-        record = self.store.device(self.origin, names.short_name_key(org))
+        try:
+            record = self.store.device(self.origin, names.short_name_key(org))
+        except DeviceLocked:  # the seed is wrapped under the login password: log in with it
+            return None
         if (saved.get("origin") != self.origin or record is None or record.pinned_org_sign_pk is None
                 or names.short_name_key(saved.get("org_short", "")) != names.short_name_key(org)
                 or names.short_name_key(saved.get("user_short", "")) != names.short_name_key(user)):

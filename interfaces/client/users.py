@@ -196,6 +196,7 @@ def redeem_invite(client: Client, org: str, user: str, code: str, password: str,
     token = invites.invite_token_from_secret(secret)
     seed, device, device_id = new_device()
     pairing_code = codes.new_code()
+    client.store.unlock(password)
     challenge = password_challenge(client, org, user, device_id)
     sign_pk, box_pk = device.signing.verify_key.encode(), bytes(device.box.public_key)
     message = t.invite_redeem(org, user, device_id, device_name, sign_pk, box_pk, pw.salt, policy.PASSWORD_OPS,
@@ -229,6 +230,7 @@ def change_password(client: Client, old: str, new: str) -> int:
         "password": pw.body(), "cert": user_cert(client, key, session.role, pw),
         "sig_old": p.sign(old_keys.signing, message).hex(), "sig_new": p.sign(pw.keys.signing, message).hex(),
         "proof": sent}, auth=True)
+    client.store.rewrap(new)  # a seed wrapped under the old login password now opens with the new one
     return int(result["other_sessions_ended"])
 
 
