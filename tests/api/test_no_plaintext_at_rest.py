@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from interfaces.client.keystore import MSG_DEVICE_UNLOCK, PASSPHRASE_ENV, DeviceLocked, LocalStore
 from interfaces.client.sdk import Client
 from tests.conftest import MASTER_PASSWORD, PASSWORD, LiveServer, register
 
@@ -87,3 +89,36 @@ def test_verifiers_and_device_keys_are_sealed_in_read_models_and_files_are_priva
         assert data_dir.stat().st_mode & 0o777 == 0o700
         databases = list(data_dir.glob("*.sqlite*"))
         assert len(databases) >= 3 and all(path.stat().st_mode & 0o077 == 0 for path in databases)
+
+
+@pytest.mark.parametrize("unlock", ["passphrase", "password"])
+def test_the_device_seed_is_stored_wrapped_and_a_wrong_unlock_fails_in_german(
+        server: LiveServer, new_client: Callable[[str], Client], monkeypatch: pytest.MonkeyPatch,
+        unlock: str) -> None:
+    """Issue 10.9: no seed hex in the device file; a later process unlocks it (passphrase or login password)
+    and logs in; a wrong passphrase or password is a clean German refusal, before anything is sent."""
+    if unlock == "password":
+        monkeypatch.delenv(PASSPHRASE_ENV)
+    client = new_client("a")
+    register(client)
+    record = client.store.device(client.origin, "pwinkler")
+    assert record is not None and len(record.seed) == 64
+    files = list((client.store.directory / "devices").glob("*.json"))
+    assert len(files) == 1
+    text = files[0].read_text()
+    assert record.seed not in text and json.loads(text)["seed_wrap"]["by"] == unlock
+
+    later = Client(server.url, LocalStore(client.store.directory))  # a new process: nothing in memory
+    assert later.login("PWinkler", "MartinW", PASSWORD).keyring.version == 1
+    later.close()
+
+    wrong = Client(server.url, LocalStore(client.store.directory))
+    if unlock == "passphrase":
+        monkeypatch.setenv(PASSPHRASE_ENV, "eine ganz andere Passphrase")
+        with pytest.raises(DeviceLocked) as locked:
+            wrong.login("PWinkler", "MartinW", PASSWORD)
+    else:
+        with pytest.raises(DeviceLocked) as locked:
+            wrong.login("PWinkler", "MartinW", "Falsches#Passwort1")
+    assert str(locked.value) == MSG_DEVICE_UNLOCK
+    wrong.close()
