@@ -47,6 +47,7 @@ class LoginResult:
     user_cert: str
     expires_in: int
     approver_tag: str | None = None  # tag_A (§4.4): lets a newly approved device check the org key
+    keyring_head: dict[str, Any] | None = None  # §8a.11: version and date of the current keyring, org-signed
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def _open_session(services: Services, organisation: Any, account: Any, device: A
         device_cert={"name": device.name, "approved_at": device.approved_at, "approver": device.approver,
                      "sig": device.cert},
         user_cert=account.cert, expires_in=services.session_idle_seconds,
-        approver_tag=getattr(device, "approver_tag", None),
+        approver_tag=getattr(device, "approver_tag", None), keyring_head=organisation.keyring_head,
     )
 
 

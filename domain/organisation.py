@@ -253,6 +253,12 @@ class Organisation(OrgAggregate):
     def keyring_version(self) -> int:
         return max(self.mp_grants)
 
+    @property
+    def keyring_head(self) -> dict[str, Any] | None:
+        """The org-signed head of the current keyring version (§8a.11); None before the first rotation."""
+        head = self.mp_grants[self.keyring_version].get("head")
+        return dict(head) if head else None
+
     # --- users (Stammdaten → Benutzer) ----------------------------------------------------------------
 
     def require_user(self, user_key: str) -> User:

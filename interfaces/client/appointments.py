@@ -17,7 +17,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -44,6 +44,10 @@ MSG_SMS_CONFERENCE = ("Konferenz-Einladungen bitte per E-Mail oder persönlich �
                       "nicht über den Server laufen.")
 MSG_RECORD_TAMPERED = ("Die verschlüsselten Patientendaten dieses Termins sind nicht echt oder gehören zu einem "
                        "anderen Termin. Vorgang abgebrochen.")
+MSG_FORK = ("Sicherheitswarnung: Diese Patientendaten wurden nach der letzten Schlüsselerneuerung noch mit einem "
+            "älteren Schlüsselbund verschlüsselt. Der Server zeigt womöglich verschiedenen Geräten verschiedene "
+            "Stände. Bitte die Geräteliste prüfen und den Betreiber informieren.")
+FORK_TOLERANCE = timedelta(minutes=5)  # clocks of practice devices differ a little
 MSG_NEWER_SCHEMA = ("Dieser Termin wurde mit einer neueren Version von Sprechzimmer gespeichert. Bitte das Programm "
                     "aktualisieren.")
 SMS_NOTICE = ("Hinweis: Bei einer Einladung per SMS gelangen Telefonnummer und Zugangscode des Patienten einmal "
@@ -58,7 +62,7 @@ def _text_or_none(value: Any) -> bool:
 RECORD_TYPES: dict[str, Callable[[Any], bool]] = {
     "name": lambda v: isinstance(v, str), "email": _text_or_none, "phone": _text_or_none, "note": _text_or_none,
     "codes": lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(c, str) for k, c in v.items()),
-    "call_code": _text_or_none,
+    "call_code": _text_or_none, "sealed_at": _text_or_none,
 }
 
 
@@ -70,6 +74,7 @@ class PatientRecord:
     note: str | None = None
     codes: dict[str, str] = field(default_factory=dict)  # slot -> code "XXXX-XXXX-XXXX"
     call_code: str | None = None  # conferences only: the shared secret k_call derives from (never sent)
+    sealed_at: str | None = None  # when a client last sealed it (UTC, its own clock): fork detection (§8a.11)
     # Keys written by a newer client that this one does not know: kept unchanged on every re-encryption (§8a.3).
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -133,7 +138,8 @@ class Invitation:
 
 def seal_record(keyring: Keyring, appointment_id: str, patient: PatientRecord) -> dict[str, Any]:
     """A fresh DEK per record, wrapped under the newest data key v_n (§2.3)."""
-    payload = json.dumps(patient.to_json(), ensure_ascii=False).encode()
+    stamped = {**patient.to_json(), "sealed_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    payload = json.dumps(stamped, ensure_ascii=False).encode()
     return RecordEnvelope.seal(keyring, appointment_id, FIELD, SCHEMA, payload).to_wire()
 
 
@@ -190,16 +196,34 @@ def _session(client: Client) -> LoggedIn:
     return client.session
 
 
+def check_fork(session: LoggedIn, wire: dict[str, Any], patient: PatientRecord) -> None:
+    """§8a.11: a record sealed under an older keyring than this device's, but after the current keyring was
+    rotated in, means some device was shown an older keyring: the server forks the organisation."""
+    if not session.keyring_rotated_at or not patient.sealed_at or int(wire["kver"]) >= session.keyring.version:
+        return
+    try:
+        sealed = datetime.fromisoformat(patient.sealed_at)
+        rotated = datetime.fromisoformat(session.keyring_rotated_at)
+        forked = sealed > rotated + FORK_TOLERANCE
+    except (TypeError, ValueError):
+        forked = True  # the record is authentic, so an unreadable date was written on purpose
+    if forked:
+        raise TamperingDetected(MSG_FORK)
+
+
 def _appointment(client: Client, data: dict[str, Any]) -> Appointment:
-    keyring = _session(client).keyring
+    session = _session(client)
+    keyring = session.keyring
     appointment_id = str(data["appointment_id"])
+    patient = open_record(keyring, appointment_id, data["record"])
+    check_fork(session, data["record"], patient)
     return Appointment(
         appointment_id=appointment_id, starts_at=datetime.fromisoformat(data["starts_at"]),
         ends_at=datetime.fromisoformat(data["ends_at"]),
         duration_minutes=int(data.get("duration_minutes") or 0) or int(
             (datetime.fromisoformat(data["ends_at"]) - datetime.fromisoformat(data["starts_at"])).total_seconds()
             // 60),
-        status=data["status"], patient=open_record(keyring, appointment_id, data["record"]),
+        status=data["status"], patient=patient,
         consent=data.get("consent"), reminder=data.get("reminder"), sms=data.get("sms"),
     )
 

@@ -16,7 +16,7 @@ from sprechzimmer_protocol import names
 from sprechzimmer_protocol import primitives as p
 from sprechzimmer_protocol.calls import CodeSecrets
 from sprechzimmer_protocol.errors import MSG_TAMPERED, TamperingDetected
-from sprechzimmer_protocol.keyring import Keyring, KeyringGrant
+from sprechzimmer_protocol.keyring import Keyring, KeyringGrant, KeyringHead
 from sprechzimmer_protocol.keys import DeviceKeys, master_keys, password_keys
 from sprechzimmer_protocol.policy import (
     MASTER_MEM,
@@ -80,6 +80,21 @@ def check_user_cert(org_id: str, answer: dict[str, Any], verifier: PasswordVerif
         raise TamperingDetected(MSG_TAMPERED)
 
 
+def keyring_rotated_at(org_id: str, answer: dict[str, Any], keyring: Keyring) -> str | None:
+    """The date of the current keyring from the org-signed head the server sends with it (§8a.11); None before
+    the first rotation. A head that does not verify or belongs to another version is a forgery."""
+    if not answer.get("keyring_head"):
+        return None
+    try:
+        head = KeyringHead.from_wire(org_id, answer["keyring_head"])
+        ok = head.version == keyring.version and head.verifies(keyring.sign_pk)
+    except (KeyError, ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise TamperingDetected(MSG_TAMPERED)
+    return head.rotated_at
+
+
 def master_password_problem(master_password: str, password: str) -> str | None:
     """Decision 1 of design/crypto.md §8: ≥ 12 characters or ≥ 4 words, and a strength check."""
     if master_password == password:
@@ -98,6 +113,7 @@ class LoggedIn:
     role: str
     device_id: str
     keyring: Keyring
+    keyring_rotated_at: str | None = None  # from the org-signed head of keyring.version (§8a.11)
 
 
 class Client:
@@ -253,7 +269,8 @@ class Client:
             record.pinned_org_sign_pk, record.pairing_code = pinned, None
             self.store.save_device(record)
         self.session = LoggedIn(result["token"], result["org_id"], result["org_short"], result["user_short"],
-                                result["role"], result["device_id"], keyring)
+                                result["role"], result["device_id"], keyring,
+                                keyring_rotated_at(record.org_id, result, keyring))
         self.store.save_session(self.origin, {"token": result["token"], "org_short": result["org_short"],
                                               "user_short": result["user_short"], "role": result["role"]})
         return self.session
@@ -297,7 +314,7 @@ class Client:
             record.keyring_version = keyring.version
             self.store.save_device(record)
         self.session = LoggedIn(saved["token"], record.org_id, info["org_short"], info["user_short"], info["role"],
-                                record.device_id, keyring)
+                                record.device_id, keyring, keyring_rotated_at(record.org_id, info, keyring))
         return self.session
 
     def refresh_keyring(self, at_least: int) -> Keyring:
@@ -318,6 +335,7 @@ class Client:
             record.keyring_version = keyring.version
             self.store.save_device(record)
         self.session.keyring = keyring
+        self.session.keyring_rotated_at = keyring_rotated_at(record.org_id, info, keyring)
         return keyring
 
     def logout(self) -> None:

@@ -64,7 +64,7 @@ class CurrentSession(Resource):
                     "plan": contract.plan_on(self.services.today()),
                     "org_sign_pk": organisation.org_sign_pk, "grant": device.latest_grant if device else None,
                     # The user's own verifier and certificate: resuming checks them as a login does (§8a.10).
-                    "user_cert": user.cert,
+                    "user_cert": user.cert, "keyring_head": organisation.keyring_head,
                     "password": {"salt": user.pw_salt, "ops": user.pw_ops, "mem": user.pw_mem, "pk_pw": user.pk_pw}}
 
         resp.media = schemas.SessionInfoSchema().dump(await self.runtime.call(describe))

@@ -314,6 +314,7 @@ class LoginResultSchema(Schema):
     user_cert = fields.String()
     expires_in = fields.Integer()
     approver_tag = fields.String(allow_none=True)
+    keyring_head = fields.Dict(allow_none=True)
 
 
 class SessionInfoSchema(Schema):
@@ -327,6 +328,7 @@ class SessionInfoSchema(Schema):
     grant = fields.Dict(allow_none=True)
     user_cert = fields.String()
     password = fields.Dict()
+    keyring_head = fields.Dict(allow_none=True)
 
 
 class ProblemSchema(Schema):

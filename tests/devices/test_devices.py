@@ -3,8 +3,9 @@ rotation: through the HTTP API with several SDK installs, on SQLite and PostgreS
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -21,6 +22,7 @@ from sprechzimmer_protocol.codes import normalise_code
 from sprechzimmer_protocol.encoding import lp
 from sprechzimmer_protocol.keys import DeviceKeys, pairing_key, pairing_tag_approver
 from sprechzimmer_protocol.primitives import aead_decrypt, aead_encrypt, random_bytes, sign
+from sprechzimmer_protocol.records import RecordEnvelope
 from tests.conftest import PASSWORD, Clock, LiveServer
 from tests.devices.helpers import ADMIN, ORG, admin_client, approved_device, tampered_client
 
@@ -299,3 +301,25 @@ def test_a_device_still_logged_in_seals_new_data_under_the_rotated_keyring(
         appointments.open_record(revoked_keyring, created.appointment_id, raw["record"])
     edited = appointments.edit(admin, created.appointment_id, note="Rückruf")
     assert edited.patient.note == "Rückruf"
+
+    # Fork detection (§8a.11): a record sealed under the old keyring *after* the rotation (as a device that a
+    # forking server kept on version 1 would write it) raises a security warning on devices pinned to v2.
+    before = appointments.add(admin, datetime(2030, 1, 7, 11, 0), 20, "Erika Mustermann")
+    forked = appointments.PatientRecord("Erika Mustermann", sealed_at=(datetime.now(UTC) + timedelta(hours=1))
+                                        .isoformat(timespec="seconds"))
+    envelope = RecordEnvelope.seal(revoked_keyring, before.appointment_id, appointments.FIELD, appointments.SCHEMA,
+                                   json.dumps(forked.to_json()).encode())
+    with server.container.state_db.transaction() as cur:
+        cur.execute("UPDATE rm_appointments SET record = %s WHERE appointment_id = %s",
+                    (json.dumps(envelope.to_wire()), before.appointment_id))
+    assert second.session.keyring_rotated_at is not None
+    with pytest.raises(TamperingDetected) as fork:
+        list(appointments.listing(second, day=date(2030, 1, 7)))
+    assert str(fork.value) == appointments.MSG_FORK
+    old = appointments.PatientRecord("Erika Mustermann", sealed_at="2020-01-01T00:00:00+00:00")  # before rotation
+    envelope = RecordEnvelope.seal(revoked_keyring, before.appointment_id, appointments.FIELD, appointments.SCHEMA,
+                                   json.dumps(old.to_json()).encode())
+    with server.container.state_db.transaction() as cur:
+        cur.execute("UPDATE rm_appointments SET record = %s WHERE appointment_id = %s",
+                    (json.dumps(envelope.to_wire()), before.appointment_id))
+    assert len(list(appointments.listing(second, day=date(2030, 1, 7)))) == 2
