@@ -111,12 +111,12 @@ def password_challenge(client: Client, org: str, user: str, device_id: str) -> d
 
 def enroll(client: Client, org: str, user: str, password: str, name: str) -> Enrollment:
     """§4.4 on the new device: request approval with the user's password; returns the pairing code."""
+    client.store.unlock(password)  # wraps (or reads) the device seed where no OS keyring or passphrase exists
     existing = client.store.device(client.origin, short_name_key(org))
     if existing is not None and existing.pinned_org_sign_pk:
         raise ApiError(400, MSG_ENROLLED)
     seed, device, device_id = new_device()
     code = codes.new_code()
-    client.store.unlock(password)
     challenge = password_challenge(client, org, user, device_id)
     pw = password_keys(password, _b(challenge["salt"]), challenge["kdf"]["ops"], challenge["kdf"]["mem"])
     message = t.enroll(org, user, device_id, name, device.signing.verify_key.encode(), bytes(device.box.public_key),
