@@ -31,7 +31,12 @@ MSG_DEVICE_UNLOCK = (f"Der Geräteschlüssel lässt sich nicht entsperren: das P
 
 
 class DeviceLocked(Exception):
-    """The device seed cannot be unwrapped (no or a wrong unlock secret); the message is German."""
+    """The device seed cannot be unwrapped (no or a wrong unlock secret); the message is German. `by` says
+    what should have unlocked it: "keyring", "passphrase" or "password"."""
+
+    def __init__(self, message: str, by: str = ""):
+        super().__init__(message)
+        self.by = by
 
 
 def _os_keyring() -> Any:
@@ -79,6 +84,9 @@ class LocalStore:
         self.directory = directory or config_dir()
         self._password: str | None = None
         self._keys: dict[tuple[str, bytes], bytes] = {}  # derived wrapping keys: one Argon2id run per process
+        # Password-derived keys of device files this process opened: kept in the session file while the login
+        # lasts (like an agent), so later commands of the same login open the device without the password.
+        self._unlocked: dict[str, str] = {}
 
     def unlock(self, password: str) -> None:
         """The login password, used to wrap the seed where no OS keyring and no passphrase exist."""
@@ -102,8 +110,10 @@ class LocalStore:
         if secret is None:
             secret, by = self._password, "password"
         if not secret:
-            raise DeviceLocked(MSG_DEVICE_LOCKED)
+            raise DeviceLocked(MSG_DEVICE_LOCKED, by)
         key = self._derived(secret, salt)
+        if by == "password":
+            self._unlocked[name] = key.hex()
         return {"by": by, "salt": salt.hex(), "box": p.secretbox_encrypt(key, seed.encode()).hex()}
 
     def _unwrap(self, name: str, wrap: dict[str, str]) -> str:
@@ -114,15 +124,23 @@ class LocalStore:
             if not stored:
                 raise DeviceLocked(MSG_DEVICE_UNLOCK)
             key = bytes.fromhex(stored)
+        elif wrap["by"] == "password" and not self._password:
+            held = ((self.session() or {}).get("seed_keys") or {}).get(name)
+            if not held:
+                raise DeviceLocked(MSG_DEVICE_LOCKED, "password")
+            key = bytes.fromhex(held)
         else:
             secret = os.environ.get(PASSPHRASE_ENV) if wrap["by"] == "passphrase" else self._password
             if not secret:
-                raise DeviceLocked(MSG_DEVICE_LOCKED)
+                raise DeviceLocked(MSG_DEVICE_LOCKED, wrap["by"])
             key = self._derived(secret, salt)
         try:
-            return p.secretbox_decrypt(key, bytes.fromhex(wrap["box"])).decode()
+            seed = p.secretbox_decrypt(key, bytes.fromhex(wrap["box"])).decode()
         except (p.CryptoError, ValueError):
-            raise DeviceLocked(MSG_DEVICE_UNLOCK) from None
+            raise DeviceLocked(MSG_DEVICE_UNLOCK, wrap["by"]) from None
+        if wrap["by"] == "password":
+            self._unlocked[name] = key.hex()
+        return seed
 
     def _device_path(self, origin: str, org_key: str) -> Path:
         digest = hashlib.sha256(f"{origin}\n{org_key}".encode()).hexdigest()[:24]
@@ -159,9 +177,11 @@ class LocalStore:
             seed = self._unwrap(path.stem, data["seed_wrap"])
             self._password = password
             _write_private(path, {**data, "seed_wrap": self._wrap(path.stem, seed)})
+        if (session := self.session()) is not None:  # the running login keeps working with the new wrapping
+            _write_private(self.directory / "session.json", {**session, "seed_keys": self._unlocked})
 
     def save_session(self, origin: str, data: dict[str, Any]) -> None:
-        _write_private(self.directory / "session.json", {"origin": origin, **data})
+        _write_private(self.directory / "session.json", {"origin": origin, **data, "seed_keys": self._unlocked})
         _write_private(self.directory / "last-login.json", {"origin": origin, "org_short": data.get("org_short"),
                                                             "user_short": data.get("user_short")})
 

@@ -33,6 +33,9 @@ from .keystore import DeviceLocked, DeviceRecord, LocalStore
 
 __all__ = ["MSG_TAMPERED", "ApiError", "Client", "Keyring", "LoggedIn", "TamperingDetected", "open_grant"]
 
+# The server's single login failure, in the words of the form (design/crypto.md §4.3).
+MSG_LOGIN_FAILED = ("Anmeldung fehlgeschlagen. Bitte Kurzname der Organisation, Kurzname des Benutzers und Passwort "
+                    "prüfen.")
 MSG_NO_DEVICE = "Dieses Gerät ist für diese Organisation nicht eingerichtet."
 MSG_SESSION_ENDED = "Die Sitzung ist abgelaufen oder wurde beendet. Bitte erneut anmelden: `sprechzimmer login`."
 # A code is derived once per process (Argon2id, §8a.4): checking a code and joining with it cost one run.
@@ -226,7 +229,12 @@ class Client:
 
     def login(self, org: str, user: str, password: str) -> LoggedIn:
         self.store.unlock(password)  # unwraps the device seed where no OS keyring or passphrase exists
-        record = self.store.device(self.origin, names.short_name_key(org))
+        try:
+            record = self.store.device(self.origin, names.short_name_key(org))
+        except DeviceLocked as locked:
+            if locked.by == "password":  # the seed is wrapped under the password: it is the password that is wrong
+                raise ApiError(401, MSG_LOGIN_FAILED) from None
+            raise
         if record is None:
             raise ApiError(400, MSG_NO_DEVICE)
         if names.password_length(password) > names.PASSWORD_MAX:  # refused at the form, never sent

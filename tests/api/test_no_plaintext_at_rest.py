@@ -10,8 +10,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from application.errors import AUTH_FAILED_MESSAGE
 from interfaces.client.keystore import MSG_DEVICE_UNLOCK, PASSPHRASE_ENV, DeviceLocked, LocalStore
-from interfaces.client.sdk import Client
+from interfaces.client.sdk import ApiError, Client
 from tests.conftest import MASTER_PASSWORD, PASSWORD, LiveServer, register
 
 IBAN = "DE89370400440532013000"
@@ -117,8 +118,18 @@ def test_the_device_seed_is_stored_wrapped_and_a_wrong_unlock_fails_in_german(
         monkeypatch.setenv(PASSPHRASE_ENV, "eine ganz andere Passphrase")
         with pytest.raises(DeviceLocked) as locked:
             wrong.login("PWinkler", "MartinW", PASSWORD)
-    else:
-        with pytest.raises(DeviceLocked) as locked:
+        assert str(locked.value) == MSG_DEVICE_UNLOCK
+    else:  # the password that unlocks the device is the login password: the form's single login failure
+        with pytest.raises(ApiError) as failed:
             wrong.login("PWinkler", "MartinW", "Falsches#Passwort1")
-    assert str(locked.value) == MSG_DEVICE_UNLOCK
+        assert failed.value.status == 401 and failed.value.detail == AUTH_FAILED_MESSAGE
+        # Later commands of the same login open the device without the password (its key is held by the session
+        # only while the login lasts) and see no seed hex either.
+        later = Client(server.url, LocalStore(client.store.directory))
+        later.login("PWinkler", "MartinW", PASSWORD)
+        resumed = Client(server.url, LocalStore(client.store.directory)).resume("PWinkler", "MartinW")
+        assert resumed is not None
+        assert record.seed not in "".join(p.read_text() for p in client.store.directory.rglob("*.json"))
+        later.logout()
+        assert Client(server.url, LocalStore(client.store.directory)).resume("PWinkler", "MartinW") is None
     wrong.close()
