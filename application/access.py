@@ -50,6 +50,7 @@ class LoginResult:
     user_cert: str
     expires_in: int
     approver_tag: str | None = None  # tag_A (§4.4): lets a newly approved device check the org key
+    keyring_head: dict[str, Any] | None = None  # §8a.11: version and date of the current keyring, org-signed
 
 
 @dataclass(frozen=True)
@@ -177,8 +178,14 @@ def _device_cert_message(services: Services, org_id: UUID, device_id: str, devic
     )
 
 
+def _keyring_head(services: Services, org_id: UUID) -> dict[str, Any] | None:
+    """The org-signed head of the current keyring (§8a.11), for a login that has already succeeded."""
+    organisation = services.events.get(org_id)
+    return organisation.keyring_head if organisation is not None else None
+
+
 def _open_session(services: Services, found: LoginRecord, data: dict[str, Any], now: float) -> LoginResult:
-    """The session's certificates and grant come from the same read-model row: no replay, even on success."""
+    """The session's certificates and grant come from the same read-model row: deciding needs no replay."""
     account, device = found.user, found.device
     if account is None or device is None or device.grant is None:
         raise AuthFailed()
@@ -194,6 +201,7 @@ def _open_session(services: Services, found: LoginRecord, data: dict[str, Any], 
         device_cert={"name": device.name, "approved_at": device.approved_at, "approver": device.approver,
                      "sig": device.cert},
         user_cert=account.cert, expires_in=services.session_idle_seconds, approver_tag=device.approver_tag,
+        keyring_head=_keyring_head(services, found.org_id),
     )
 
 

@@ -15,7 +15,8 @@ from typing import Any
 from uuid import UUID
 
 from application.access import Session, ip_prefix
-from application.errors import Conflict, Invalid, NotFound, NotPermitted, Throttled
+from application.errors import Conflict, Invalid, NotFound, NotPermitted, StaleKeyring, Throttled
+from application.fresh import organisation_of
 from application.jobs import Job
 from application.plans import current_plan, require_feature
 from application.ports import CalendarEntry, DueReminder, JoinGrant, ReminderNumbers, SmsFailed
@@ -105,12 +106,20 @@ def _month(services: Services) -> str:
 # --- commands -------------------------------------------------------------------------------------
 
 
+def _require_current_keyring(services: Services, session: Session, record: dict[str, Any]) -> None:
+    """New patient data is sealed under the newest data key only (issue 10.11, §4.8)."""
+    organisation = organisation_of(services, session)
+    if int(record["kver"]) < organisation.keyring_version:
+        raise StaleKeyring(organisation.keyring_version)
+
+
 def schedule(services: Services, session: Session, appointment_id: UUID, starts_at: datetime,
              duration_minutes: int, record: dict[str, Any], join_tokens: dict[str, bytes],
              reminder: dict[str, Any] | None = None) -> AppointmentView:
     """The client chose the id (it is bound into the record's AAD) and generated both codes. An SMS reminder
     ({phone, minutes_before}) is checked with everything else before the one save: all or nothing."""
     require_client_id(appointment_id, "appointment_id")
+    _require_current_keyring(services, session, record)
     if services.events.get(appointment_id) is not None:
         raise Conflict("Diese Termin-ID ist bereits vergeben.", "appointment_id")
     tags = _tags(services, session, join_tokens)
@@ -160,6 +169,7 @@ def cancel(services: Services, session: Session, appointment_id: UUID) -> Appoin
 def change_record(services: Services, session: Session, appointment_id: UUID,
                   record: dict[str, Any]) -> AppointmentView:
     appointment = _own(services, session, appointment_id)
+    _require_current_keyring(services, session, record)
     appointment.change_record(record)
     _save(services, appointment)
     return _view(appointment)
@@ -176,6 +186,7 @@ def record_consent(services: Services, session: Session, appointment_id: UUID, g
 def reissue_codes(services: Services, session: Session, appointment_id: UUID, record: dict[str, Any],
                   join_tokens: dict[str, bytes]) -> AppointmentView:
     appointment = _own(services, session, appointment_id)
+    _require_current_keyring(services, session, record)
     tags = _tags(services, session, join_tokens)
     appointment.reissue_codes(record, tags)
     claims = [AccessCodeTag.claim(tag, session.org_id, appointment_id, role) for role, tag in tags.items()]

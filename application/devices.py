@@ -26,6 +26,7 @@ MSG_GRANT = "Die Schlüsselfreigabe ist nicht von der Organisation signiert oder
 MSG_OWN = "Das eigene, gerade benutzte Gerät kann hier nicht gesperrt oder entfernt werden."
 MSG_NO_DEVICE = "Dieses Gerät gibt es in dieser Organisation nicht."
 MSG_NO_TAG = "Das neue Gerät hat seinen Kopplungsnachweis noch nicht übermittelt."
+MSG_HEAD = "Der Stand des Schlüsselbunds ist nicht von der Organisation signiert."
 MSG_ROTATION = "Die neue Schlüsselbund-Version muss an alle verbleibenden Geräte und das Masterpasswort gehen."
 
 _DUMMY = bytes(32)
@@ -93,15 +94,19 @@ def enroll(services: Services, challenge_id: str, name: str, dev_sign_pk: str, d
     return Enrolled(str(organisation.org_id), device.device_id, device.status)
 
 
-def attach_pairing_tag(services: Services, org: str, device_id: str, tag: str, sig: bytes) -> None:
-    """tag_B needs org_id, which the device learns from its enrolment answer; it signs it with its key."""
+def attach_pairing_tag(services: Services, org: str, device_id: str, tag: str, sig: bytes,
+                       invite_proof: str = "") -> None:
+    """tag_B needs org_id, which the device learns from its enrolment answer; it signs it with its key.
+    A device enrolled by an invite sends its invite proof along (§8a.10); it is kept with the waiting user."""
     organisation = services.events.organisation_by_short_name(org)
     device = services.events.device(organisation.org_id, device_id) if organisation else None
     if organisation is None or device is None or not services.crypto.verify(
             _b(device.dev_sign_pk), t.enroll_tag(str(organisation.org_id), device_id, _b(tag)), sig):
         raise AuthFailed()
     device.attach_pairing_tag(tag)
-    fr.save(services, device)
+    if invite_proof and device.status == "pending":
+        organisation.prove_invite(device.requested_by, invite_proof)
+    fr.save(services, organisation, device)
 
 
 def pending_status(services: Services, challenge_id: str, sig_pw: bytes, sig_dev: bytes, ip: str) -> str:
@@ -226,6 +231,11 @@ def revoke(services: Services, session: Session, device_id: str, revoked_at: str
         remaining[recipient].add_grant({"version": version, **grant})
     mp_grant = {"version": version, **rotation["mp_grant"]}
     _verify_grant(services, organisation, "mp", mp_grant, version)
+    head = mp_grant["head"]
+    if int(head["version"]) != version or not services.crypto.verify(
+            _b(organisation.org_sign_pk), t.keyring_head(str(organisation.org_id), version, head["rotated_at"]),
+            _b(head["sig"])):
+        raise Invalid(MSG_HEAD, "rotation.mp_grant.head")
     organisation.rotate_keyring(version, mp_grant, "revocation")
     fr.save(services, device, organisation, *remaining.values())
     services.ephemeral.delete_device_sessions(session.org_id, device_id)

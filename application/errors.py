@@ -7,7 +7,7 @@ from uuid import UUID
 from domain.base import Conflict, DomainError, NotPermitted
 
 __all__ = ["AuthFailed", "Conflict", "DomainError", "EventKeyDestroyed", "Invalid", "NotFound", "NotPermitted",
-           "Throttled"]
+           "StaleKeyring", "Throttled"]
 
 AUTH_FAILED_MESSAGE = ("Anmeldung fehlgeschlagen. Bitte Kurzname der Organisation, Kurzname des Benutzers und "
                        "Passwort prüfen.")
@@ -29,6 +29,16 @@ class Invalid(DomainError):
 
 class NotFound(DomainError):
     pass
+
+
+class StaleKeyring(Conflict):
+    """A record sealed under an older keyring than the organisation's current one (issue 10.11): the revoked
+    device still holds that data key. HTTP 409 with the current version; the client fetches its new grant."""
+
+    def __init__(self, current_version: int):
+        super().__init__(f"Der Schlüsselbund wurde erneuert (Version {current_version}). Bitte mit dem neuen "
+                         "Schlüssel erneut speichern.", "record.kver")
+        self.current_version = current_version
 
 
 class EventKeyDestroyed(Exception):

@@ -11,7 +11,7 @@ from typing import Any
 
 from application import fresh as fr
 from application.access import Session, ip_prefix
-from application.errors import AuthFailed, Conflict, Invalid, Throttled
+from application.errors import AuthFailed, Conflict, Invalid, NotPermitted, Throttled
 from application.notify import mail_admins
 from application.registration import MASTER_FLOOR, PASSWORD_FLOOR
 from application.services import Services
@@ -203,11 +203,26 @@ def change_password(services: Services, session: Session, password: dict[str, An
 
 
 def master_params(services: Services, session: Session) -> dict[str, Any]:
+    """Admins only (§8a.9): salt and public key are all an offline guess at the master password needs."""
     organisation = fr.organisation_of(services, session)
+    user = organisation.user(session.user_key)
+    if user is None or user.role != "admin":
+        raise NotPermitted(MSG_MASTER_ADMIN)
     master = organisation.master
     return {"salt": master["salt"], "ops": master["ops"], "mem": master["mem"], "sign_pk": master["sign_pk"],
             "box_pk": master["box_pk"], "anchor": master["anchor"], "cert": master.get("cert"),
             "keyring_version": organisation.keyring_version}
+
+
+def visible_users(services: Services, session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The user listing as this session may see it (§8a.9): password verifiers (salt and pk_pw, enough for
+    an offline guess) of other users only for admins; staff see their own verifier only."""
+    user = fr.organisation_of(services, session).user(session.user_key)
+    if user is not None and user.role == "admin":
+        return rows
+    secret = ("pw_salt", "pw_ops", "pw_mem", "pk_pw", "invite_proof")
+    return [row if short_name_key(row["user_short"]) == session.user_key
+            else {k: v for k, v in row.items() if k not in secret} for row in rows]
 
 
 def change_master(services: Services, session: Session, master: dict[str, Any], mp_grant: dict[str, Any],
@@ -230,7 +245,9 @@ def change_master(services: Services, session: Session, master: dict[str, Any], 
                                                                       _b(master["box_pk"])), _b(master["cert"])):
         raise Invalid("Die Schlüssel des Masterpassworts sind nicht von der Organisation signiert.", "master.cert")
     version = organisation.keyring_version
-    grant = {"version": version, **mp_grant}
+    # The head of this version stays with the mp grant (§8a.11): a recovering device learns version and date.
+    head = organisation.mp_grants[version].get("head")
+    grant = {"version": version, **mp_grant, **({"head": head} if head else {})}
     if int(mp_grant.get("version", version)) != version or not c.verify(
             _b(organisation.org_sign_pk), t.keyring_grant(str(organisation.org_id), "mp", version,
                                                           _b(grant["sealed"])), _b(grant["sig"])):

@@ -51,6 +51,9 @@ class User:
     pk_pw: str
     cert: str
     active: bool = True
+    # An invited user's proof of the invite code over pk_pw (§8a.10); the admin client that issued the
+    # code checks it before it certifies the user.
+    invite_proof: str = ""
 
     @property
     def key(self) -> str:
@@ -114,7 +117,7 @@ class Organisation(OrgAggregate):
         def apply(self, aggregate: Organisation) -> None:
             user = aggregate.users[self.user_key]
             user.pw_salt, user.pw_ops, user.pw_mem, user.pk_pw = self.pw_salt, self.pw_ops, self.pw_mem, self.pk_pw
-            user.cert = self.cert
+            user.cert, user.invite_proof = self.cert, ""
 
     class RoleChanged(Event):
         """admin or staff; the role is inside the user certificate, so a new org signature comes with it."""
@@ -136,6 +139,16 @@ class Organisation(OrgAggregate):
 
         def apply(self, aggregate: Organisation) -> None:
             aggregate.users[self.user_key].cert = self.cert
+
+    class InviteProven(Event):
+        """The invited user's device sent its proof of the invite code over pk_pw (§8a.10)."""
+
+        TOPIC = "sprechzimmer.Organisation.InviteProven"
+        user_key: str
+        proof: str
+
+        def apply(self, aggregate: Organisation) -> None:
+            aggregate.users[self.user_key].invite_proof = self.proof
 
     class UserInvited(Event):
         """A one-time invite code, stored only as its keyed tag, valid 72 h."""
@@ -255,6 +268,12 @@ class Organisation(OrgAggregate):
     def keyring_version(self) -> int:
         return max(self.mp_grants)
 
+    @property
+    def keyring_head(self) -> dict[str, Any] | None:
+        """The org-signed head of the current keyring version (§8a.11); None before the first rotation."""
+        head = self.mp_grants[self.keyring_version].get("head")
+        return dict(head) if head else None
+
     # --- users (Stammdaten → Benutzer) ----------------------------------------------------------------
 
     def require_user(self, user_key: str) -> User:
@@ -300,6 +319,12 @@ class Organisation(OrgAggregate):
         user = self.require_user(user_key)
         self.trigger_event(self.PasswordChanged, user_key=user.key, pw_salt=pw_salt, pw_ops=pw_ops, pw_mem=pw_mem,
                            pk_pw=pk_pw, cert=cert, how=how)
+
+    def prove_invite(self, user_key: str, proof: str) -> None:
+        """Kept once, for a user waiting for their certificate; the issuing admin client checks it."""
+        user = self.users.get(user_key)
+        if user is not None and not user.cert and not user.invite_proof:
+            self.trigger_event(self.InviteProven, user_key=user.key, proof=proof)
 
     def certify_user(self, user_key: str, cert: str) -> None:
         user = self.require_user(user_key)

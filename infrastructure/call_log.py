@@ -2,13 +2,16 @@
 
 Server-visible metadata by design (design/crypto.md §5): never a code, a token or patient data. It is kept
 for at most three months: the retention job calls `prune_before(cutoff)`; the practice sees only the
-entries of its own appointments (the query always filters by organisation)."""
+entries of its own appointments (the query always filters by organisation). The IP address is sealed under the
+organisation's read-model key (§8a.9), so a copy of the state database does not show who called from where."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
+from infrastructure.readmodel_cipher import ReadModelCipher
 from infrastructure.sql import Database
 
 RETENTION = timedelta(days=90)  # "höchstens 3 Monate"
@@ -22,7 +25,8 @@ SCHEMA = (
 
 
 class SqlCallLog:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, cipher: ReadModelCipher | None = None):
+        self.cipher = cipher  # None only in tests of the table itself
         self.db = db
         with db.transaction() as cur:
             if db.dialect == "postgres":  # workers start at the same moment: CREATE TABLE IF NOT EXISTS races
@@ -34,13 +38,21 @@ class SqlCallLog:
                ip: str) -> None:
         with self.db.transaction() as cur:
             cur.execute("INSERT INTO call_log (org_id, appointment_id, peer_id, role, event, at, ip) "
-                        "VALUES (%s, %s, %s, %s, %s, %s, %s)", (org_id, appointment_id, peer_id, role, event, at, ip))
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s)", (org_id, appointment_id, peer_id, role, event, at,
+                                                                 self._seal(org_id, ip)))
 
     def entries(self, org_id: str, appointment_id: str) -> list[dict[str, Any]]:
         with self.db.transaction() as cur:
             rows = cur.execute("SELECT peer_id, role, event, at, ip FROM call_log WHERE org_id = %s AND "
                                "appointment_id = %s ORDER BY at", (org_id, appointment_id)).fetchall()
-        return [{"peer_id": r[0], "role": r[1], "event": r[2], "at": r[3], "ip": r[4]} for r in rows]
+        return [{"peer_id": r[0], "role": r[1], "event": r[2], "at": r[3], "ip": self._open(org_id, r[4])}
+                for r in rows]
+
+    def _seal(self, org_id: str, ip: str) -> str:
+        return self.cipher.seal(UUID(org_id), "call_log.ip", ip) if self.cipher else ip
+
+    def _open(self, org_id: str, stored: str) -> str:
+        return self.cipher.open(UUID(org_id), "call_log.ip", stored) if self.cipher else stored
 
     def prune_before(self, cutoff: datetime) -> int:
         """Deletes every entry older than `cutoff`; returns how many went (hook for the retention job)."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -126,10 +127,23 @@ def schema_lock(url: str | None) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
+def private_dir(path: Path) -> None:
+    """The data directory holds databases, keys and invoices: only the service's user may list it (§8a.9)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+
+
+def private_file(path: Path) -> None:
+    """A database file created 0600 before SQLite opens it; SQLite gives its -wal/-shm files the same mode."""
+    private_dir(path.parent)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+
+
 def open_database(url: str | None, sqlite_path: Path) -> Database:
     if url:
         return PostgresDatabase(url)
-    sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(sqlite_path)
     return SqliteDatabase(sqlite_path)
 
 

@@ -24,11 +24,12 @@ from infrastructure.event_cipher import PerOrganisationCipherMapper
 from infrastructure.keystore import Keystore
 from infrastructure.mail import OutboxMailer, SmtpMailer
 from infrastructure.outbox import SqlOutbox
+from infrastructure.readmodel_cipher import ReadModelCipher
 from infrastructure.reminder_numbers import SqlReminderNumbers
 from infrastructure.scheduler import Scheduler
 from infrastructure.settings import Settings, audit_seed, check_deployment, load_settings
 from infrastructure.sms import HttpSmsGateway, OutboxSms
-from infrastructure.sql import Database, open_database, schema_lock
+from infrastructure.sql import Database, open_database, private_dir, private_file, schema_lock
 from interfaces.call_wiring import CallComponents, call_components
 from projections.appointments import AppointmentCalendar, AppointmentQueries
 from projections.contracts import ContractSchedule, InvoiceIndex, SqlContractDirectory, UsageCounts
@@ -104,6 +105,9 @@ def build(settings: Settings | None = None, clock: Clock = utc_now, catch_up_aft
 
 
 def _build(settings: Settings, clock: Clock, catch_up_after_save: bool, web_worker: bool = False) -> Container:
+    private_dir(settings.data_dir)
+    if settings.database_url is None:
+        private_file(settings.data_dir / "events.sqlite")
     state_db = open_database(settings.database_url, settings.data_dir / "state.sqlite")
     if settings.keystore_url and settings.keystore_url == settings.database_url:
         keystore_db = state_db
@@ -117,7 +121,8 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool, web_work
     audit_key = AuditKey(audit_seed(settings.secrets))
     runner = ProjectionRunner(events, state_db, [
         OrganisationDirectory(), ContractSchedule(), InvoiceIndex(), UsageCounts(), AppointmentCalendar(),
-        DeviceDirectory(), UserDirectory(), NoticeBoard(), LoginNames()])
+        DeviceDirectory(ReadModelCipher(keystore)), UserDirectory(ReadModelCipher(keystore)), NoticeBoard(),
+        LoginNames()])
     jobs: list[Job] = [*CORE_JOBS, *APPOINTMENT_JOBS, Job("billing", 3600, billing.monthly_job),
                        Job("bank-data", 3600, contracts.retire_bank_data), Job("erasure", 3600, erasure.job),
                        Job("retention", 86400, retention.prune_metadata),
@@ -146,7 +151,7 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool, web_work
         sms=OutboxSms(HttpSmsGateway(settings.sms_gateway_url, settings.sms_gateway_token, settings.sms_sender),
                       outbox) if settings.sms_gateway_url else None,
         appointment_views=AppointmentQueries(state_db), reminder_numbers=SqlReminderNumbers(state_db),
-        logins=SqlLoginDirectory(state_db), legal_versions=legal_texts.current_versions(),
+        logins=SqlLoginDirectory(state_db, ReadModelCipher(keystore)), legal_versions=legal_texts.current_versions(),
         access_log=SqlAccessLog(state_db),
     )
     if catch_up_after_save and web_worker and not settings.embedded:

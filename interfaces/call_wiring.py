@@ -11,6 +11,7 @@ from application.calls import Member, SignallingHub
 from application.ports import JoinResolver
 from application.services import Services
 from infrastructure.call_log import SqlCallLog
+from infrastructure.readmodel_cipher import ReadModelCipher
 from infrastructure.settings import Settings
 from infrastructure.sql import Database
 
@@ -24,7 +25,7 @@ class CallComponents:
 
 def call_components(settings: Settings, state_db: Database, services: Services) -> CallComponents:
     hub: SignallingHub
-    call_log = SqlCallLog(state_db)
+    call_log = SqlCallLog(state_db, ReadModelCipher(services.keystore))
 
     def gone(org_id: str, room_id: str, member: Member) -> None:
         """A member reported gone without its socket's handler: held by a dead worker (PostgreSQL) or by the

@@ -12,6 +12,7 @@ from uuid import UUID
 from domain.base import short_name_key
 from domain.device import PENDING_TTL_SECONDS, Device
 from domain.organisation import Organisation
+from infrastructure.readmodel_cipher import ReadModelCipher
 from infrastructure.sql import Cursor
 from projections.runner import handled_topics
 
@@ -24,8 +25,13 @@ def _iso(ts: float | None) -> str | None:
 
 
 class DeviceDirectory:
+    """Device keys are kept sealed under the organisation's read-model key (§8a.9)."""
+
     name = "devices"
     tables: ClassVar[dict[str, str]] = {"rm_devices": "org_id"}  # table -> organisation column
+
+    def __init__(self, cipher: ReadModelCipher):
+        self.cipher = cipher
 
     def schema(self) -> list[str]:
         return ["CREATE TABLE IF NOT EXISTS rm_devices (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, "
@@ -45,7 +51,8 @@ class DeviceDirectory:
             "approver, dev_sign_pk, dev_box_pk, pairing_tag, keyring_version, cert) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, %s, %s)",
             (str(event.originator_id), str(event.org_id), event.device_id, event.name, status, event.requested_by,
-             requested_at, approved_at, approver, event.dev_sign_pk, event.dev_box_pk, version, cert))
+             requested_at, approved_at, approver, self.cipher.seal(event.org_id, "dev_sign_pk", event.dev_sign_pk),
+             self.cipher.seal(event.org_id, "dev_box_pk", event.dev_box_pk), version, cert))
 
     def _update(self, cur: Cursor, event: Any, **values: Any) -> None:
         assignments = ", ".join(f"{column} = %s" for column in values)
@@ -91,12 +98,14 @@ class DeviceDirectory:
         self._update(cur, event, keyring_version=int(event.grant["version"]))
 
     @staticmethod
-    def rows(cur: Cursor, org_id: UUID, now: float) -> list[dict[str, Any]]:
+    def rows(cur: Cursor, org_id: UUID, now: float, cipher: ReadModelCipher) -> list[dict[str, Any]]:
         rows = cur.execute("SELECT " + ", ".join(DEVICE_COLUMNS) + " FROM rm_devices WHERE org_id = %s "
                            "ORDER BY requested_at, device_id", (str(org_id),)).fetchall()
         devices = []
         for row in rows:
             d = dict(zip(DEVICE_COLUMNS, row, strict=True))
+            for column in ("dev_sign_pk", "dev_box_pk"):
+                d[column] = cipher.open(org_id, column, str(d[column]))
             if d["status"] == "pending" and now - float(d["requested_at"] or 0) > PENDING_TTL_SECONDS:
                 d["status"] = "expired"
             d["requested_at"] = _iso(d["requested_at"])
@@ -112,14 +121,19 @@ class DeviceDirectory:
 
 
 class UserDirectory:
+    """Password verifiers (pw_salt, pk_pw) are kept sealed under the organisation's read-model key (§8a.9)."""
+
     name = "users"
     tables: ClassVar[dict[str, str]] = {"rm_users": "org_id"}  # table -> organisation column
+
+    def __init__(self, cipher: ReadModelCipher):
+        self.cipher = cipher
 
     def schema(self) -> list[str]:
         return ["CREATE TABLE IF NOT EXISTS rm_users (org_id TEXT NOT NULL, user_key TEXT NOT NULL, "
                 "short_name TEXT NOT NULL, role TEXT NOT NULL, active INTEGER NOT NULL, certified INTEGER NOT NULL, "
                 "pw_salt TEXT NOT NULL, pw_ops INTEGER NOT NULL, pw_mem BIGINT NOT NULL, pk_pw TEXT NOT NULL, "
-                "PRIMARY KEY (org_id, user_key))"]
+                "invite_proof TEXT NOT NULL DEFAULT '', PRIMARY KEY (org_id, user_key))"]
 
     @singledispatchmethod
     def apply(self, event: Any, cur: Cursor) -> None:
@@ -127,9 +141,11 @@ class UserDirectory:
 
     def _insert(self, cur: Cursor, org_id: UUID, user: dict[str, Any]) -> None:
         cur.execute("INSERT INTO rm_users (org_id, user_key, short_name, role, active, certified, pw_salt, pw_ops, "
-                    "pw_mem, pk_pw) VALUES (%s, %s, %s, %s, 1, %s, %s, %s, %s, %s)",
+                    "pw_mem, pk_pw, invite_proof) VALUES (%s, %s, %s, %s, 1, %s, %s, %s, %s, %s, %s)",
                     (str(org_id), short_name_key(user["short_name"]), user["short_name"], user["role"],
-                     1 if user.get("cert") else 0, user["pw_salt"], user["pw_ops"], user["pw_mem"], user["pk_pw"]))
+                     1 if user.get("cert") else 0, self.cipher.seal(org_id, "pw_salt", user["pw_salt"]),
+                     user["pw_ops"], user["pw_mem"], self.cipher.seal(org_id, "pk_pw", user["pk_pw"]),
+                     user.get("invite_proof", "")))
 
     @apply.register
     def _(self, event: Organisation.Registered, cur: Cursor) -> None:
@@ -146,10 +162,11 @@ class UserDirectory:
 
     @apply.register
     def _(self, event: Organisation.PasswordChanged, cur: Cursor) -> None:
-        cur.execute("UPDATE rm_users SET certified = %s, pw_salt = %s, pw_ops = %s, pw_mem = %s, pk_pw = %s "
-                    "WHERE org_id = %s AND user_key = %s",
-                    (1 if event.cert else 0, event.pw_salt, event.pw_ops, event.pw_mem, event.pk_pw,
-                     str(event.org_id), event.user_key))
+        cur.execute("UPDATE rm_users SET certified = %s, pw_salt = %s, pw_ops = %s, pw_mem = %s, pk_pw = %s, "
+                    "invite_proof = '' WHERE org_id = %s AND user_key = %s",
+                    (1 if event.cert else 0, self.cipher.seal(event.org_id, "pw_salt", event.pw_salt), event.pw_ops,
+                     event.pw_mem, self.cipher.seal(event.org_id, "pk_pw", event.pk_pw), str(event.org_id),
+                     event.user_key))
 
     @apply.register
     def _(self, event: Organisation.RoleChanged, cur: Cursor) -> None:
@@ -157,16 +174,22 @@ class UserDirectory:
                     (event.role, str(event.org_id), event.user_key))
 
     @apply.register
+    def _(self, event: Organisation.InviteProven, cur: Cursor) -> None:
+        cur.execute("UPDATE rm_users SET invite_proof = %s WHERE org_id = %s AND user_key = %s",
+                    (event.proof, str(event.org_id), event.user_key))
+
+    @apply.register
     def _(self, event: Organisation.UserCertified, cur: Cursor) -> None:
         cur.execute("UPDATE rm_users SET certified = 1 WHERE org_id = %s AND user_key = %s",
                     (str(event.org_id), event.user_key))
 
     @staticmethod
-    def rows(cur: Cursor, org_id: UUID) -> list[dict[str, Any]]:
-        rows = cur.execute("SELECT short_name, role, active, certified, pw_salt, pw_ops, pw_mem, pk_pw FROM rm_users "
-                           "WHERE org_id = %s ORDER BY user_key", (str(org_id),)).fetchall()
+    def rows(cur: Cursor, org_id: UUID, cipher: ReadModelCipher) -> list[dict[str, Any]]:
+        rows = cur.execute("SELECT short_name, role, active, certified, pw_salt, pw_ops, pw_mem, pk_pw, invite_proof "
+                           "FROM rm_users WHERE org_id = %s ORDER BY user_key", (str(org_id),)).fetchall()
         return [{"user_short": r[0], "role": r[1], "active": bool(r[2]), "certified": bool(r[3]),
-                 "pw_salt": r[4], "pw_ops": int(r[5]), "pw_mem": int(r[6]), "pk_pw": r[7]} for r in rows]
+                 "pw_salt": cipher.open(org_id, "pw_salt", r[4]), "pw_ops": int(r[5]), "pw_mem": int(r[6]),
+                 "pk_pw": cipher.open(org_id, "pk_pw", r[7]), "invite_proof": r[8]} for r in rows]
 
     topics = handled_topics(apply)  # the events it applies; no other is decoded for it
 

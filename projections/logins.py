@@ -18,6 +18,7 @@ from application.ports import LoginRecord, StoredDevice, StoredUser
 from domain.base import short_name_key
 from domain.device import Device
 from domain.organisation import Organisation
+from infrastructure.readmodel_cipher import ReadModelCipher
 from infrastructure.sql import Cursor, Database
 
 TABLES = ("rm_login_names", "rm_login_certs", "rm_login_grants")
@@ -113,10 +114,12 @@ class LoginNames:
 
 
 class SqlLoginDirectory:
-    """application.ports.LoginDirectory over this projection's tables and rm_users, rm_devices (one database)."""
+    """application.ports.LoginDirectory over this projection's tables and rm_users, rm_devices (one database).
+    Verifiers and device keys are sealed in those read models (§8a.9); `cipher` opens them."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, cipher: ReadModelCipher):
         self.db = db
+        self.cipher = cipher
 
     def lookup(self, org: str, user: str, device_id: str) -> LoginRecord | None:
         with self.db.transaction() as cur:
@@ -133,8 +136,14 @@ class SqlLoginDirectory:
                 "WHERE n.short_key = %s", (short_name_key(user), device_id, short_name_key(org))).fetchone()
         if row is None:
             return None
-        stored_user = StoredUser(row[3], row[4], row[5], int(row[6]), int(row[7]), row[8], bool(row[9]),
-                                 row[10] or "") if row[3] else None
-        stored_device = StoredDevice(row[11], row[12], row[13], row[14], row[15], row[16], row[17],
-                                     json.loads(row[18]) if row[18] else None, row[19]) if row[13] else None
-        return LoginRecord(UUID(row[0]), row[1], row[2], stored_user, stored_device)
+        org_id = UUID(row[0])
+
+        def opened(column: str, value: str) -> str:
+            return self.cipher.open(org_id, column, value)
+
+        stored_user = StoredUser(row[3], row[4], opened("pw_salt", row[5]), int(row[6]), int(row[7]),
+                                 opened("pk_pw", row[8]), bool(row[9]), row[10] or "") if row[3] else None
+        stored_device = StoredDevice(row[11], row[12], opened("dev_sign_pk", row[13]), opened("dev_box_pk", row[14]),
+                                     row[15], row[16], row[17], json.loads(row[18]) if row[18] else None,
+                                     row[19]) if row[13] else None
+        return LoginRecord(org_id, row[1], row[2], stored_user, stored_device)

@@ -31,6 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+# SDK installs of the tests (and the CLI processes they start) wrap their device seeds under a passphrase, never
+# in the developer's real OS keyring; the password-wrapped variant has its own test.
+os.environ["SPRECHZIMMER_DEVICE_PASSPHRASE"] = "Testgeräte-Passphrase"
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 BACKENDS = ["sqlite", "postgres"]
 OPERATOR_TOKEN = "test-operator-token"  # the status page's details (SPRECHZIMMER_OPERATOR_TOKEN)
 TEST_ORIGIN = "http://sprechzimmer.test"  # also accepted by test servers, so bodies can be prepared once

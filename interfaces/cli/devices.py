@@ -40,7 +40,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 def cmd_approve(args: argparse.Namespace) -> int:
     if args.master_password:  # on the new device itself (§4.4 b)
         done = recover(client(), org_of(args), secret("Masterpasswort: ", "SPRECHZIMMER_MASTER_PASSWORD"))
-        print(f"Dieses Gerät ({done.device_id}) ist mit dem Masterpasswort freigegeben.")
+        print(f"Dieses Gerät ({done.device_id}) ist mit dem Masterpasswort freigegeben. {done.keyring_stand()}.")
         return 0
     if not args.device_id:
         print("Bitte die Geräte-ID angeben (siehe `sprechzimmer devices list`).", file=sys.stderr)

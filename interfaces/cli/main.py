@@ -9,6 +9,7 @@ import sys
 import httpx
 
 from interfaces.cli.common import CliError, server_url
+from interfaces.client.keystore import DeviceLocked
 from interfaces.client.sdk import ApiError, TamperingDetected
 
 COMMAND_MODULES = ("operations", "accounts", "devices", "users", "stammdaten", "appointments", "calls", "contracts",
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (ApiError, CliError) as error:
+    except (ApiError, CliError, DeviceLocked) as error:
         print(f"Fehler: {error}", file=sys.stderr)
         return 1
     except httpx.TimeoutException:

@@ -84,7 +84,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
     master = secret("Masterpasswort: ", "SPRECHZIMMER_MASTER_PASSWORD")
     new_password = secret("Neues Passwort für " + args.user + ": ", NEW_PASSWORD_ENV) if args.user else None
     done = recover(client(), org_of(args), master, args.name, args.user, new_password, args.unlock)
-    print(f"Wiederhergestellt: dieses Gerät ({done.device_id}) ist freigegeben.")
+    print(f"Wiederhergestellt: dieses Gerät ({done.device_id}) ist freigegeben. {done.keyring_stand()}.")
     if done.user_short:
         print(f"Neues Passwort für {done.user_short} gesetzt. Bitte jetzt mit `sprechzimmer login` anmelden.")
     return 0

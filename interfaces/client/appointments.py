@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,8 @@ from sprechzimmer_protocol.records import RecordEnvelope
 from .sdk import CODE_SECRETS, ApiError, Client, Keyring, LoggedIn, TamperingDetected
 
 BERLIN = ZoneInfo("Europe/Berlin")
+T = TypeVar("T")
+STALE_KEYRING = "/problems/stale-keyring"  # the problem type of a write sealed under an older keyring
 SCHEMA = 1
 FIELD = "patient"
 ROLES = ("practitioner", "patient")
@@ -42,9 +44,26 @@ MSG_SMS_CONFERENCE = ("Konferenz-Einladungen bitte per E-Mail oder persönlich �
                       "nicht über den Server laufen.")
 MSG_RECORD_TAMPERED = ("Die verschlüsselten Patientendaten dieses Termins sind nicht echt oder gehören zu einem "
                        "anderen Termin. Vorgang abgebrochen.")
+MSG_FORK = ("Sicherheitswarnung: Diese Patientendaten wurden nach der letzten Schlüsselerneuerung noch mit einem "
+            "älteren Schlüsselbund verschlüsselt. Der Server zeigt womöglich verschiedenen Geräten verschiedene "
+            "Stände. Bitte die Geräteliste prüfen und den Betreiber informieren.")
+FORK_TOLERANCE = timedelta(minutes=5)  # clocks of practice devices differ a little
+MSG_NEWER_SCHEMA = ("Dieser Termin wurde mit einer neueren Version von Sprechzimmer gespeichert. Bitte das Programm "
+                    "aktualisieren.")
 SMS_NOTICE = ("Hinweis: Bei einer Einladung per SMS gelangen Telefonnummer und Zugangscode des Patienten einmal "
               "über den Server zum SMS-Anbieter. Sie werden nicht gespeichert; der Schutz des Gesprächs gegenüber "
               "dem Server beruht für diesen Termin darauf, dass er den Code vergisst.")
+
+
+def _text_or_none(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+RECORD_TYPES: dict[str, Callable[[Any], bool]] = {
+    "name": lambda v: isinstance(v, str), "email": _text_or_none, "phone": _text_or_none, "note": _text_or_none,
+    "codes": lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(c, str) for k, c in v.items()),
+    "call_code": _text_or_none, "sealed_at": _text_or_none,
+}
 
 
 @dataclass
@@ -55,6 +74,25 @@ class PatientRecord:
     note: str | None = None
     codes: dict[str, str] = field(default_factory=dict)  # slot -> code "XXXX-XXXX-XXXX"
     call_code: str | None = None  # conferences only: the shared secret k_call derives from (never sent)
+    sealed_at: str | None = None  # when a client last sealed it (UTC, its own clock): fork detection (§8a.11)
+    # Keys written by a newer client that this one does not know: kept unchanged on every re-encryption (§8a.3).
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        known = {name: getattr(self, name) for name in RECORD_TYPES}
+        return {**self.extra, **known}
+
+    @classmethod
+    def from_json(cls, data: Any) -> PatientRecord:
+        """Tolerant reader (§8a.3): unknown keys are kept, known keys must have their types (else ValueError,
+        i.e. "manipuliert")."""
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            raise ValueError("record")
+        for name, check in RECORD_TYPES.items():
+            if name in data and not check(data[name]):
+                raise ValueError(name)
+        known = {name: data[name] for name in RECORD_TYPES if name in data}
+        return cls(**known, extra={k: v for k, v in data.items() if k not in RECORD_TYPES})
 
     @property
     def participants(self) -> list[str]:
@@ -100,15 +138,22 @@ class Invitation:
 
 def seal_record(keyring: Keyring, appointment_id: str, patient: PatientRecord) -> dict[str, Any]:
     """A fresh DEK per record, wrapped under the newest data key v_n (§2.3)."""
-    payload = json.dumps(asdict(patient), ensure_ascii=False).encode()
+    stamped = {**patient.to_json(), "sealed_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    payload = json.dumps(stamped, ensure_ascii=False).encode()
     return RecordEnvelope.seal(keyring, appointment_id, FIELD, SCHEMA, payload).to_wire()
 
 
 def open_record(keyring: Keyring, appointment_id: str, wire: dict[str, Any]) -> PatientRecord:
     """Raises TamperingDetected when the record was altered or belongs to another appointment."""
     try:
-        raw = RecordEnvelope.from_wire(wire).open(keyring, appointment_id, FIELD, MSG_RECORD_TAMPERED)
-        return PatientRecord(**json.loads(raw))
+        envelope = RecordEnvelope.from_wire(wire)
+    except (KeyError, ValueError, TypeError):
+        raise TamperingDetected(MSG_RECORD_TAMPERED) from None
+    raw = envelope.open(keyring, appointment_id, FIELD, MSG_RECORD_TAMPERED)  # the AAD binds the schema
+    if envelope.schema > SCHEMA:  # raised only for an incompatible change (§8a.3): this reader cannot know it
+        raise ApiError(409, MSG_NEWER_SCHEMA)
+    try:
+        return PatientRecord.from_json(json.loads(raw))
     except (KeyError, ValueError, TypeError):
         raise TamperingDetected(MSG_RECORD_TAMPERED) from None
 
@@ -151,18 +196,48 @@ def _session(client: Client) -> LoggedIn:
     return client.session
 
 
+def check_fork(session: LoggedIn, wire: dict[str, Any], patient: PatientRecord) -> None:
+    """§8a.11: a record sealed under an older keyring than this device's, but after the current keyring was
+    rotated in, means some device was shown an older keyring: the server forks the organisation."""
+    if not session.keyring_rotated_at or not patient.sealed_at or int(wire["kver"]) >= session.keyring.version:
+        return
+    try:
+        sealed = datetime.fromisoformat(patient.sealed_at)
+        rotated = datetime.fromisoformat(session.keyring_rotated_at)
+        forked = sealed > rotated + FORK_TOLERANCE
+    except (TypeError, ValueError):
+        forked = True  # the record is authentic, so an unreadable date was written on purpose
+    if forked:
+        raise TamperingDetected(MSG_FORK)
+
+
 def _appointment(client: Client, data: dict[str, Any]) -> Appointment:
-    keyring = _session(client).keyring
+    session = _session(client)
+    keyring = session.keyring
     appointment_id = str(data["appointment_id"])
+    patient = open_record(keyring, appointment_id, data["record"])
+    check_fork(session, data["record"], patient)
     return Appointment(
         appointment_id=appointment_id, starts_at=datetime.fromisoformat(data["starts_at"]),
         ends_at=datetime.fromisoformat(data["ends_at"]),
         duration_minutes=int(data.get("duration_minutes") or 0) or int(
             (datetime.fromisoformat(data["ends_at"]) - datetime.fromisoformat(data["starts_at"])).total_seconds()
             // 60),
-        status=data["status"], patient=open_record(keyring, appointment_id, data["record"]),
+        status=data["status"], patient=patient,
         consent=data.get("consent"), reminder=data.get("reminder"), sms=data.get("sms"),
     )
+
+
+def _sealed(client: Client, send: Callable[[Keyring], T]) -> T:
+    """Sends a write whose record is sealed under the session's keyring. If the keyring was rotated since the
+    login (a device was revoked), the server answers 409 with the current version: fetch the new grant and
+    seal again, once (issue 10.11), so the revoked device's data key never protects new data."""
+    try:
+        return send(_session(client).keyring)
+    except ApiError as error:
+        if error.status != 409 or error.problem.get("type") != STALE_KEYRING:
+            raise
+        return send(client.refresh_keyring(int(error.problem.get("keyring_version") or 0)))
 
 
 def _utc(moment: datetime) -> str:
@@ -180,16 +255,15 @@ def add(client: Client, starts_at: datetime, duration_minutes: int, name: str, e
     if reminder_minutes is not None and not phone:
         raise ApiError(400, "Für die SMS-Erinnerung fehlt die Telefonnummer.",
                        {"phone": ["Bitte eine Telefonnummer angeben."]})
-    keyring = _session(client).keyring
     appointment_id = str(uuid.uuid4())
     codes = new_codes(participants)
     patient = PatientRecord(name=name, email=email, phone=phone, note=note, codes=codes,
                             call_code=new_call_code(codes))
-    data = client.request("POST", "/api/v1/appointments", {
+    data = _sealed(client, lambda keyring: client.request("POST", "/api/v1/appointments", {
         "appointment_id": appointment_id, "starts_at": _utc(starts_at), "duration_minutes": duration_minutes,
         "record": seal_record(keyring, appointment_id, patient), "join_tokens": join_tokens(codes),
         "reminder": {"phone": phone, "minutes_before": reminder_minutes} if reminder_minutes is not None else None,
-    }, auth=True)
+    }, auth=True))
     return _appointment(client, data)
 
 
@@ -234,9 +308,12 @@ def edit(client: Client, appointment_id: str, **changes: str | None) -> Appointm
     if unknown:
         raise ApiError(400, "Unbekannte Angaben: " + ", ".join(sorted(unknown)) + ".")
     current = show(client, appointment_id)
-    patient = PatientRecord(**{**asdict(current.patient), **changes})
-    return _command(client, appointment_id, "record",
-                    {"record": seal_record(_session(client).keyring, appointment_id, patient)})
+    try:  # through the tolerant form, so keys of newer clients stay (§8a.3)
+        patient = PatientRecord.from_json({**current.patient.to_json(), **changes})
+    except ValueError:
+        raise ApiError(400, "Der Name darf nicht leer sein.", {"name": ["Bitte einen Namen angeben."]}) from None
+    return _sealed(client, lambda keyring: _command(client, appointment_id, "record",
+                                                    {"record": seal_record(keyring, appointment_id, patient)}))
 
 
 def record_consent(client: Client, appointment_id: str, method: str, given_at: datetime | None = None) -> Appointment:
@@ -249,9 +326,9 @@ def reissue_codes(client: Client, appointment_id: str) -> Appointment:
     stop working at once. The number of participants stays."""
     current = show(client, appointment_id)
     codes = new_codes(len(current.patient.participants))
-    patient = PatientRecord(**{**asdict(current.patient), "codes": codes, "call_code": new_call_code(codes)})
-    return _command(client, appointment_id, "codes", {
-        "record": seal_record(_session(client).keyring, appointment_id, patient), "join_tokens": join_tokens(codes)})
+    patient = replace(current.patient, codes=codes, call_code=new_call_code(codes))
+    return _sealed(client, lambda keyring: _command(client, appointment_id, "codes", {
+        "record": seal_record(keyring, appointment_id, patient), "join_tokens": join_tokens(codes)}))
 
 
 def sms_size(sms: dict[str, Any]) -> str:

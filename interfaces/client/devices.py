@@ -85,14 +85,17 @@ def new_device() -> tuple[bytes, DeviceKeys, str]:
 
 
 def send_pairing_tag(client: Client, org: str, org_id: str, device_id: str, name: str, device: DeviceKeys,
-                     code: str) -> None:
-    """tag_B = MAC over this device's keys under the pairing key (Argon2id of the code, §4.4 step 3)."""
+                     code: str, invite_proof: bytes = b"") -> None:
+    """tag_B = MAC over this device's keys under the pairing key (Argon2id of the code, §4.4 step 3).
+    After an invite the proof of the invite code goes along (§8a.10): only now is org_id known."""
     k_pair = pairing_key(code, org_id, device_id)
     tag = pairing_tag_new_device(k_pair, org_id, device_id, name, device.signing.verify_key.encode(),
                                    bytes(device.box.public_key))
     sig = p.sign(device.signing, t.enroll_tag(org_id, device_id, tag))
-    client.request("POST", "/api/v1/devices/enroll/tag",
-                   {"org": org, "device_id": device_id, "tag": tag.hex(), "sig": sig.hex()})
+    body = {"org": org, "device_id": device_id, "tag": tag.hex(), "sig": sig.hex()}
+    if invite_proof:
+        body["invite_proof"] = invite_proof.hex()
+    client.request("POST", "/api/v1/devices/enroll/tag", body)
 
 
 def password_challenge(client: Client, org: str, user: str, device_id: str) -> dict[str, Any]:
@@ -108,6 +111,7 @@ def password_challenge(client: Client, org: str, user: str, device_id: str) -> d
 
 def enroll(client: Client, org: str, user: str, password: str, name: str) -> Enrollment:
     """§4.4 on the new device: request approval with the user's password; returns the pairing code."""
+    client.store.unlock(password)  # wraps (or reads) the device seed where no OS keyring or passphrase exists
     existing = client.store.device(client.origin, short_name_key(org))
     if existing is not None and existing.pinned_org_sign_pk:
         raise ApiError(400, MSG_ENROLLED)
@@ -201,6 +205,15 @@ def approve(client: Client, device_id: str, code: str) -> None:
                                         _b(device["dev_box_pk"]))
     if not device.get("pairing_tag") or not hmac.compare_digest(expected.hex(), str(device["pairing_tag"])):
         raise TamperingDetected(MSG_PAIRING)
+    from .users import MSG_INVITE_ELSEWHERE, certificates_to_sign, send_certificates
+
+    # Invited users' proofs are checked before anything is approved (§8a.10): a forged pk_pw stops it here.
+    certificates = certificates_to_sign(client)
+    requester = next((u for u in client.request("GET", "/api/v1/users", auth=True)["users"]
+                      if short_name_key(u["user_short"]) == device.get("requested_by")), None)
+    if requester is not None and not requester["certified"] and \
+            requester["user_short"] not in {short for short, _ in certificates}:
+        raise ApiError(409, MSG_INVITE_ELSEWHERE)
     approved_at = now_iso()
     sent, _, _ = proof(client, "device-approve", device_id)
     client.request("POST", f"/api/v1/devices/{device_id}/approve", {
@@ -209,9 +222,7 @@ def approve(client: Client, device_id: str, code: str) -> None:
         "grant_version": keyring.version,
         "approver_tag": pairing_tag_approver(k_pair, org_id, device_id, keyring.sign_pk).hex(), "proof": sent,
     }, auth=True)
-    from .users import certify_pending
-
-    certify_pending(client)  # an invited user enrolling this device gets their certificate now
+    send_certificates(client, certificates)  # an invited user enrolling this device is certified now
 
 
 def rename(client: Client, device_id: str, name: str) -> None:
@@ -262,7 +273,10 @@ def revoke(client: Client, device_id: str) -> Keyring:
     result = client.request("POST", f"/api/v1/devices/{device_id}/revoke", {
         "revoked_at": revoked_at,
         "revocation": p.sign(old.signing, t.revocation(org_id, device_id, revoked_at)).hex(),
-        "rotation": {"version": new.version, "mp_grant": new.grant("mp", _b(master["box_pk"])).to_wire(),
+        "rotation": {"version": new.version,
+                     # the head of the new version travels with the mp grant (§8a.11)
+                     "mp_grant": {**new.grant("mp", _b(master["box_pk"])).to_wire(),
+                                  "head": new.head(revoked_at).to_wire()},
                      "grants": {d["device_id"]: new.grant(d["device_id"], _b(d["dev_box_pk"])).to_wire()
                                 for d in remaining}},
         "proof": sent,

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sprechzimmer_protocol import layouts as t
 from sprechzimmer_protocol import policy
 from sprechzimmer_protocol import primitives as p
+from sprechzimmer_protocol.keyring import KeyringHead
 from sprechzimmer_protocol.keys import DeviceKeys, master_keys
 from sprechzimmer_protocol.names import short_name_key
 from sprechzimmer_protocol.values import DeviceCertificate, MasterKeyParams, UserCertificate
@@ -22,6 +26,25 @@ from .users import new_password
 MSG_ANCHOR = ("Der Organisationsschlüssel des Servers passt nicht zum Masterpasswort (Anker ungültig). "
               "Vorgang abgebrochen.")
 MSG_NO_USER = "Diesen Benutzer gibt es in dieser Organisation nicht."
+MSG_HEAD = ("Sicherheitswarnung: Der Stand des Schlüsselbunds ist nicht von der Organisation signiert oder passt "
+            "nicht zur Freigabe. Vorgang abgebrochen.")
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def keyring_head(org_id: str, keyring: Keyring, mp_grant: dict[str, Any]) -> KeyringHead | None:
+    """The signed head the mp grant carries (§8a.11): required from version 2 on (every rotation signs one),
+    its version must be the grant's."""
+    try:
+        head = KeyringHead.from_wire(org_id, mp_grant["head"]) if mp_grant.get("head") else None
+    except (KeyError, ValueError, TypeError):
+        raise TamperingDetected(MSG_HEAD) from None
+    if head is None:
+        if keyring.version > 1:
+            raise TamperingDetected(MSG_HEAD)
+        return None
+    if head.version != keyring.version or not head.verifies(keyring.sign_pk):
+        raise TamperingDetected(MSG_HEAD)
+    return head
 
 
 @dataclass(frozen=True)
@@ -30,6 +53,17 @@ class Recovered:
     device_id: str
     keyring: Keyring
     user_short: str | None
+    rotated_at: str | None = None  # from the org-signed keyring head (§8a.11); None for version 1
+
+    def keyring_stand(self) -> str:
+        """What the user sees after recovery, so an older keyring than they remember is noticed (§8a.11)."""
+        if not self.rotated_at:
+            return f"Schlüsselbund Version {self.keyring.version}"
+        try:
+            when = datetime.fromisoformat(self.rotated_at).astimezone(BERLIN).strftime("%d.%m.%Y, %H:%M Uhr")
+        except ValueError:
+            when = self.rotated_at
+        return f"Schlüsselbund Version {self.keyring.version} vom {when}"
 
 
 def _b(value: str) -> bytes:
@@ -42,6 +76,8 @@ def recover(client: Client, org: str, master_password: str, device_name: str | N
     user's new password. A device whose enrolment is pending keeps its keys and is approved as it is. `unlock`:
     the one-time code of an alarm mail, for when strangers' failed attempts have blocked recovery."""
     reset_pw = new_password(new_password_text, "new_password") if user and new_password_text else None
+    if reset_pw is not None and new_password_text:
+        client.store.unlock(new_password_text)
     record = client.store.device(client.origin, short_name_key(org))
     if record is not None and record.pinned_org_sign_pk is None:
         seed, device_id, name = _b(record.seed), record.device_id, record.name
@@ -74,6 +110,7 @@ def recover(client: Client, org: str, master_password: str, device_name: str | N
         raise TamperingDetected(MSG_ANCHOR)
     keyring = open_grant(result["mp_grant"], org_id, "mp", org_sign_pk, mp.box,
                          record.keyring_version if record else 0)
+    head = keyring_head(org_id, keyring, result["mp_grant"])
 
     approved_at = now_iso()
     cert = DeviceCertificate(org_id, device_id, name, sign_pk, box_pk, approved_at, "master-password")
@@ -98,4 +135,4 @@ def recover(client: Client, org: str, master_password: str, device_name: str | N
     client.store.save_device(DeviceRecord(
         origin=client.origin, org_key=short_name_key(org), org_id=org_id, device_id=device_id, name=name,
         seed=seed.hex(), pinned_org_sign_pk=org_sign_pk.hex(), keyring_version=keyring.version))
-    return Recovered(org_id, device_id, keyring, done.get("user_short"))
+    return Recovered(org_id, device_id, keyring, done.get("user_short"), head.rotated_at if head else None)

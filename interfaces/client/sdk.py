@@ -17,7 +17,7 @@ from sprechzimmer_protocol import names
 from sprechzimmer_protocol import primitives as p
 from sprechzimmer_protocol.calls import CodeSecrets
 from sprechzimmer_protocol.errors import MSG_TAMPERED, TamperingDetected
-from sprechzimmer_protocol.keyring import Keyring, KeyringGrant
+from sprechzimmer_protocol.keyring import Keyring, KeyringGrant, KeyringHead
 from sprechzimmer_protocol.keys import DeviceKeys, master_keys, password_keys
 from sprechzimmer_protocol.policy import (
     MASTER_MEM,
@@ -30,10 +30,13 @@ from sprechzimmer_protocol.policy import (
 )
 from sprechzimmer_protocol.values import DeviceCertificate, MasterKeyParams, PasswordVerifier, UserCertificate
 
-from .keystore import DeviceRecord, LocalStore
+from .keystore import DeviceLocked, DeviceRecord, LocalStore
 
 __all__ = ["MSG_TAMPERED", "ApiError", "Client", "Keyring", "LoggedIn", "TamperingDetected", "open_grant"]
 
+# The server's single login failure, in the words of the form (design/crypto.md §4.3).
+MSG_LOGIN_FAILED = ("Anmeldung fehlgeschlagen. Bitte Kurzname der Organisation, Kurzname des Benutzers und Passwort "
+                    "prüfen.")
 MSG_NO_DEVICE = "Dieses Gerät ist für diese Organisation nicht eingerichtet."
 MSG_SESSION_ENDED = "Die Sitzung ist abgelaufen oder wurde beendet. Bitte erneut anmelden: `sprechzimmer login`."
 # A code is derived once per process (Argon2id, §8a.4): checking a code and joining with it cost one run.
@@ -44,8 +47,9 @@ class ApiError(Exception):
     """A problem+json answer of the server, or a client-side refusal with the same shape."""
 
     def __init__(self, status: int, detail: str, errors: dict[str, list[str]] | None = None,
-                 retry_after: int | None = None):
+                 retry_after: int | None = None, problem: dict[str, Any] | None = None):
         super().__init__(detail)
+        self.problem = problem or {}  # the whole problem+json body (e.g. type and keyring_version)
         self.status = status
         self.detail = detail
         self.errors = errors or {}
@@ -66,6 +70,35 @@ def open_grant(grant: dict[str, Any], org_id: str, recipient: str, pinned_org_si
     return wire.open(org_id, recipient, pinned_org_sign_pk, box_key, min_version)
 
 
+def check_user_cert(org_id: str, answer: dict[str, Any], verifier: PasswordVerifier, pinned_org_sign_pk: str) -> None:
+    """The organisation vouches for this user's password key and role (§4.5, §8a.10): a server that slipped in a
+    user, swapped an invited user's password key or raised a role is caught here. Without a certificate there
+    is no login: an invited user is certified when an admin approves their device."""
+    try:
+        certified = UserCertificate(org_id, names.short_name_key(str(answer["user_short"])), str(answer["role"]),
+                                    verifier, bytes.fromhex(str(answer.get("user_cert") or "")))
+        ok = bool(certified.sig) and certified.verifies(bytes.fromhex(pinned_org_sign_pk))
+    except (KeyError, ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise TamperingDetected(MSG_TAMPERED)
+
+
+def keyring_rotated_at(org_id: str, answer: dict[str, Any], keyring: Keyring) -> str | None:
+    """The date of the current keyring from the org-signed head the server sends with it (§8a.11); None before
+    the first rotation. A head that does not verify or belongs to another version is a forgery."""
+    if not answer.get("keyring_head"):
+        return None
+    try:
+        head = KeyringHead.from_wire(org_id, answer["keyring_head"])
+        ok = head.version == keyring.version and head.verifies(keyring.sign_pk)
+    except (KeyError, ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise TamperingDetected(MSG_TAMPERED)
+    return head.rotated_at
+
+
 def master_password_problem(master_password: str, password: str) -> str | None:
     """Decision 1 of design/crypto.md §8: ≥ 12 characters or ≥ 4 words, and a strength check."""
     if master_password == password:
@@ -84,6 +117,7 @@ class LoggedIn:
     role: str
     device_id: str
     keyring: Keyring
+    keyring_rotated_at: str | None = None  # from the org-signed head of keyring.version (§8a.11)
     # Legal texts ({document, version}) in a version the organisation has not accepted yet (see accept_legal).
     legal_pending: list[dict[str, str]] = dataclass_field(default_factory=list)
 
@@ -121,7 +155,7 @@ class Client:
                 problem = {"detail": response.text or response.reason_phrase}
             retry = response.headers.get("Retry-After")
             raise ApiError(response.status_code, problem.get("detail", ""), problem.get("errors"),
-                           int(retry) if retry and retry.isdigit() else None)
+                           int(retry) if retry and retry.isdigit() else None, problem)
         return response.json() if response.content else None
 
     # --- registration (design/crypto.md §4.1) ---------------------------------------------------
@@ -145,6 +179,7 @@ class Client:
         if errors:
             raise ApiError(400, "Bitte die markierten Felder prüfen.", errors)
 
+        self.store.unlock(password)  # wraps the device seed where no OS keyring or passphrase exists
         org_id = str(uuid.uuid4())
         keyring = Keyring.new(org_id)
         device_seed = p.random_bytes(32)
@@ -211,7 +246,13 @@ class Client:
         return self.session.legal_pending
 
     def _login(self, org: str, user: str, password: str) -> LoggedIn:
-        record = self.store.device(self.origin, names.short_name_key(org))
+        self.store.unlock(password)  # unwraps the device seed where no OS keyring or passphrase exists
+        try:
+            record = self.store.device(self.origin, names.short_name_key(org))
+        except DeviceLocked as locked:
+            if locked.by == "password":  # the seed is wrapped under the password: it is the password that is wrong
+                raise ApiError(401, MSG_LOGIN_FAILED) from None
+            raise
         if record is None:
             raise ApiError(400, MSG_NO_DEVICE)
         if names.password_length(password) > names.PASSWORD_MAX:  # refused at the form, never sent
@@ -248,20 +289,15 @@ class Client:
             raise TamperingDetected(MSG_TAMPERED)
         keyring = open_grant(result["grant"], record.org_id, record.device_id, bytes.fromhex(pinned), device.box,
                              record.keyring_version)
-        # The organisation vouches for this user's password key and role: a server that slipped in a user or
-        # raised a role is caught here. (A freshly invited user waits for an admin's certificate.)
-        if result.get("user_cert"):
-            certified = UserCertificate(record.org_id, names.short_name_key(result["user_short"]), result["role"],
-                                        PasswordVerifier(salt, kdf["ops"], kdf["mem"], pw.pk),
-                                        bytes.fromhex(result["user_cert"]))
-            if not certified.verifies(bytes.fromhex(pinned)):
-                raise TamperingDetected(MSG_TAMPERED)
+        check_user_cert(record.org_id, result, PasswordVerifier(salt, kdf["ops"], kdf["mem"], pw.pk), pinned)
         if keyring.version > record.keyring_version or first_login:
             record.keyring_version = keyring.version
             record.pinned_org_sign_pk, record.pairing_code = pinned, None
             self.store.save_device(record)
         self.session = LoggedIn(result["token"], result["org_id"], result["org_short"], result["user_short"],
-                                result["role"], result["device_id"], keyring, list(result.get("legal_pending", [])))
+                                result["role"], result["device_id"], keyring,
+                                keyring_rotated_at(record.org_id, result, keyring),
+                                list(result.get("legal_pending", [])))
         self.store.save_session(self.origin, {"token": result["token"], "org_short": result["org_short"],
                                               "user_short": result["user_short"], "role": result["role"]})
         return self.session
@@ -271,7 +307,10 @@ class Client:
         12 h at most): the keyring is reopened from this device's grant with the same checks as at login, and
         again kept in memory only. None: log in with the password (the saved session is then replaced)."""
         saved = self.store.session() or {}
-        record = self.store.device(self.origin, names.short_name_key(org))
+        try:
+            record = self.store.device(self.origin, names.short_name_key(org))
+        except DeviceLocked:  # the seed is wrapped under the login password: log in with it
+            return None
         if (saved.get("origin") != self.origin or record is None or record.pinned_org_sign_pk is None
                 or names.short_name_key(saved.get("org_short", "")) != names.short_name_key(org)
                 or names.short_name_key(saved.get("user_short", "")) != names.short_name_key(user)):
@@ -290,6 +329,11 @@ class Client:
             return None
         if info.get("org_sign_pk") != record.pinned_org_sign_pk or str(info.get("org_id")) != record.org_id:
             raise TamperingDetected(MSG_TAMPERED)
+        try:
+            verifier = PasswordVerifier.from_wire(info.get("password") or {})
+        except (KeyError, ValueError, TypeError):
+            raise TamperingDetected(MSG_TAMPERED) from None
+        check_user_cert(record.org_id, info, verifier, record.pinned_org_sign_pk)
         device = DeviceKeys.from_seed(bytes.fromhex(record.seed))
         keyring = open_grant(info["grant"], record.org_id, record.device_id, bytes.fromhex(record.pinned_org_sign_pk),
                              device.box, record.keyring_version)
@@ -297,8 +341,29 @@ class Client:
             record.keyring_version = keyring.version
             self.store.save_device(record)
         self.session = LoggedIn(saved["token"], record.org_id, info["org_short"], info["user_short"], info["role"],
-                                record.device_id, keyring)
+                                record.device_id, keyring, keyring_rotated_at(record.org_id, info, keyring))
         return self.session
+
+    def refresh_keyring(self, at_least: int) -> Keyring:
+        """After the server said the keyring was rotated (issue 10.11): this device's newest grant, opened with
+        the login's checks; a grant older than `at_least` or than the pinned version is refused."""
+        if self.session is None:
+            raise ApiError(401, MSG_SESSION_ENDED)
+        record = self.store.device(self.origin, names.short_name_key(self.session.org_short))
+        if record is None or record.pinned_org_sign_pk is None:
+            raise ApiError(400, MSG_NO_DEVICE)
+        info = self.request("GET", "/api/v1/session", auth=True)
+        if info.get("org_sign_pk") != record.pinned_org_sign_pk or not info.get("grant"):
+            raise TamperingDetected(MSG_TAMPERED)
+        device = DeviceKeys.from_seed(bytes.fromhex(record.seed))
+        keyring = open_grant(info["grant"], record.org_id, record.device_id, bytes.fromhex(record.pinned_org_sign_pk),
+                             device.box, max(record.keyring_version, at_least))
+        if keyring.version > record.keyring_version:
+            record.keyring_version = keyring.version
+            self.store.save_device(record)
+        self.session.keyring = keyring
+        self.session.keyring_rotated_at = keyring_rotated_at(record.org_id, info, keyring)
+        return keyring
 
     def logout(self) -> None:
         try:

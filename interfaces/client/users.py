@@ -25,6 +25,11 @@ from .devices import (
 from .sdk import ApiError, Client, TamperingDetected, master_password_problem
 
 MSG_OLD_MASTER = "Das bisherige Masterpasswort ist falsch."
+MSG_INVITE_PROOF = ("Sicherheitswarnung: Das Passwort von {user} passt nicht zum Einladungscode – es wurde "
+                    "womöglich auf dem Server ausgetauscht. Es wird nichts bestätigt. Bitte eine neue Einladung "
+                    "ausstellen.")
+MSG_INVITE_ELSEWHERE = ("Die Einladung dieses Benutzers wurde an einem anderen Gerät ausgestellt. Bitte das neue "
+                        "Gerät dort freigeben, damit dessen Passwort geprüft und bestätigt werden kann.")
 
 
 @dataclass(frozen=True)
@@ -56,9 +61,12 @@ def new_password(password: str, field: str = "password") -> NewPassword:
     return NewPassword(salt, password_keys(password, salt))
 
 
-def user_cert(client: Client, user_key: str, role: str, pw: NewPassword | dict[str, Any]) -> str:
+def user_cert(client: Client, user_key: str, role: str, pw: NewPassword | PasswordVerifier | dict[str, Any]) -> str:
     session = logged_in(client)
-    verifier = pw.verifier if isinstance(pw, NewPassword) else PasswordVerifier.from_wire(pw)
+    if isinstance(pw, NewPassword):
+        verifier = pw.verifier
+    else:
+        verifier = pw if isinstance(pw, PasswordVerifier) else PasswordVerifier.from_wire(pw)
     return UserCertificate(session.org_id, user_key, role, verifier).signed(session.keyring).sig.hex()
 
 
@@ -119,20 +127,47 @@ def set_role(client: Client, user_short: str, role: str) -> None:
                    {"role": role, "cert": user_cert(client, key, role, target), "proof": sent}, auth=True)
 
 
-def certify_pending(client: Client) -> int:
-    """Signs the certificate of users who chose their password through an invite (§4.5). Admins only."""
-    if logged_in(client).role != "admin":
-        return 0
-    done = 0
+def certificates_to_sign(client: Client) -> list[tuple[str, str]]:
+    """(user_short, certificate) for every active user waiting for certification whose invite this device
+    issued (§8a.10). Each invite proof is checked first: one that does not verify means the server (or
+    someone on the way) swapped the password key, and nothing is signed at all."""
+    session = logged_in(client)
+    if session.role != "admin":
+        return []
+    out = []
     for user in list_users(client):
         if user["certified"] or not user["active"]:
             continue
         key = short_name_key(user["user_short"])
+        secret = client.store.invite_secret(client.origin, session.org_id, key)
+        if secret is None:  # issued on another device: only that one can check the proof
+            continue
+        try:
+            verifier = PasswordVerifier.from_wire(user)
+            proven = invites.check_invite_proof(secret, session.org_id, key, verifier.pk_pw,
+                                                _b(str(user.get("invite_proof") or "")))
+        except (KeyError, ValueError, TypeError):
+            proven = False
+        if not proven:
+            raise TamperingDetected(MSG_INVITE_PROOF.format(user=user["user_short"]))
+        out.append((str(user["user_short"]), user_cert(client, key, user["role"], verifier)))
+    return out
+
+
+def send_certificates(client: Client, certificates: list[tuple[str, str]]) -> int:
+    session = logged_in(client)
+    for user_short, cert in certificates:
+        key = short_name_key(user_short)
         sent, _, _ = proof(client, "user-certify", key)
-        client.request("POST", f"/api/v1/users/{user['user_short']}/certificate",
-                       {"cert": user_cert(client, key, user["role"], user), "proof": sent}, auth=True)
-        done += 1
-    return done
+        client.request("POST", f"/api/v1/users/{user_short}/certificate", {"cert": cert, "proof": sent}, auth=True)
+        client.store.forget_invite_secret(client.origin, session.org_id, key)
+    return len(certificates)
+
+
+def certify_pending(client: Client) -> int:
+    """Signs the certificate of users who chose their password through an invite this device issued
+    (§4.5, §8a.10), after checking their invite proofs. Admins only."""
+    return send_certificates(client, certificates_to_sign(client))
 
 
 def invite(client: Client, user_short: str, role: str = "staff") -> str:
@@ -140,9 +175,13 @@ def invite(client: Client, user_short: str, role: str = "staff") -> str:
     receives only a token derived from it; the admin passes the code on (e.g. by phone)."""
     key = _short_name(user_short)
     code = codes.new_code()
+    secret = invites.invite_secret(code)
     sent, _, _ = proof(client, "user-invite", key)
-    client.request("POST", "/api/v1/invites", {"user_short": user_short, "role": role,
-                                               "token": invites.invite_token(code).hex(), "proof": sent}, auth=True)
+    client.request("POST", "/api/v1/invites", {
+        "user_short": user_short, "role": role, "token": invites.invite_token_from_secret(secret).hex(),
+        "proof": sent}, auth=True)
+    # Kept on this device only, to check the employee's proof before certifying their password (§8a.10).
+    client.store.save_invite_secret(client.origin, logged_in(client).org_id, key, secret)
     return code
 
 
@@ -151,11 +190,13 @@ def redeem_invite(client: Client, org: str, user: str, code: str, password: str,
     for the admin to type when approving the device."""
     pw = new_password(password)
     try:
-        token = invites.invite_token(code)
+        secret = invites.invite_secret(code)
     except ValueError:
         raise ApiError(400, "Der Einladungscode hat 12 Zeichen (XXXX-XXXX-XXXX).") from None
+    token = invites.invite_token_from_secret(secret)
     seed, device, device_id = new_device()
     pairing_code = codes.new_code()
+    client.store.unlock(password)
     challenge = password_challenge(client, org, user, device_id)
     sign_pk, box_pk = device.signing.verify_key.encode(), bytes(device.box.public_key)
     message = t.invite_redeem(org, user, device_id, device_name, sign_pk, box_pk, pw.salt, policy.PASSWORD_OPS,
@@ -165,7 +206,8 @@ def redeem_invite(client: Client, org: str, user: str, code: str, password: str,
         "dev_sign_pk": sign_pk.hex(), "dev_box_pk": box_pk.hex(), "password": pw.body(),
         "sig_pw": p.sign(pw.keys.signing, message).hex(), "sig_dev": p.sign(device.signing, message).hex()})
     org_id = str(result["org_id"])
-    send_pairing_tag(client, org, org_id, device_id, device_name, device, pairing_code)
+    invite_proof = invites.invite_proof(secret, org_id, short_name_key(user), pw.pk)
+    send_pairing_tag(client, org, org_id, device_id, device_name, device, pairing_code, invite_proof)
     enroll_record(client, org, org_id, device_id, device_name, seed, pairing_code)
     return pairing_code
 
@@ -188,6 +230,7 @@ def change_password(client: Client, old: str, new: str) -> int:
         "password": pw.body(), "cert": user_cert(client, key, session.role, pw),
         "sig_old": p.sign(old_keys.signing, message).hex(), "sig_new": p.sign(pw.keys.signing, message).hex(),
         "proof": sent}, auth=True)
+    client.store.rewrap(new)  # a seed wrapped under the old login password now opens with the new one
     return int(result["other_sessions_ended"])
 
 

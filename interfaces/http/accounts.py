@@ -67,7 +67,10 @@ class CurrentSession(Resource):
                     "role": user.role, "device_id": session.device_id,
                     "plan": contract.plan_on(self.services.today()),
                     "org_sign_pk": organisation.org_sign_pk, "grant": device.latest_grant if device else None,
-                    "legal_pending": legal.pending_for(self.services, organisation)}
+                    "legal_pending": legal.pending_for(self.services, organisation),
+                    # The user's own verifier and certificate: resuming checks them as a login does (§8a.10).
+                    "user_cert": user.cert, "keyring_head": organisation.keyring_head,
+                    "password": {"salt": user.pw_salt, "ops": user.pw_ops, "mem": user.pw_mem, "pk_pw": user.pk_pw}}
 
         resp.media = schemas.SessionInfoSchema().dump(await self.runtime.call(describe))
 

@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, validate
 
 from application import devices, fresh
 from application.errors import NotFound
+from infrastructure.readmodel_cipher import ReadModelCipher
 from interfaces.http import schemas
 from interfaces.http.common import Resource, Runtime, client_ip, load
 from interfaces.http.openapi import operation
@@ -60,6 +61,10 @@ class EnrollTagSchema(GermanSchema):
     device_id = device_id_field()
     tag = _hex(32)
     sig = _hex(64)
+    # After an invite (§8a.10): h("vdc/v1/invite-proof", org_id, user_key, pk_pw, key=kdf(s_inv, "vdciv_v1", 1)),
+    # sent here because the employee learns org_id only from the redeem answer.
+    invite_proof = fields.String(load_default="", validate=validate.Regexp(r"^([0-9a-f]{64})?$"),
+                                 error_messages=MSG)
 
 
 class EnrollStatusSchema(GermanSchema):
@@ -91,7 +96,7 @@ class LockSchema(GermanSchema):
 class RotationSchema(GermanSchema):
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=2),
                              error_messages={**MSG, "invalid": "Bitte eine ganze Zahl angeben."})
-    mp_grant = fields.Nested(GrantSchema, required=True, error_messages=MSG)
+    mp_grant = fields.Nested(schemas.HeadedGrantSchema, required=True, error_messages=MSG)
     grants = fields.Dict(keys=fields.String(validate=validate.Regexp(_DEVICE_ID)),
                          values=fields.Nested(GrantSchema), required=True,
                          validate=validate.Length(max=500, error="Zu viele Geräte."), error_messages=MSG)
@@ -158,7 +163,7 @@ class EnrollTag(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         d = await load(req, EnrollTagSchema())
         await self.runtime.call(devices.attach_pairing_tag, self.services, d["org"], d["device_id"], d["tag"],
-                                bytes.fromhex(d["sig"]))
+                                bytes.fromhex(d["sig"]), d["invite_proof"])
         resp.status = falcon.HTTP_204
 
 
@@ -177,7 +182,8 @@ class DeviceList(Resource):
 
         def read() -> dict[str, Any]:
             with container.state_db.transaction() as cur:
-                return {"devices": DeviceDirectory.rows(cur, session.org_id, self.services.now()),
+                return {"devices": DeviceDirectory.rows(cur, session.org_id, self.services.now(),
+                                                       ReadModelCipher(self.services.keystore)),
                         "notices": NoticeBoard.rows(cur, session.org_id)}
 
         resp.media = DeviceListSchema().dump(await self.runtime.call(read))

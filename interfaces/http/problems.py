@@ -12,10 +12,20 @@ import falcon.asgi
 from eventsourcing.persistence import OperationalError as EventStoreDown
 from marshmallow import ValidationError
 
-from application.errors import AUTH_FAILED_MESSAGE, AuthFailed, Conflict, DomainError, NotFound, NotPermitted, Throttled
+from application.errors import (
+    AUTH_FAILED_MESSAGE,
+    AuthFailed,
+    Conflict,
+    DomainError,
+    NotFound,
+    NotPermitted,
+    StaleKeyring,
+    Throttled,
+)
 
 log = logging.getLogger("sprechzimmer.http")
 PROBLEM = "application/problem+json"
+STALE_KEYRING = "/problems/stale-keyring"
 
 GERMAN_TITLES = {
     400: "Ungültige Anfrage", 401: "Anmeldung fehlgeschlagen", 403: "Nicht erlaubt", 404: "Nicht gefunden",
@@ -49,13 +59,14 @@ def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def problem(resp: falcon.asgi.Response, status: int, detail: str, errors: dict[str, list[str]] | None = None,
-            title: str | None = None, kind: str | None = None) -> None:
+            title: str | None = None, kind: str | None = None, extra: dict[str, Any] | None = None) -> None:
     resp.status = status
     resp.content_type = PROBLEM
     body: dict[str, Any] = {"type": kind or "about:blank", "title": title or GERMAN_TITLES.get(status, "Fehler"),
                             "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
+    body.update(extra or {})
     resp.text = json.dumps(body, ensure_ascii=False)
 
 
@@ -64,6 +75,10 @@ async def on_validation_error(req: Any, resp: Any, ex: ValidationError, params: 
 
 
 async def on_domain_error(req: Any, resp: Any, ex: DomainError, params: Any) -> None:
+    if isinstance(ex, StaleKeyring):  # the client needs the version to fetch its grant (issue 10.11)
+        problem(resp, 409, ex.message, {ex.field or "record": [ex.message]}, kind=STALE_KEYRING,
+                extra={"keyring_version": ex.current_version})
+        return
     problem(resp, _domain_status(ex), ex.message, {ex.field: [ex.message]} if ex.field else None)
 
 

@@ -191,6 +191,20 @@ class GrantSchema(GermanSchema):
     sig = _hex(64)
 
 
+class KeyringHeadSchema(GermanSchema):
+    """The org's signed lp("vdc/v1/keyring-head", org_id, version, rotated_at) (§8a.11)."""
+
+    version = _int(1, 1_000_000)
+    rotated_at = _text(40)
+    sig = _hex(64)
+
+
+class HeadedGrantSchema(GrantSchema):
+    """The mp grant of a rotation carries the head of its version, so a recovering device learns it."""
+
+    head = fields.Nested(KeyringHeadSchema, required=True, error_messages=MSG)
+
+
 class UserKeysSchema(GermanSchema):
     salt = _hex(16)
     ops = _int(1, 16)
@@ -317,6 +331,7 @@ class LoginResultSchema(Schema):
     approver_tag = fields.String(allow_none=True)
     # Legal texts whose current version the organisation has not accepted yet (asked for after login).
     legal_pending = fields.List(fields.Nested(LegalPendingSchema), dump_default=[])
+    keyring_head = fields.Dict(allow_none=True)
 
 
 class SessionInfoSchema(Schema):
@@ -329,6 +344,9 @@ class SessionInfoSchema(Schema):
     org_sign_pk = fields.String()
     grant = fields.Dict(allow_none=True)
     legal_pending = fields.List(fields.Nested(LegalPendingSchema), dump_default=[])
+    user_cert = fields.String()
+    password = fields.Dict()
+    keyring_head = fields.Dict(allow_none=True)
 
 
 class ProblemSchema(Schema):

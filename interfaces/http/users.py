@@ -12,6 +12,7 @@ from marshmallow import Schema, fields
 from application import stammdaten, users
 from application.errors import NotFound
 from domain import values
+from infrastructure.readmodel_cipher import ReadModelCipher
 from interfaces.http.common import Resource, Runtime, client_ip, load
 from interfaces.http.devices import proof_field
 from interfaces.http.openapi import operation
@@ -134,6 +135,7 @@ class UserSchema(Schema):
     pw_ops = fields.Integer()
     pw_mem = fields.Integer()
     pk_pw = fields.String()
+    invite_proof = fields.String()  # set while an invited user waits for certification (§8a.10)
 
 
 class UserListSchema(Schema):
@@ -153,7 +155,8 @@ class Users(Resource):
 
         def read() -> dict[str, Any]:
             with container.state_db.transaction() as cur:
-                return {"users": UserDirectory.rows(cur, session.org_id)}
+                rows = UserDirectory.rows(cur, session.org_id, ReadModelCipher(self.services.keystore))
+            return {"users": users.visible_users(self.services, session, rows)}
 
         resp.media = UserListSchema().dump(await self.runtime.call(read))
 

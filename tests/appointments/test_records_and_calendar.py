@@ -3,6 +3,7 @@ swapping server achieves (nothing but a warning), listing by day and week with p
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -12,6 +13,7 @@ import pytest
 
 from interfaces.client import appointments as ap
 from interfaces.client.sdk import ApiError, Client, TamperingDetected
+from sprechzimmer_protocol.records import RecordEnvelope
 from tests.appointments.conftest import SmsGatewayServer
 from tests.conftest import Clock, LiveServer
 
@@ -202,3 +204,36 @@ def test_bad_input_gets_german_4xx(server: LiveServer, practice: Callable[..., C
     with pytest.raises(ApiError) as err:
         ap.cancel(client, appointment.appointment_id) and ap.cancel(client, appointment.appointment_id)
     assert err.value.status == 409
+
+
+def test_records_of_a_newer_client_are_read_tolerantly_and_keep_its_keys(
+        server: LiveServer, practice: Callable[..., Client], clock: Clock) -> None:
+    """§8a.3: a key this SDK does not know survives its edit; a known key of the wrong type is "manipuliert";
+    a raised schema (an incompatible change) is refused with a German hint to update."""
+    clock.set(START - timedelta(days=1))
+    client = practice()
+    created = ap.add(client, START, 30, "Jörg Böhm")
+    keyring = client.session.keyring  # type: ignore[union-attr]
+    newer = {**created.patient.to_json(), "versicherung": {"kasse": "AOK Bayern", "art": "gesetzlich"}}
+
+    def write(payload: dict[str, object], schema: int = ap.SCHEMA) -> None:
+        envelope = RecordEnvelope.seal(keyring, created.appointment_id, ap.FIELD, schema,
+                                       json.dumps(payload).encode())
+        client.request("POST", f"/api/v1/appointments/{created.appointment_id}/record",
+                       {"record": envelope.to_wire()}, auth=True)
+
+    write(newer)  # as a newer client would
+    edited = ap.edit(client, created.appointment_id, note="Rückruf erbeten")
+    assert edited.patient.note == "Rückruf erbeten"
+    raw = client.request("GET", f"/api/v1/appointments/{created.appointment_id}", auth=True)["record"]
+    stored = json.loads(RecordEnvelope.from_wire(raw).open(keyring, created.appointment_id, ap.FIELD, "x"))
+    assert stored["versicherung"] == {"kasse": "AOK Bayern", "art": "gesetzlich"}
+    assert stored["note"] == "Rückruf erbeten" and stored["name"] == "Jörg Böhm"
+
+    write({**newer, "name": 5})
+    with pytest.raises(TamperingDetected):
+        ap.show(client, created.appointment_id)
+    write(newer, schema=ap.SCHEMA + 1)
+    with pytest.raises(ApiError) as newer_schema:
+        ap.show(client, created.appointment_id)
+    assert newer_schema.value.detail == ap.MSG_NEWER_SCHEMA

@@ -456,6 +456,9 @@ async def test_call_log_visible_only_to_the_own_practice_and_pruned(
         ("practitioner", "joined"), ("patient", "joined"), ("patient", "admitted"), ("patient", "left"),
         ("practitioner", "left")]
     assert {e["ip"] for e in entries} == {"127.0.0.1"}
+    with server.container.state_db.transaction() as cur:  # at rest sealed under the read-model key (§8a.9)
+        stored = [str(r[0]) for r in cur.execute("SELECT ip FROM call_log").fetchall()]
+    assert stored and not any("127.0.0.1" in ip for ip in stored)
 
     practice(name="AndereP")
     other = new_client("AndereP")

@@ -3,23 +3,26 @@ rotation: through the HTTP API with several SDK installs, on SQLite and PostgreS
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
 from nacl.exceptions import CryptoError
 
 from application.errors import AUTH_FAILED_MESSAGE
-from interfaces.client import devices
+from infrastructure.readmodel_cipher import ReadModelCipher
+from interfaces.client import appointments, devices
 from interfaces.client.sdk import ApiError, Client, Keyring, TamperingDetected
 from sprechzimmer_protocol import layouts
 from sprechzimmer_protocol.codes import normalise_code
 from sprechzimmer_protocol.encoding import lp
 from sprechzimmer_protocol.keys import DeviceKeys, pairing_key, pairing_tag_approver
 from sprechzimmer_protocol.primitives import aead_decrypt, aead_encrypt, random_bytes, sign
+from sprechzimmer_protocol.records import RecordEnvelope
 from tests.conftest import PASSWORD, Clock, LiveServer
 from tests.devices.helpers import ADMIN, ORG, admin_client, approved_device, tampered_client
 
@@ -140,9 +143,12 @@ def test_server_substituting_the_new_devices_keys_is_refused_by_the_approver(
     b = new_client("b")
     enrolment = devices.enroll(b, ORG, ADMIN, PASSWORD, "Sprechzimmer 2")
     attacker = DeviceKeys.from_seed(random_bytes(32))
+    cipher = ReadModelCipher(server.container.services.keystore)  # the server holds the read-model key
+    org_id = UUID(enrolment.org_id)
     with server.container.state_db.transaction() as cur:  # the server swaps B's keys in its store
         cur.execute("UPDATE rm_devices SET dev_box_pk = %s, dev_sign_pk = %s WHERE device_id = %s",
-                    (bytes(attacker.box.public_key).hex(), attacker.signing.verify_key.encode().hex(),
+                    (cipher.seal(org_id, "dev_box_pk", bytes(attacker.box.public_key).hex()),
+                     cipher.seal(org_id, "dev_sign_pk", attacker.signing.verify_key.encode().hex()),
                      enrolment.device_id))
     with pytest.raises(TamperingDetected):
         devices.approve(admin, enrolment.device_id, enrolment.pairing_code)
@@ -265,3 +271,55 @@ def test_lock_unlock_rename_and_revocation_with_keyring_rotation(
     before = devices.list_devices(admin)
     server.container.projections.rebuild()
     assert devices.list_devices(admin) == before
+
+
+def test_a_device_still_logged_in_seals_new_data_under_the_rotated_keyring(
+        server: LiveServer, new_client: Callable[[str], Client]) -> None:
+    """Issue 10.11: after a revocation the server refuses writes sealed under the old keyring (409 with the
+    current version); the SDK of a device that stayed logged in fetches its new grant and seals again."""
+    admin = admin_client(new_client)
+    second = approved_device(admin, new_client, "Sprechzimmer 1")
+    revoked = approved_device(admin, new_client, "Empfang")
+    revoked_keyring = revoked.session.keyring  # type: ignore[union-attr]
+    assert second.session is not None and second.session.keyring.version == 1
+
+    devices.revoke(admin, revoked.session.device_id)  # type: ignore[union-attr]
+    stale_id = str(uuid4())
+    with pytest.raises(ApiError) as stale:  # a client that ignores the rotation gets the current version
+        second.request("POST", "/api/v1/appointments", {
+            "appointment_id": stale_id, "starts_at": "2030-01-07T09:00:00+00:00", "duration_minutes": 20,
+            "record": appointments.seal_record(second.session.keyring, stale_id,
+                                               appointments.PatientRecord("Jörg Böhm")),
+            "join_tokens": appointments.join_tokens(appointments.new_codes())}, auth=True)
+    assert stale.value.status == 409 and stale.value.problem["keyring_version"] == 2
+
+    created = appointments.add(second, datetime(2030, 1, 7, 10, 0), 20, "Jörg Böhm")
+    assert second.session.keyring.version == 2
+    raw = second.request("GET", f"/api/v1/appointments/{created.appointment_id}", auth=True)
+    assert raw["record"]["kver"] == 2
+    with pytest.raises(TamperingDetected):  # the revoked device's data keys do not open it
+        appointments.open_record(revoked_keyring, created.appointment_id, raw["record"])
+    edited = appointments.edit(admin, created.appointment_id, note="Rückruf")
+    assert edited.patient.note == "Rückruf"
+
+    # Fork detection (§8a.11): a record sealed under the old keyring *after* the rotation (as a device that a
+    # forking server kept on version 1 would write it) raises a security warning on devices pinned to v2.
+    before = appointments.add(admin, datetime(2030, 1, 7, 11, 0), 20, "Erika Mustermann")
+    forked = appointments.PatientRecord("Erika Mustermann", sealed_at=(datetime.now(UTC) + timedelta(hours=1))
+                                        .isoformat(timespec="seconds"))
+    envelope = RecordEnvelope.seal(revoked_keyring, before.appointment_id, appointments.FIELD, appointments.SCHEMA,
+                                   json.dumps(forked.to_json()).encode())
+    with server.container.state_db.transaction() as cur:
+        cur.execute("UPDATE rm_appointments SET record = %s WHERE appointment_id = %s",
+                    (json.dumps(envelope.to_wire()), before.appointment_id))
+    assert second.session.keyring_rotated_at is not None
+    with pytest.raises(TamperingDetected) as fork:
+        list(appointments.listing(second, day=date(2030, 1, 7)))
+    assert str(fork.value) == appointments.MSG_FORK
+    old = appointments.PatientRecord("Erika Mustermann", sealed_at="2020-01-01T00:00:00+00:00")  # before rotation
+    envelope = RecordEnvelope.seal(revoked_keyring, before.appointment_id, appointments.FIELD, appointments.SCHEMA,
+                                   json.dumps(old.to_json()).encode())
+    with server.container.state_db.transaction() as cur:
+        cur.execute("UPDATE rm_appointments SET record = %s WHERE appointment_id = %s",
+                    (json.dumps(envelope.to_wire()), before.appointment_id))
+    assert len(list(appointments.listing(second, day=date(2030, 1, 7)))) == 2

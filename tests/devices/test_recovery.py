@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -191,3 +192,54 @@ def test_strangers_cannot_lock_the_practice_out_of_recovery(
     with pytest.raises(ApiError) as used:  # once only
         recover(again, ORG, MASTER_PASSWORD, "Noch ein Gerät", unlock=codes[-1])
     assert used.value.status == 429
+
+
+def test_a_recovery_shows_the_org_signed_keyring_version_and_date(
+        server: LiveServer, new_client: Callable[[str], Client]) -> None:
+    """§8a.11: every rotation signs a keyring head that travels with the mp grant; the recovering device
+    checks it and shows version and date, so a server replaying an older keyring is noticed."""
+    admin = admin_client(new_client)
+    b = approved_device(admin, new_client, "Sprechzimmer 1")
+    assert b.session is not None
+    devices.revoke(admin, b.session.device_id)
+    head = server.container.services.events.get(UUID(admin.session.org_id)).mp_grants[2]["head"]  # type: ignore
+    assert head["version"] == 2
+
+    def strip_head(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        if path == "/api/v1/recovery/finish":
+            body["mp_grant"].pop("head", None)
+        return body
+
+    def forge_date(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        if path == "/api/v1/recovery/finish":
+            body["mp_grant"]["head"]["rotated_at"] = "2030-01-01T00:00:00+00:00"
+        return body
+
+    for rewrite in (strip_head, forge_date):
+        with pytest.raises(TamperingDetected) as warned:
+            recover(tampered_client(new_client("rescue-" + rewrite.__name__), rewrite), ORG, MASTER_PASSWORD)
+        assert str(warned.value).startswith("Sicherheitswarnung")
+    done = recover(new_client("rescue"), ORG, MASTER_PASSWORD, "Notfall")
+    assert done.keyring.version == 2 and done.rotated_at == head["rotated_at"]
+    assert re.fullmatch(r"Schlüsselbund Version 2 vom \d\d\.\d\d\.\d{4}, \d\d:\d\d Uhr", done.keyring_stand())
+
+
+def test_a_rotation_without_a_valid_keyring_head_is_refused(
+        server: LiveServer, new_client: Callable[[str], Client]) -> None:
+    admin = admin_client(new_client)
+    b = approved_device(admin, new_client, "Sprechzimmer 1")
+    assert b.session is not None
+
+    class ForgedHead(Client):
+        def request(self, method: str, path: str, body: dict[str, Any] | None = None, auth: bool = False) -> Any:
+            if path.endswith("/revoke") and body is not None:
+                body["rotation"]["mp_grant"]["head"]["rotated_at"] = "2020-01-01T00:00:00+00:00"
+            return super().request(method, path, body, auth)
+
+    forged = ForgedHead(admin.origin, admin.store)
+    forged.session = admin.session
+    with pytest.raises(ApiError) as refused:
+        devices.revoke(forged, b.session.device_id)
+    assert refused.value.status == 400
+    assert next(d for d in devices.list_devices(admin)["devices"]
+                if d["device_id"] == b.session.device_id)["status"] == "approved"

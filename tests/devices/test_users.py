@@ -11,14 +11,15 @@ from uuid import UUID
 import pytest
 
 from application.errors import AUTH_FAILED_MESSAGE
+from infrastructure.readmodel_cipher import ReadModelCipher
 from interfaces.client import devices, users
-from interfaces.client.sdk import ApiError, Client
+from interfaces.client.sdk import ApiError, Client, TamperingDetected
 from sprechzimmer_protocol import layouts
 from sprechzimmer_protocol import layouts as t
 from sprechzimmer_protocol.policy import PASSWORD_MEM, PASSWORD_OPS
 from sprechzimmer_protocol.primitives import SigningKey, random_bytes, sign
 from tests.conftest import PASSWORD, LiveServer
-from tests.devices.helpers import ADMIN, ORG, STAFF_PASSWORD, admin_client, approved_device
+from tests.devices.helpers import ADMIN, ORG, STAFF_PASSWORD, admin_client, approved_device, tampered_client
 
 
 def _login_fails(client: Client, user: str, password: str) -> None:
@@ -230,3 +231,78 @@ def test_stammdaten_are_edited_with_the_registration_rules(server: LiveServer,
     assert immutable.value.status == 400 and "org_short" in immutable.value.errors
     assert users.stammdaten(admin)["address"]["street"] == "Hauptstraße"  # nothing half-written
     assert admin.login(ORG, ADMIN, PASSWORD).org_short == ORG
+
+
+def test_invited_users_password_key_is_certified_only_with_the_invite_proof(
+        server: LiveServer, new_client: Callable[[str], Client]) -> None:
+    """§8a.10: the server swaps the invited employee's pk_pw for one whose password it knows. The admin
+    client that issued the code checks the employee's proof of the code and certifies nothing."""
+    admin = admin_client(new_client)
+    code = users.invite(admin, "BenS", "staff")
+    ben = new_client("ben-laptop")
+    pairing = users.redeem_invite(ben, ORG, "BenS", code, "Ben#Praxis2024!", "Laptop Ben")
+    listed = {u["user_short"]: u for u in users.list_users(admin)}
+    assert len(listed["BenS"]["invite_proof"]) == 64 and listed["BenS"]["certified"] is False
+
+    server_known = SigningKey(random_bytes(32)).verify_key.encode().hex()
+    cipher = ReadModelCipher(server.container.services.keystore)  # the server holds the read-model key
+    with server.container.state_db.transaction() as cur:
+        cur.execute("UPDATE rm_users SET pk_pw = %s WHERE user_key = %s",
+                    (cipher.seal(UUID(admin.session.org_id), "pk_pw", server_known), "bens"))  # type: ignore[union-attr]
+    pending = next(d for d in devices.list_devices(admin)["devices"] if d["name"] == "Laptop Ben")
+    with pytest.raises(TamperingDetected) as warned:
+        devices.approve(admin, pending["device_id"], pairing)
+    assert str(warned.value).startswith("Sicherheitswarnung") and "BenS" in str(warned.value)
+    with pytest.raises(TamperingDetected):
+        users.certify_pending(admin)
+    assert {u["user_short"]: u for u in users.list_users(admin)}["BenS"]["certified"] is False
+    assert next(d for d in devices.list_devices(admin)["devices"]
+                if d["device_id"] == pending["device_id"])["status"] == "pending"
+    with pytest.raises(ApiError):
+        ben.login(ORG, "BenS", "Ben#Praxis2024!")
+
+    # The genuine key again (a rebuilt read model): approval certifies Ben, who can then log in.
+    server.container.projections.rebuild()
+    devices.approve(admin, pending["device_id"], pairing)
+    assert {u["user_short"]: u for u in users.list_users(admin)}["BenS"]["certified"] is True
+    assert ben.login(ORG, "BenS", "Ben#Praxis2024!").role == "staff"
+
+
+def test_a_login_or_resumed_session_without_a_valid_user_certificate_is_refused(
+        server: LiveServer, new_client: Callable[[str], Client]) -> None:
+    admin = admin_client(new_client)
+
+    def drop_cert(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        if path in ("/api/v1/auth/finish", "/api/v1/session"):
+            body.pop("user_cert", None)
+        return body
+
+    def forge_cert(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        if path in ("/api/v1/auth/finish", "/api/v1/session"):
+            body["user_cert"] = "00" * 64
+        return body
+
+    for rewrite in (drop_cert, forge_cert):
+        with pytest.raises(TamperingDetected):
+            tampered_client(admin, rewrite).login(ORG, ADMIN, PASSWORD)
+    assert tampered_client(admin, lambda path, body: body).resume(ORG, ADMIN) is not None
+    for rewrite in (drop_cert, forge_cert):
+        with pytest.raises(TamperingDetected):
+            tampered_client(admin, rewrite).resume(ORG, ADMIN)
+
+
+def test_staff_sees_no_password_verifiers_of_others_and_no_master_password_parameters(
+        server: LiveServer, new_client: Callable[[str], Client]) -> None:
+    """§8a.9 / issue 10.8: salt and pk_pw are all an offline guess needs, so only admins get them."""
+    admin = admin_client(new_client)
+    users.add_user(admin, "AnnaS", "staff", STAFF_PASSWORD)
+    staff = approved_device(admin, new_client, "Empfang", "AnnaS", STAFF_PASSWORD)
+    seen = {u["user_short"]: u for u in users.list_users(staff)}
+    assert set(seen) == {ADMIN, "AnnaS"}
+    assert "pk_pw" not in seen[ADMIN] and "pw_salt" not in seen[ADMIN]
+    assert len(seen["AnnaS"]["pk_pw"]) == 64  # the own verifier stays visible
+    with pytest.raises(ApiError) as master:
+        staff.request("GET", "/api/v1/masterpassword", auth=True)
+    assert master.value.status == 403 and "Administratoren" in master.value.detail
+    assert len({u["user_short"]: u for u in users.list_users(admin)}["AnnaS"]["pk_pw"]) == 64
+    assert "salt" in admin.request("GET", "/api/v1/masterpassword", auth=True)
