@@ -4311,6 +4311,9 @@ export interface components {
             expires_in?: number;
             approver_tag?: string | null;
             legal_pending?: components["schemas"]["LegalPending"][];
+            keyring_head?: {
+                [key: string]: unknown;
+            } | null;
         };
         SessionInfo: {
             /** Format: uuid */
@@ -4325,6 +4328,13 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             legal_pending?: components["schemas"]["LegalPending"][];
+            user_cert?: string;
+            password?: {
+                [key: string]: unknown;
+            };
+            keyring_head?: {
+                [key: string]: unknown;
+            } | null;
         };
         FreshRequest: {
             origin: string;
@@ -4342,6 +4352,8 @@ export interface components {
             device_id: string;
             tag: string;
             sig: string;
+            /** @default  */
+            invite_proof: string;
         };
         EnrollStatus: {
             challenge_id: string;
@@ -4368,9 +4380,19 @@ export interface components {
         Lock: {
             proof: components["schemas"]["Proof"];
         };
+        KeyringHead: {
+            version: number;
+            rotated_at: string;
+            sig: string;
+        };
+        HeadedGrant: {
+            sealed: string;
+            sig: string;
+            head: components["schemas"]["KeyringHead"];
+        };
         Rotation: {
             version: number;
-            mp_grant: components["schemas"]["Grant"];
+            mp_grant: components["schemas"]["HeadedGrant"];
             grants: {
                 [key: string]: components["schemas"]["Grant"];
             };
@@ -4497,6 +4519,7 @@ export interface components {
             pw_ops?: number;
             pw_mem?: number;
             pk_pw?: string;
+            invite_proof?: string;
         };
         UserList: {
             users?: components["schemas"]["User"][];
