@@ -131,7 +131,9 @@ export async function revokeDevice(session: Session, deviceId: string): Promise<
   for (const d of remaining) grants[d.device_id] = next.grant(d.device_id, fromHex(d.dev_box_pk));
   const result = await api<{ keyring_version: number }>("POST", `/devices/${encodeURIComponent(deviceId)}/revoke`, {
     revoked_at: revokedAt, revocation,
-    rotation: { version: next.version, mp_grant: next.grant("mp", fromHex(master.box_pk)), grants },
+    // the org-signed head of the new version travels with the mp grant (§8a.11)
+    rotation: { version: next.version, mp_grant: { ...next.grant("mp", fromHex(master.box_pk)), head: next.head(revokedAt) },
+      grants },
     proof: await proof(session, "device-revoke", deviceId),
   }, true);
   if (result.keyring_version !== next.version) throw new TamperingDetected();
