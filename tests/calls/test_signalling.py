@@ -89,11 +89,14 @@ async def test_third_party_refused_in_basis_and_outside_addresses_dropped(
     appointment, doctor, patient = await admitted_pair(server, grants, org_id)
     other_doctor = await Peer.lead(server.url, grants.add(org_id))  # another appointment
 
-    # the same code used a second time while its holder is connected: one seat per code (§8a.6)
-    error, code = await refusal(server, {"type": "join", "token": token_hex(appointment.patient_code)})
+    # the same code used a second time while its holder is connected: one seat per code (§8a.6); the tokens
+    # are derived (Argon2id, §8a.4) off the event loop, so the peers in the room keep their heartbeats
+    patient_token = await asyncio.to_thread(token_hex, appointment.patient_code)
+    practitioner_token = await asyncio.to_thread(token_hex, appointment.practitioner_code)
+    error, code = await refusal(server, {"type": "join", "token": patient_token})
     assert code == 4409 and error["code"] == 4409
     assert error["detail"] == "Dieser Zugangscode wird bereits verwendet."
-    error, code = await refusal(server, {"type": "join", "token": token_hex(appointment.practitioner_code),
+    error, code = await refusal(server, {"type": "join", "token": practitioner_token,
                                          "session": appointment.session})
     assert code == 4409 and error["detail"] == "Dieser Zugangscode wird bereits verwendet."
 
