@@ -137,7 +137,8 @@ def test_register_in_the_browser_then_log_in(web: WebPage, server: LiveServer) -
     page.get_by_role("button", name="Anmelden").click()
     alert = page.get_by_role("alert")
     alert.wait_for(timeout=SLOW)
-    assert alert.inner_text() == "Anmeldung fehlgeschlagen. Bitte Praxiskennung, Benutzername und Passwort prüfen."
+    assert alert.inner_text() == ("Anmeldung fehlgeschlagen. Bitte Kurzname der Organisation, Kurzname des Benutzers "
+                                 "und Passwort prüfen.")
 
     # Short names are matched case-insensitively and trimmed (SPEC §2).
     fill(page, "Kurzname der Organisation *", " pwinkler ")

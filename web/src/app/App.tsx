@@ -1,6 +1,7 @@
 // The practice app's shell: a menu that mirrors the seed's ("Termine", "Stammdaten", "Status") and the pages.
 import { useState } from "preact/hooks";
 import { logout, type Session } from "./client";
+import { LegalNotice } from "./LegalNotice";
 import { AppointmentsPage } from "./Appointments";
 import { BillingPage, ContractPage } from "./Contract";
 import { ConsultationPage } from "./Consultation";
@@ -78,7 +79,11 @@ export function App() {
           </nav>
         )}
       </header>
-      <main>{page}</main>
+      <main>
+        {session && <LegalNotice session={session}
+          onAccepted={(pending) => setSession({ ...session, legalPending: pending })} />}
+        {page}
+      </main>
     </>
   );
 }

@@ -15,7 +15,8 @@ import { loadDevice, requestPersistence, saveDevice } from "./devicestore";
 export const MSG_NO_DEVICE =
   "Dieser Browser ist für diese Organisation noch nicht eingerichtet. Bitte melden Sie sich auf einem " +
   "freigegebenen Gerät an oder registrieren Sie Ihre Praxis.";
-export const MSG_AUTH_FAILED = "Anmeldung fehlgeschlagen. Bitte Praxiskennung, Benutzername und Passwort prüfen.";
+export const MSG_AUTH_FAILED =
+  "Anmeldung fehlgeschlagen. Bitte Kurzname der Organisation, Kurzname des Benutzers und Passwort prüfen.";
 export const MSG_PASSWORD_TOO_LONG = "Das Passwort darf höchstens 32 Zeichen lang sein.";
 
 export interface Session {
@@ -26,6 +27,13 @@ export interface Session {
   role: string;
   deviceId: string;
   keyring: Keyring;
+  /** Legal texts (Nutzungsbedingungen, AVV) in a version the organisation has not accepted yet. */
+  legalPending: LegalPending[];
+}
+
+export interface LegalPending {
+  document: string;
+  version: string;
 }
 
 // Request and response shapes generated from /api/openapi.json (`make api-types`). The server's response
@@ -214,6 +222,7 @@ export async function login(org: string, user: string, password: string | Derive
   return {
     token: result.token, orgId: result.org_id, orgShort: result.org_short, userShort: result.user_short,
     role: result.role, deviceId: result.device_id, keyring,
+    legalPending: (result.legal_pending ?? []).map((p) => ({ document: String(p.document), version: String(p.version) })),
   };
 }
 
