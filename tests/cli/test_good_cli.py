@@ -153,7 +153,9 @@ def test_a_damaged_event_is_reported_with_its_position_and_the_replay_goes_on(se
     replay = cli(env, workdir, "events", "--payload")
     refused(replay, f"Position {victim['position']}", "beschädigt")
     lines = [json.loads(line) for line in replay.stdout.splitlines()]
-    assert [e["position"] for e in lines] == [e["position"] for e in events]  # all the others are there
+    # all the others are there, and then the record of this very disclosure of payloads (issue 14 item 4)
+    assert [e["position"] for e in lines[:-1]] == [e["position"] for e in events]
+    assert lines[-1]["type"] == "sprechzimmer.PayloadDisclosure.Created"
     damaged = [e for e in lines if e.get("damaged")]
     assert [e["position"] for e in damaged] == [victim["position"]]
     assert all("payload" in e for e in lines if e["organisation"] and not e.get("damaged"))
