@@ -6,6 +6,7 @@ import { AppointmentsPage } from "./Appointments";
 import { BillingPage, ContractPage } from "./Contract";
 import { ConsultationPage } from "./Consultation";
 import { DevicesPage } from "./Devices";
+import { InvitationPage } from "./Invitation";
 import { LoginPage } from "./Login";
 import { RecoveryPage } from "./Recovery";
 import { RegisterPage } from "./Register";
@@ -35,7 +36,9 @@ export function App() {
   if (path === "/registrierung") page = <RegisterPage />;
   else if (path === "/status") page = <StatusPage />;
   else if (path === "/wiederherstellen") page = <RecoveryPage />;
-  else if (!session) {
+  else if (!session && path === "/einladung") {
+    page = <InvitationPage onLogin={(s) => { setSession(s); navigate("/termine"); }} />;
+  } else if (!session) {
     if (path !== "/anmelden") queueMicrotask(() => navigate("/anmelden"));
     page = <LoginPage onLogin={(s) => { setSession(s); navigate("/termine"); }} />;
   } else if (path === "/termine") {

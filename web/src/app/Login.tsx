@@ -124,7 +124,8 @@ export function LoginPage({ onLogin }: { onLogin: (session: Session) => void }) 
         </div>
       </form>
       <p>Noch kein Zugang? <a href="/registrierung" onClick={(e) => { e.preventDefault(); navigate("/registrierung"); }}>
-        Praxis registrieren</a> · <a href="/wiederherstellen"
+        Praxis registrieren</a> · <a href="/einladung"
+        onClick={(e) => { e.preventDefault(); navigate("/einladung"); }}>Einladung einlösen</a> · <a href="/wiederherstellen"
         onClick={(e) => { e.preventDefault(); navigate("/wiederherstellen"); }}>Zugang wiederherstellen</a> · <a href="/status" onClick={(e) => { e.preventDefault(); navigate("/status"); }}>
         Status des Dienstes</a></p>
     </>

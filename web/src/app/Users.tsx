@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "./api";
 import type { Session } from "./client";
 import { Alert, Field, Progress, Select } from "./components";
+import { InviteUser } from "./InviteUser";
 import { MasterPassword, OwnPassword, UserActions } from "./UserAdmin";
 import { addUser, listUsers, ROLES, type User } from "./users";
 import { password as checkPassword, shortName } from "./validation";
@@ -115,6 +116,7 @@ export function UsersPage({ session }: { session: Session }) {
           <div class="actions"><button type="submit" disabled={progress !== null}>Benutzer anlegen</button></div>
         </form>
       )}
+      {admin && <InviteUser session={session} onInvited={(invited) => void load(invited)} />}
       <OwnPassword session={session} />
       <MasterPassword session={session} />
     </>

@@ -128,7 +128,7 @@ export interface DerivedPassword {
   keys: PasswordKeys;
 }
 
-async function challengeFor(org: string, user: string, deviceId: string): Promise<Challenge> {
+export async function challengeFor(org: string, user: string, deviceId: string): Promise<Challenge> {
   const challenge = await api<Challenge>("POST", "/auth/start", { org, user, device_id: deviceId,
     origin: location.origin });
   // passwordKeys enforces the floors too; checked here as well so a cached key is never reused on a downgrade.

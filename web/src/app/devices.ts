@@ -9,6 +9,7 @@ import { api, ApiError } from "./api";
 import type { components } from "./api-types";
 import type { Session } from "./client";
 import { loadDevice, saveDevice } from "./devicestore";
+import { certificatesToSign, MSG_INVITE_ELSEWHERE, sendCertificates } from "./invites";
 
 export type Device = Required<components["schemas"]["Device"]>;
 export type Notice = Required<components["schemas"]["Notice"]>;
@@ -68,6 +69,12 @@ export async function approveDevice(session: Session, deviceId: string, code: st
   const boxPk = fromHex(device.dev_box_pk);
   const expected = pairingTagNewDevice(kPair, orgId, deviceId, device.name, signPk, boxPk);
   if (!device.pairing_tag || !equal(expected, fromHex(device.pairing_tag))) throw new TamperingDetected(MSG_PAIRING);
+  // Invited users' proofs are checked before anything is approved (§8a.10): a forged pk_pw stops it here.
+  const { users, certs } = await certificatesToSign(session);
+  const requester = users.find((u) => shortNameKey(u.user_short) === device.requested_by);
+  if (requester && !requester.certified && !certs.some(([u]) => u.user_short === requester.user_short)) {
+    throw new ApiError(409, MSG_INVITE_ELSEWHERE);
+  }
   const approvedAt = new Date().toISOString().replace(/\.\d{3}Z$/, "+00:00");
   const sent = await proof(session, "device-approve", deviceId);
   await api("POST", `/devices/${encodeURIComponent(deviceId)}/approve`, {
@@ -79,6 +86,7 @@ export async function approveDevice(session: Session, deviceId: string, code: st
     approver_tag: toHex(pairingTagApprover(kPair, orgId, deviceId, keyring.signPk)),
     proof: sent,
   }, true);
+  await sendCertificates(session, certs); // an invited user enrolling this device is certified now
 }
 
 export const MSG_MP_KEYS =
