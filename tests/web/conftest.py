@@ -48,15 +48,22 @@ def web_dist() -> Path:
 
 
 @pytest.fixture(scope="session")
-def browser(web_dist: Path) -> Iterator[Any]:
+def playwright(web_dist: Path) -> Iterator[Any]:
+    """One Playwright driver for the whole run: a second sync_playwright() in the same thread refuses to start,
+    so every browser (the plain one below, the one with fake media for calls) is launched from this one."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium fehlt ({CHROMIUM}): bitte `make test-deps` ausführen.")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
 
 
 @dataclass

@@ -75,15 +75,11 @@ AUDIO_ENERGY = """async (selector) => {
 
 
 @pytest.fixture(scope="module")
-def browser(web_dist: Any) -> Iterator[Any]:
+def browser(playwright: Any) -> Iterator[Any]:
     """Chromium with a fake camera (a moving test pattern) and microphone (a beep), permissions granted."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=CHROMIUM_ARGS + MEDIA_ARGS)
-        yield chromium
-        chromium.close()
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + MEDIA_ARGS)
+    yield chromium
+    chromium.close()
 
 
 def open_call_screen(practice: WebPage, appointment_id: str) -> None:
