@@ -45,6 +45,10 @@ class _SqliteCursor:
     def rowcount(self) -> int:
         return self._cursor.rowcount
 
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
 
 class SqliteDatabase:
     """One connection guarded by a lock: SQLite serialises writers anyway, and this keeps

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from functools import singledispatchmethod
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from application.ports import LoginRecord, StoredDevice, StoredUser
@@ -20,12 +20,14 @@ from domain.device import Device
 from domain.organisation import Organisation
 from infrastructure.readmodel_cipher import ReadModelCipher
 from infrastructure.sql import Cursor, Database
+from projections.runner import handled_topics
 
 TABLES = ("rm_login_names", "rm_login_certs", "rm_login_grants")
 
 
 class LoginNames:
     name = "logins"
+    tables: ClassVar[dict[str, str]] = dict.fromkeys(TABLES, "org_id")  # table -> organisation column (erasure)
 
     def schema(self) -> list[str]:
         return ["CREATE TABLE IF NOT EXISTS rm_login_names (short_key TEXT PRIMARY KEY, org_id TEXT NOT NULL, "
@@ -36,14 +38,6 @@ class LoginNames:
                 "CREATE TABLE IF NOT EXISTS rm_login_grants (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, "
                 "device_id TEXT NOT NULL, version INTEGER NOT NULL, grant_json TEXT, approver_tag TEXT)",
                 "CREATE INDEX IF NOT EXISTS rm_login_grants_org ON rm_login_grants (org_id, device_id)"]
-
-    def clear(self, cur: Cursor) -> None:
-        for table in TABLES:
-            cur.execute(f"DELETE FROM {table}")
-
-    def forget(self, org_id: UUID, cur: Cursor) -> int:
-        return sum(int(cur.execute(f"DELETE FROM {table} WHERE org_id = %s", (str(org_id),)).rowcount)
-                   for table in TABLES)
 
     @singledispatchmethod
     def apply(self, event: Any, cur: Cursor) -> None:
@@ -112,6 +106,7 @@ class LoginNames:
                     (int(event.grant["version"]), json.dumps(event.grant), str(event.originator_id),
                      int(event.grant["version"])))
 
+    topics = handled_topics(apply)  # the events it applies; no other is decoded for it
 
 class SqlLoginDirectory:
     """application.ports.LoginDirectory over this projection's tables and rm_users, rm_devices (one database).

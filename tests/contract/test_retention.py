@@ -3,6 +3,7 @@ older than three months, by the daily job."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from application.retention import POLICY
@@ -26,8 +27,10 @@ def test_daily_job_deletes_metadata_older_than_three_months(server: LiveServer, 
     ephemeral.set_failures("org-b:user", 2, young)
     calls = container.calls
     assert calls is not None
+    org = uuid.uuid4()
+    container.services.keystore.create(org)  # call-log addresses are sealed under the practice's key (§8a.9)
     for ip, at in (("192.0.2.7", old), ("198.51.100.7", young)):
-        calls.call_log.record("org-a", "appointment-1", "peer", "patient", "joined", at, ip)
+        calls.call_log.record(str(org), "appointment-1", "peer", "patient", "joined", at, ip)
 
     job = next(job for job in container.scheduler.jobs if job.name == "retention")
     assert job.every_seconds == 86400
@@ -36,5 +39,5 @@ def test_daily_job_deletes_metadata_older_than_three_months(server: LiveServer, 
     assert ephemeral.hits_since("login-ip:192.0.2.0/24", 0) == (0, None)
     assert ephemeral.hits_since("login-ip:198.51.100.0/24", 0)[0] == 1
     assert ephemeral.failures("org-a:user") == (0, 0.0) and ephemeral.failures("org-b:user")[0] == 2
-    assert [entry["ip"] for entry in calls.call_log.entries("org-a", "appointment-1")] == ["198.51.100.7"]
+    assert [entry["ip"] for entry in calls.call_log.entries(str(org), "appointment-1")] == ["198.51.100.7"]
     assert job.run(container.services) == 0  # idempotent

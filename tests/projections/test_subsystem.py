@@ -13,6 +13,7 @@ from uuid import UUID
 import pytest
 
 from domain.usage import SMS, UsageRecord
+from infrastructure.readmodel_cipher import PREFIX as SEALED
 from infrastructure.settings import Settings
 from infrastructure.sql import Cursor
 from interfaces.bootstrap import build
@@ -24,13 +25,23 @@ from tests.contract.test_erasure import cancelled_practice
 
 
 def snapshot(runner: ProjectionRunner) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every declared table, in a stable order."""
+    """Every row of every declared table, in a stable order. Sealed columns (§8a.9) are compared opened: each
+    sealing takes a fresh nonce, so a rebuild seals the same values into other bytes."""
     rows: dict[str, list[tuple[Any, ...]]] = {}
     with runner.db.transaction() as cur:
         for projection in runner.projections:
-            for table in getattr(projection, "tables", {}):
-                rows[table] = sorted(tuple(str(v) for v in r) for r in cur.execute(f"SELECT * FROM {table}")
-                                      .fetchall())
+            cipher = getattr(projection, "cipher", None)
+            for table, org_column in getattr(projection, "tables", {}).items():
+                found = cur.execute(f"SELECT * FROM {table}")
+                columns = [d[0] for d in found.description]
+                shown = []
+                for row in found.fetchall():
+                    values = dict(zip(columns, row, strict=True))
+                    shown.append(tuple(
+                        cipher.open(UUID(str(values[org_column])), column, value)
+                        if cipher is not None and isinstance(value, str) and value.startswith(SEALED) else str(value)
+                        for column, value in values.items()))
+                rows[table] = sorted(shown)
     return rows
 
 
