@@ -15,7 +15,7 @@ from .devices import MSG_LOGIN_FIRST
 from .sdk import ApiError, Client
 
 
-def _proof(client: Client, action: str) -> dict[str, str]:
+def contract_proof(client: Client, action: str) -> dict[str, str]:
     """This device's signature over a fresh server nonce, bound to the action and the organisation. Works from
     the stored session too, as the CLI runs one command per process without logging in again."""
     org_short = client.session.org_short if client.session else (client.store.session() or {}).get("org_short")
@@ -37,20 +37,20 @@ def show(client: Client) -> dict[str, Any]:
 def upgrade(client: Client, account_holder: str, iban: str, bic: str, sepa_mandate: bool) -> dict[str, Any]:
     mandate = BankMandate(account_holder, iban, bic, sepa_mandate)
     result: dict[str, Any] = client.request("POST", "/api/v1/contract/upgrade",
-                                            {**mandate.to_wire(), "proof": _proof(client, "contract-upgrade")},
+                                            {**mandate.to_wire(), "proof": contract_proof(client, "contract-upgrade")},
                                             auth=True)
     return result
 
 
 def downgrade(client: Client) -> dict[str, Any]:
     result: dict[str, Any] = client.request("POST", "/api/v1/contract/downgrade",
-                                            {"proof": _proof(client, "contract-downgrade")}, auth=True)
+                                            {"proof": contract_proof(client, "contract-downgrade")}, auth=True)
     return result
 
 
 def cancel(client: Client, confirm: bool) -> dict[str, Any]:
     result: dict[str, Any] = client.request("POST", "/api/v1/contract/cancellation", {
-        "confirm": confirm, "proof": _proof(client, "contract-cancel")}, auth=True)
+        "confirm": confirm, "proof": contract_proof(client, "contract-cancel")}, auth=True)
     return result
 
 

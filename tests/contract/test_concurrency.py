@@ -14,7 +14,7 @@ import pytest
 
 from application import contracts
 from domain.contract import Contract
-from interfaces.client.contract import _proof
+from interfaces.client.contract import contract_proof
 from interfaces.client.sdk import Client
 from tests.conftest import Clock, LiveServer
 from tests.contract.helpers import practice
@@ -39,7 +39,7 @@ def test_two_parallel_cancels_give_one_success_and_one_409(server: LiveServer, c
     monkeypatch.setattr(contracts, "_admin", admin_then_wait)
     answers: list[httpx.Response] = []
     # cancelling is a sensitive action: each request carries its own fresh device signature (issue 10.9)
-    proofs = [_proof(client, "contract-cancel") for _ in range(2)]
+    proofs = [contract_proof(client, "contract-cancel") for _ in range(2)]
 
     def cancel(proof: dict[str, str]) -> None:
         answers.append(httpx.post(server.url + "/api/v1/contract/cancellation", json={"confirm": True, "proof": proof},
