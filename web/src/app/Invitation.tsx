@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "./api";
 import { type Enrollment, type Session, waitForApproval } from "./client";
-import { Alert, Field, Progress } from "./components";
+import { Alert, Field, Progress, useFields } from "./components";
 import { redeemInvite } from "./invites";
 import { navigate } from "./router";
 import { password as checkPassword, required, shortName } from "./validation";
@@ -11,9 +11,7 @@ import { password as checkPassword, required, shortName } from "./validation";
 const message = (e: unknown) => (e instanceof ApiError || e instanceof Error ? e.message : String(e));
 
 export function InvitationPage({ onLogin }: { onLogin: (session: Session) => void }) {
-  const [values, setValues] = useState<Record<string, string>>({});
-  const [touched, setTouched] = useState<Record<string, boolean>>({});
-  const [errors, setErrors] = useState<Record<string, string>>({});
+  const { values, setTouched, setErrors, set, shownFor } = useFields();
   const [error, setError] = useState<string | null>(null);
   const [progress, setProgress] = useState<number | null>(null);
   const [enrollment, setEnrollment] = useState<Enrollment | null>(null);
@@ -39,13 +37,7 @@ export function InvitationPage({ onLogin }: { onLogin: (session: Session) => voi
     password_repeat: v("password_repeat") === v("password") ? null : "Die Passwörter stimmen nicht überein.",
     device_name: required(64)(v("device_name")),
   };
-  const shown = (key: string) => errors[key] ?? (touched[key] ? problems[key] : null);
-  const set = (key: string) => (value: string) => {
-    setValues({ ...values, [key]: value });
-    setTouched({ ...touched, [key]: true });
-    const { [key]: _, ...rest } = errors;
-    setErrors(rest);
-  };
+  const shown = shownFor(problems);
 
   const submit = async (event: Event) => {
     event.preventDefault();

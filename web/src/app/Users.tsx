@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "./api";
 import type { Session } from "./client";
-import { Alert, Field, Progress, Select } from "./components";
+import { Alert, Field, Progress, Select, useFields } from "./components";
 import { InviteUser } from "./InviteUser";
 import { MasterPassword, OwnPassword, UserActions } from "./UserAdmin";
 import { addUser, listUsers, ROLES, type User } from "./users";
@@ -11,9 +11,7 @@ import { password as checkPassword, shortName } from "./validation";
 
 export function UsersPage({ session }: { session: Session }) {
   const [users, setUsers] = useState<User[] | null>(null);
-  const [values, setValues] = useState<Record<string, string>>({ role: "staff" });
-  const [touched, setTouched] = useState<Record<string, boolean>>({});
-  const [errors, setErrors] = useState<Record<string, string>>({});
+  const { values, setValues, setTouched, setErrors, set, shownFor } = useFields({ role: "staff" });
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [progress, setProgress] = useState<number | null>(null);
@@ -40,13 +38,7 @@ export function UsersPage({ session }: { session: Session }) {
     password: checkPassword(values.password ?? ""),
     password_repeat: values.password_repeat === values.password ? null : "Die Passwörter stimmen nicht überein.",
   };
-  const shown = (key: string) => errors[key] ?? (touched[key] ? problems[key] : null);
-  const set = (key: string) => (value: string) => {
-    setValues({ ...values, [key]: value });
-    setTouched({ ...touched, [key]: true });
-    const { [key]: _, ...rest } = errors;
-    setErrors(rest);
-  };
+  const shown = shownFor(problems);
 
   const submit = async (event: Event) => {
     event.preventDefault();

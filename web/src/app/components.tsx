@@ -1,3 +1,4 @@
+import { useState } from "preact/hooks";
 // Small accessible building blocks: every input has a label, its error is tied to it with
 // aria-describedby and announced; progress of key derivations is visible and announced.
 import type { ComponentChildren } from "preact";
@@ -68,4 +69,21 @@ export function Progress({ value, label }: { value: number; label: string }) {
 
 export function Alert({ children }: { children: ComponentChildren }) {
   return <div class="alert" role="alert">{children}</div>;
+}
+
+/** A form's values, which fields were touched, and the server's per-field errors: typing into a field marks
+ * it touched and clears the server's error for it; `shownFor(problems)` gives the message to show per field. */
+export function useFields(initial: Record<string, string> = {}) {
+  const [values, setValues] = useState<Record<string, string>>(initial);
+  const [touched, setTouched] = useState<Record<string, boolean>>({});
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const set = (key: string) => (value: string) => {
+    setValues({ ...values, [key]: value });
+    setTouched({ ...touched, [key]: true });
+    const { [key]: _, ...rest } = errors;
+    setErrors(rest);
+  };
+  const shownFor = (problems: Record<string, string | null>) => (key: string) =>
+    errors[key] ?? (touched[key] ? problems[key] : null);
+  return { values, setValues, setTouched, setErrors, set, shownFor };
 }
