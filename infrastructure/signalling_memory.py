@@ -165,6 +165,6 @@ class MemoryHub(LocalSockets):
     async def snapshot(self, room_id: str) -> Room | None:
         return self._rooms.get(room_id)
 
-    async def publish(self, room_id: str, outbound: list[Outbound]) -> None:
+    async def publish(self, room_id: str, outbound: list[Outbound], room: Room | None = None) -> None:
         for out in outbound:
             self.deliver(room_id, out.recipients, out.message)

@@ -280,7 +280,13 @@ class PostgresHub(LocalSockets):
 
     # --- fan-out ----------------------------------------------------------------------------------------
 
-    async def publish(self, room_id: str, outbound: list[Outbound]) -> None:
+    async def publish(self, room_id: str, outbound: list[Outbound], room: Room | None = None) -> None:
+        """Fan-out by NOTIFY to every worker. With the room snapshot (the relay's hot path), recipients connected
+        to this very worker get the message at once, without a database round trip: the snapshot names the
+        worker of each member's current socket, so a stale socket left here by a peer who resumed on another
+        worker is never mistaken for it."""
+        if room is not None:
+            outbound = [remote for out in outbound if (remote := self._deliver_here(room_id, room, out)) is not None]
         if not outbound:
             return
         async with self._connection() as conn:
@@ -295,6 +301,17 @@ class PostgresHub(LocalSockets):
                     payload = json.dumps({"blob": row[0]})
                 await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
             await conn.commit()
+
+    def _deliver_here(self, room_id: str, room: Room, out: Outbound) -> Outbound | None:
+        """Delivers `out` to its recipients on this worker; returns what is left for the others, if anything."""
+        here: list[str] = []
+        elsewhere: list[str] = []
+        for peer_id in out.recipients:
+            member = room.members.get(peer_id)
+            local = member is not None and member.worker == self.worker and (room_id, peer_id) in self._by_peer
+            (here if local else elsewhere).append(peer_id)
+        self.deliver(room_id, here, out.message)
+        return Outbound(elsewhere, out.message) if elsewhere else None
 
     async def _listen(self) -> None:
         """LISTEN on a connection of its own, reconnecting with back-off for as long as the worker lives."""

@@ -259,7 +259,7 @@ class CallSocket(Resource):
                     room = await hub.snapshot(room_id)
                     if room is None:
                         raise Refused(0, calls.MSG_NOT_IN_ROOM)
-                    await hub.publish(room_id, [calls.relay(room, sender_id=peer_id, message=message)])
+                    await hub.publish(room_id, [calls.relay(room, sender_id=peer_id, message=message)], room)
                 elif kind not in CONTROL_TYPES:
                     conn.deliver({"type": "error", "code": calls.CLOSE_BAD_MESSAGE, "detail": calls.MSG_BAD_MESSAGE})
             except Refused as refused:  # dropped, never relayed; the sender learns why
