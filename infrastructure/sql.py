@@ -23,7 +23,10 @@ class Cursor(Protocol):
 class Database(Protocol):
     dialect: str
 
-    def transaction(self) -> Any: ...  # context manager yielding a Cursor
+    # A context manager yielding a Cursor. durable=False: for state that may be lost in a power failure (throttle
+    # counters, login challenges, session creation and touches) the commit does not wait for the disk; a later
+    # durable commit makes it durable too. A crash of the process loses nothing either way.
+    def transaction(self, durable: bool = True) -> Any: ...
     def close(self) -> None: ...
 
 
@@ -61,12 +64,15 @@ class SqliteDatabase:
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
         self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")  # every commit on disk, unless a transaction says otherwise
         self._conn.execute("PRAGMA secure_delete=ON")  # erased rows are overwritten, not left in free pages
 
     @contextmanager
-    def transaction(self) -> Iterator[_SqliteCursor]:
+    def transaction(self, durable: bool = True) -> Iterator[_SqliteCursor]:
         with self._lock:
             cur = self._conn.cursor()
+            if not durable:  # in WAL mode, NORMAL skips the fsync of this commit (the next FULL one covers it)
+                cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("BEGIN IMMEDIATE")
             try:
                 yield _SqliteCursor(cur)
@@ -76,6 +82,8 @@ class SqliteDatabase:
             else:
                 self._conn.commit()
             finally:
+                if not durable:
+                    cur.execute("PRAGMA synchronous=FULL")
                 cur.close()
 
     def vacuum(self) -> None:
@@ -98,8 +106,10 @@ class PostgresDatabase:
                                     check=ConnectionPool.check_connection, kwargs={"autocommit": False})
 
     @contextmanager
-    def transaction(self) -> Iterator[Any]:
+    def transaction(self, durable: bool = True) -> Iterator[Any]:
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            if not durable:  # the commit returns before its WAL record is flushed
+                cur.execute("SET LOCAL synchronous_commit TO OFF")
             yield cur
 
     def close(self) -> None:
