@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -51,6 +51,7 @@ class LoginResult:
     expires_in: int
     approver_tag: str | None = None  # tag_A (§4.4): lets a newly approved device check the org key
     keyring_head: dict[str, Any] | None = None  # §8a.11: version and date of the current keyring, org-signed
+    accepted_legal: dict[str, str] = field(default_factory=dict)  # legal text → version the organisation accepted
 
 
 @dataclass(frozen=True)
@@ -178,10 +179,13 @@ def _device_cert_message(services: Services, org_id: UUID, device_id: str, devic
     )
 
 
-def _keyring_head(services: Services, org_id: UUID) -> dict[str, Any] | None:
-    """The org-signed head of the current keyring (§8a.11), for a login that has already succeeded."""
+def _organisation_facts(services: Services, org_id: UUID) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The org-signed head of the current keyring (§8a.11) and the accepted legal versions, for a login that has
+    already succeeded: the organisation is loaded once, and only then."""
     organisation = services.events.get(org_id)
-    return organisation.keyring_head if organisation is not None else None
+    if organisation is None:
+        return None, {}
+    return organisation.keyring_head, dict(organisation.accepted_legal)
 
 
 def _open_session(services: Services, found: LoginRecord, data: dict[str, Any], now: float) -> LoginResult:
@@ -189,6 +193,7 @@ def _open_session(services: Services, found: LoginRecord, data: dict[str, Any], 
     account, device = found.user, found.device
     if account is None or device is None or device.grant is None:
         raise AuthFailed()
+    keyring_head, accepted_legal = _organisation_facts(services, found.org_id)
     token = services.crypto.random_bytes(32).hex()
     services.ephemeral.add_session(
         token_hash(services, token),
@@ -201,7 +206,7 @@ def _open_session(services: Services, found: LoginRecord, data: dict[str, Any], 
         device_cert={"name": device.name, "approved_at": device.approved_at, "approver": device.approver,
                      "sig": device.cert},
         user_cert=account.cert, expires_in=services.session_idle_seconds, approver_tag=device.approver_tag,
-        keyring_head=_keyring_head(services, found.org_id),
+        keyring_head=keyring_head, accepted_legal=accepted_legal,
     )
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from uuid import UUID
 
 from application.access import Session
 from application.errors import Invalid, NotPermitted
@@ -46,15 +45,13 @@ def check_versions(services: Services, accepted: dict[str, str] | None, prefix: 
 
 
 def pending_for(services: Services, organisation: Organisation) -> list[Pending]:
-    accepted = organisation.accepted_legal
+    return pending_given(services, organisation.accepted_legal)
+
+
+def pending_given(services: Services, accepted: dict[str, str]) -> list[Pending]:
+    """What the login answer lists as needing acceptance (an organisation registered before a new version)."""
     return [Pending(name, version) for name, version in required(services).items()
             if accepted.get(name) != version]
-
-
-def pending(services: Services, org_id: UUID) -> list[Pending]:
-    """What the login answer lists as needing acceptance (an organisation registered before a new version)."""
-    organisation: Organisation | None = services.events.get(org_id, Organisation)
-    return pending_for(services, organisation) if organisation else []
 
 
 def accept(services: Services, session: Session, documents: dict[str, str]) -> list[Pending]:

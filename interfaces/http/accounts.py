@@ -23,24 +23,29 @@ class Registrations(Resource):
         resp.media = schemas.RegistrationResultSchema().dump(result)
 
 
+# Built once: a login is the hottest request there is, and building a schema copies all its fields.
+AUTH_START, CHALLENGE = schemas.AuthStartSchema(), schemas.ChallengeSchema()
+AUTH_FINISH, LOGIN_RESULT = schemas.AuthFinishSchema(), schemas.LoginResultSchema()
+LEGAL_PENDING = schemas.LegalPendingSchema(many=True)
+
+
 class AuthStart(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        data = await load(req, schemas.AuthStartSchema())
+        data = await load(req, AUTH_START)
         challenge = await self.runtime.call(access.start, self.services, data["org"], data["user"],
                                             data["device_id"], data["origin"].rstrip("/"), client_ip(req))
-        resp.media = schemas.ChallengeSchema().dump(challenge)
+        resp.media = CHALLENGE.dump(challenge)
 
 
 class AuthFinish(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        data = await load(req, schemas.AuthFinishSchema())
+        data = await load(req, AUTH_FINISH)
         result = await self.runtime.call(access.finish, self.services, data["challenge_id"],
                                          bytes.fromhex(data["sig_pw"]), bytes.fromhex(data["sig_dev"]),
                                          client_ip(req))
-        media = schemas.LoginResultSchema().dump(result)
+        media = LOGIN_RESULT.dump(result)
         # Nutzungsbedingungen or AVV in a version the organisation has not accepted: the client asks for it.
-        media["legal_pending"] = schemas.LegalPendingSchema(many=True).dump(
-            await self.runtime.call(legal.pending, self.services, result.org_id))
+        media["legal_pending"] = LEGAL_PENDING.dump(legal.pending_given(self.services, result.accepted_legal))
         resp.media = media
 
 
