@@ -160,11 +160,35 @@ class Report:
         return min(self.findings, key=lambda f: f.position) if self.findings else None
 
 
+@dataclass(frozen=True)
+class Erasures:
+    """What the erasure procedure left besides the tombstones: for each tombstone the receipt stream it was noted
+    with (position → 32 hex digits), and the receipt streams whose `Started` event is in the history."""
+    noted: dict[int, str] = field(default_factory=dict)
+    receipts: frozenset[str] = frozenset()
+
+    def problem(self, position: int) -> str | None:
+        """Why the tombstone at `position` is not covered by an erasure receipt, or None if it is."""
+        receipt = self.noted.get(position)
+        if receipt is None:
+            return (f"Position {position}: gelöscht (Grabstein) ohne Löschprotokoll – das Ereignis wurde "
+                    "außerhalb des Löschverfahrens entfernt")
+        if receipt not in self.receipts:
+            return (f"Position {position}: gelöscht (Grabstein), aber das zugehörige Löschprotokoll fehlt im "
+                    "Verlauf")
+        return None
+
+
 def verify(entries: Iterable[ChainEntry], checkpoints: list[tuple[str, StoredCheckpoint]],
-           signature_valid: Callable[[bytes, bytes, bytes], bool]) -> Report:
-    """Walks the chain once. `checkpoints` are (label, checkpoint): the stored ones and any exported file."""
+           signature_valid: Callable[[bytes, bytes, bytes], bool],
+           erasures: Callable[[], Erasures] | None = None) -> Report:
+    """Walks the chain once. `checkpoints` are (label, checkpoint): the stored ones and any exported file. With
+    `erasures`, every tombstone must be covered by an erasure receipt in the history. They are loaded at the first
+    tombstone, after the walk's snapshot began: the notes of every tombstone the walk sees are committed by then
+    (with the tombstone, in one transaction), so an erasure running meanwhile is no false alarm."""
     report = Report()
     add = report.findings.append
+    loaded: Erasures | None = None
     pending: list[tuple[str, StoredCheckpoint]] = []
     for label, cp in checkpoints:
         if signature_valid(cp.public_key, checkpoint_message(cp.position, cp.head, cp.at), cp.signature):
@@ -190,6 +214,11 @@ def verify(entries: Iterable[ChainEntry], checkpoints: list[tuple[str, StoredChe
         if record is None:
             if tombstone:
                 report.tombstones += 1
+                if erasures is not None:
+                    loaded = loaded or erasures()
+                    problem = loaded.problem(position)
+                    if problem is not None:
+                        add(Finding(position, problem))
             else:
                 add(Finding(position, f"Position {position}: Ereignis fehlt – gelöscht, ohne Löschprotokoll"))
         else:

@@ -9,7 +9,10 @@ so the chain follows the notification order without gaps, whatever the number of
 
 Erasure deletes an organisation's events but marks their chain rows as tombstones: position and digest stay,
 stream, type, timestamp and payload go, so the chain stays verifiable and the tombstone tells nothing about
-the practice. Signed checkpoints (position, head, time) are kept in `audit_checkpoints` next to the chain."""
+the practice. The erasure also notes, per tombstone, the stream of the erasure receipt it belongs to
+(`audit_tombstones`); the verifier reports a tombstone that no receipt in the history covers, i.e. events removed
+outside the erasure procedure. Signed checkpoints (position, head, time) are kept in `audit_checkpoints` next to
+the chain."""
 
 from __future__ import annotations
 
@@ -32,6 +35,8 @@ from application.audit import GENESIS, ChainEntry, StoredCheckpoint, link, recor
 
 CHAIN_TABLE = "audit_chain"
 CHECKPOINT_TABLE = "audit_checkpoints"
+TOMBSTONE_TABLE = "audit_tombstones"  # which erasure receipt made each tombstone (written by the purger)
+RECEIPT_STARTED = "sprechzimmer.ErasureReceipt.Started"
 
 
 def digest_of_stored(stored: StoredEvent) -> bytes:
@@ -57,12 +62,14 @@ _SQLITE_DDL = [
     "chain BLOB NOT NULL, tombstone INTEGER NOT NULL DEFAULT 0)",
     f"CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} (position INTEGER NOT NULL, head BLOB NOT NULL, "
     "at TEXT NOT NULL, public_key BLOB NOT NULL, signature BLOB NOT NULL, PRIMARY KEY (position, at))",
+    f"CREATE TABLE IF NOT EXISTS {TOMBSTONE_TABLE} (position INTEGER PRIMARY KEY, receipt TEXT NOT NULL)",
 ]
 _PG_DDL = [
     f"CREATE TABLE IF NOT EXISTS {{schema}}.{CHAIN_TABLE} (position BIGINT PRIMARY KEY, digest BYTEA NOT NULL, "
     "chain BYTEA NOT NULL, tombstone BOOLEAN NOT NULL DEFAULT FALSE)",
     f"CREATE TABLE IF NOT EXISTS {{schema}}.{CHECKPOINT_TABLE} (position BIGINT NOT NULL, head BYTEA NOT NULL, "
     "at TEXT NOT NULL, public_key BYTEA NOT NULL, signature BYTEA NOT NULL, PRIMARY KEY (position, at))",
+    f"CREATE TABLE IF NOT EXISTS {{schema}}.{TOMBSTONE_TABLE} (position BIGINT PRIMARY KEY, receipt TEXT NOT NULL)",
 ]
 
 
@@ -177,6 +184,28 @@ class ChainStore:
         true = "TRUE" if self.postgres else "1"
         return (f"UPDATE {CHAIN_TABLE} SET tombstone = {true} WHERE position IN (SELECT {self.position_column} "
                 f"FROM {self.events_table} WHERE {prefix_expression} = %s)")
+
+    def tombstone_receipt_sql(self, prefix_expression: str) -> str:
+        """Notes the erasure receipt (its stream id, first parameter) of every event the following DELETE (same
+        WHERE, second parameter) removes. A rerun after a crash finds the notes already there."""
+        insert = "INSERT INTO" if self.postgres else "INSERT OR IGNORE INTO"
+        conflict = " ON CONFLICT (position) DO NOTHING" if self.postgres else ""
+        return (f"{insert} {TOMBSTONE_TABLE} (position, receipt) SELECT {self.position_column}, %s "
+                f"FROM {self.events_table} WHERE {prefix_expression} = %s{conflict}")
+
+    def tombstone_receipts(self) -> dict[int, str]:
+        """position → the receipt stream (32 hex digits) that erasure noted for that tombstone."""
+        with self.transaction() as cur:
+            rows = cur.execute(f"SELECT position, receipt FROM {TOMBSTONE_TABLE}").fetchall()
+        return {int(r[0]): str(r[1]) for r in rows}
+
+    def receipts(self) -> set[str]:
+        """The streams (32 hex digits) of the erasure receipts whose `Started` event is in the stored history.
+        Receipts are stored unencrypted (they carry no org_id), so their type is readable here."""
+        with self.transaction() as cur:
+            rows = cur.execute(f"SELECT originator_id FROM {self.events_table} WHERE topic = %s",
+                               (RECEIPT_STARTED,)).fetchall()
+        return {r[0].hex if isinstance(r[0], UUID) else UUID(str(r[0])).hex for r in rows}
 
     def head(self) -> tuple[int, bytes]:
         with self.transaction() as cur:
