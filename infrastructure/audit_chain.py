@@ -298,7 +298,7 @@ class ChainStore:
         log; instead the chain is read in its key order and the (normally absent) unchained events are merged
         in. Both queries run in one snapshot."""
         def merged(chained: Iterator[ChainEntry], unchained: list[ChainEntry]) -> Iterator[ChainEntry]:
-            return heapq.merge(chained, unchained, key=lambda entry: entry.position) if unchained else chained
+            return heapq.merge(chained, unchained, key=lambda entry: entry[0]) if unchained else chained
 
         if self.postgres:
             import psycopg
@@ -342,17 +342,17 @@ def _stream_bytes(stream: Any) -> bytes:
 
 def _entries(rows: Any, postgres: bool) -> Iterator[ChainEntry]:
     # Both drivers return bytes for the binary columns; PostgreSQL returns UUIDs, SQLite the id as 32 hex digits.
-    digest_of, entry = record_digest, ChainEntry
+    digest_of, fromhex = record_digest, bytes.fromhex
     for position, digest, chain, tombstone, event_position, stream, version, topic, state in rows:
         record = None
         if event_position is not None:
             try:
-                record = digest_of(stream.bytes if postgres else bytes.fromhex(stream), version, topic, state)
+                record = digest_of(stream.bytes if postgres else fromhex(stream), version, topic, state)
             except (ValueError, TypeError, AttributeError, struct.error):  # no UUID any more: certainly altered
                 record = b""
             if position is None:
                 position = event_position
-        yield entry(position, digest, chain, bool(tombstone), record)
+        yield position, digest, chain, bool(tombstone), record
 
 
 class _Qmark:
