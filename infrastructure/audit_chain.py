@@ -271,16 +271,22 @@ class ChainStore:
                 f"e.originator_version, e.topic, e.state FROM {CHAIN_TABLE} c FULL OUTER JOIN "
                 f"{self.events_table} e ON e.{self.position_column} = c.position")
 
+    @property
+    def _stream(self) -> str:
+        """The stream id as the verifier hashes it. PostgreSQL sends its 16 bytes (uuid_send): building a Python
+        UUID per row only to take its bytes again would cost the walk as much as a hash."""
+        return "uuid_send(e.originator_id)" if self.postgres else "e.originator_id"
+
     def _chained(self) -> str:
         """Chain rows with their events, in the chain's key order (no sort needed)."""
-        return (f"SELECT c.position, c.digest, c.chain, c.tombstone, e.{self.position_column}, e.originator_id, "
+        return (f"SELECT c.position, c.digest, c.chain, c.tombstone, e.{self.position_column}, {self._stream}, "
                 f"e.originator_version, e.topic, e.state FROM {CHAIN_TABLE} c LEFT JOIN {self.events_table} e "
                 f"ON e.{self.position_column} = c.position ORDER BY c.position")
 
     def _unchained(self) -> str:
         """Events without a chain row: inserted behind the chain's back (normally none)."""
         pos = self.position_column
-        return (f"SELECT NULL, NULL, NULL, NULL, e.{pos}, e.originator_id, e.originator_version, e.topic, e.state "
+        return (f"SELECT NULL, NULL, NULL, NULL, e.{pos}, {self._stream}, e.originator_version, e.topic, e.state "
                 f"FROM {self.events_table} e WHERE NOT EXISTS (SELECT 1 FROM {CHAIN_TABLE} c WHERE c.position = "
                 f"e.{pos}) ORDER BY e.{pos}")
 
@@ -341,13 +347,14 @@ def _stream_bytes(stream: Any) -> bytes:
 
 
 def _entries(rows: Any, postgres: bool) -> Iterator[ChainEntry]:
-    # Both drivers return bytes for the binary columns; PostgreSQL returns UUIDs, SQLite the id as 32 hex digits.
+    # Both drivers return bytes for the binary columns; the stream id comes from PostgreSQL as its 16 bytes
+    # (ChainStore._stream), from SQLite as 32 hex digits.
     digest_of, fromhex = record_digest, bytes.fromhex
     for position, digest, chain, tombstone, event_position, stream, version, topic, state in rows:
         record = None
         if event_position is not None:
             try:
-                record = digest_of(stream.bytes if postgres else fromhex(stream), version, topic, state)
+                record = digest_of(stream if postgres else fromhex(stream), version, topic, state)
             except (ValueError, TypeError, AttributeError, struct.error):  # no UUID any more: certainly altered
                 record = b""
             if position is None:
