@@ -9,7 +9,10 @@ so the chain follows the notification order without gaps, whatever the number of
 
 Erasure deletes an organisation's events but marks their chain rows as tombstones: position and digest stay,
 stream, type, timestamp and payload go, so the chain stays verifiable and the tombstone tells nothing about
-the practice. Signed checkpoints (position, head, time) are kept in `audit_checkpoints` next to the chain."""
+the practice. The erasure also notes, per tombstone, the stream of the erasure receipt it belongs to
+(`audit_tombstones`); the verifier reports a tombstone that no receipt in the history covers, i.e. events removed
+outside the erasure procedure. Signed checkpoints (position, head, time) are kept in `audit_checkpoints` next to
+the chain."""
 
 from __future__ import annotations
 
@@ -32,6 +35,8 @@ from application.audit import GENESIS, ChainEntry, StoredCheckpoint, link, recor
 
 CHAIN_TABLE = "audit_chain"
 CHECKPOINT_TABLE = "audit_checkpoints"
+TOMBSTONE_TABLE = "audit_tombstones"  # which erasure receipt made each tombstone (written by the purger)
+RECEIPT_STARTED = "sprechzimmer.ErasureReceipt.Started"
 
 
 def digest_of_stored(stored: StoredEvent) -> bytes:
@@ -57,12 +62,14 @@ _SQLITE_DDL = [
     "chain BLOB NOT NULL, tombstone INTEGER NOT NULL DEFAULT 0)",
     f"CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} (position INTEGER NOT NULL, head BLOB NOT NULL, "
     "at TEXT NOT NULL, public_key BLOB NOT NULL, signature BLOB NOT NULL, PRIMARY KEY (position, at))",
+    f"CREATE TABLE IF NOT EXISTS {TOMBSTONE_TABLE} (position INTEGER PRIMARY KEY, receipt TEXT NOT NULL)",
 ]
 _PG_DDL = [
     f"CREATE TABLE IF NOT EXISTS {{schema}}.{CHAIN_TABLE} (position BIGINT PRIMARY KEY, digest BYTEA NOT NULL, "
     "chain BYTEA NOT NULL, tombstone BOOLEAN NOT NULL DEFAULT FALSE)",
     f"CREATE TABLE IF NOT EXISTS {{schema}}.{CHECKPOINT_TABLE} (position BIGINT NOT NULL, head BYTEA NOT NULL, "
     "at TEXT NOT NULL, public_key BYTEA NOT NULL, signature BYTEA NOT NULL, PRIMARY KEY (position, at))",
+    f"CREATE TABLE IF NOT EXISTS {{schema}}.{TOMBSTONE_TABLE} (position BIGINT PRIMARY KEY, receipt TEXT NOT NULL)",
 ]
 
 
@@ -178,6 +185,28 @@ class ChainStore:
         return (f"UPDATE {CHAIN_TABLE} SET tombstone = {true} WHERE position IN (SELECT {self.position_column} "
                 f"FROM {self.events_table} WHERE {prefix_expression} = %s)")
 
+    def tombstone_receipt_sql(self, prefix_expression: str) -> str:
+        """Notes the erasure receipt (its stream id, first parameter) of every event the following DELETE (same
+        WHERE, second parameter) removes. A rerun after a crash finds the notes already there."""
+        insert = "INSERT INTO" if self.postgres else "INSERT OR IGNORE INTO"
+        conflict = " ON CONFLICT (position) DO NOTHING" if self.postgres else ""
+        return (f"{insert} {TOMBSTONE_TABLE} (position, receipt) SELECT {self.position_column}, %s "
+                f"FROM {self.events_table} WHERE {prefix_expression} = %s{conflict}")
+
+    def tombstone_receipts(self) -> dict[int, str]:
+        """position → the receipt stream (32 hex digits) that erasure noted for that tombstone."""
+        with self.transaction() as cur:
+            rows = cur.execute(f"SELECT position, receipt FROM {TOMBSTONE_TABLE}").fetchall()
+        return {int(r[0]): str(r[1]) for r in rows}
+
+    def receipts(self) -> set[str]:
+        """The streams (32 hex digits) of the erasure receipts whose `Started` event is in the stored history.
+        Receipts are stored unencrypted (they carry no org_id), so their type is readable here."""
+        with self.transaction() as cur:
+            rows = cur.execute(f"SELECT originator_id FROM {self.events_table} WHERE topic = %s",
+                               (RECEIPT_STARTED,)).fetchall()
+        return {r[0].hex if isinstance(r[0], UUID) else UUID(str(r[0])).hex for r in rows}
+
     def head(self) -> tuple[int, bytes]:
         with self.transaction() as cur:
             row = cur.execute(f"SELECT position, chain FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1"
@@ -242,16 +271,22 @@ class ChainStore:
                 f"e.originator_version, e.topic, e.state FROM {CHAIN_TABLE} c FULL OUTER JOIN "
                 f"{self.events_table} e ON e.{self.position_column} = c.position")
 
+    @property
+    def _stream(self) -> str:
+        """The stream id as the verifier hashes it. PostgreSQL sends its 16 bytes (uuid_send): building a Python
+        UUID per row only to take its bytes again would cost the walk as much as a hash."""
+        return "uuid_send(e.originator_id)" if self.postgres else "e.originator_id"
+
     def _chained(self) -> str:
         """Chain rows with their events, in the chain's key order (no sort needed)."""
-        return (f"SELECT c.position, c.digest, c.chain, c.tombstone, e.{self.position_column}, e.originator_id, "
+        return (f"SELECT c.position, c.digest, c.chain, c.tombstone, e.{self.position_column}, {self._stream}, "
                 f"e.originator_version, e.topic, e.state FROM {CHAIN_TABLE} c LEFT JOIN {self.events_table} e "
                 f"ON e.{self.position_column} = c.position ORDER BY c.position")
 
     def _unchained(self) -> str:
         """Events without a chain row: inserted behind the chain's back (normally none)."""
         pos = self.position_column
-        return (f"SELECT NULL, NULL, NULL, NULL, e.{pos}, e.originator_id, e.originator_version, e.topic, e.state "
+        return (f"SELECT NULL, NULL, NULL, NULL, e.{pos}, {self._stream}, e.originator_version, e.topic, e.state "
                 f"FROM {self.events_table} e WHERE NOT EXISTS (SELECT 1 FROM {CHAIN_TABLE} c WHERE c.position = "
                 f"e.{pos}) ORDER BY e.{pos}")
 
@@ -269,7 +304,7 @@ class ChainStore:
         log; instead the chain is read in its key order and the (normally absent) unchained events are merged
         in. Both queries run in one snapshot."""
         def merged(chained: Iterator[ChainEntry], unchained: list[ChainEntry]) -> Iterator[ChainEntry]:
-            return heapq.merge(chained, unchained, key=lambda entry: entry.position) if unchained else chained
+            return heapq.merge(chained, unchained, key=lambda entry: entry[0]) if unchained else chained
 
         if self.postgres:
             import psycopg
@@ -312,18 +347,19 @@ def _stream_bytes(stream: Any) -> bytes:
 
 
 def _entries(rows: Any, postgres: bool) -> Iterator[ChainEntry]:
-    # Both drivers return bytes for the binary columns; PostgreSQL returns UUIDs, SQLite the id as 32 hex digits.
-    digest_of, entry = record_digest, ChainEntry
+    # Both drivers return bytes for the binary columns; the stream id comes from PostgreSQL as its 16 bytes
+    # (ChainStore._stream), from SQLite as 32 hex digits.
+    digest_of, fromhex = record_digest, bytes.fromhex
     for position, digest, chain, tombstone, event_position, stream, version, topic, state in rows:
         record = None
         if event_position is not None:
             try:
-                record = digest_of(stream.bytes if postgres else bytes.fromhex(stream), version, topic, state)
+                record = digest_of(stream if postgres else fromhex(stream), version, topic, state)
             except (ValueError, TypeError, AttributeError, struct.error):  # no UUID any more: certainly altered
                 record = b""
             if position is None:
                 position = event_position
-        yield entry(position, digest, chain, bool(tombstone), record)
+        yield position, digest, chain, bool(tombstone), record
 
 
 class _Qmark:

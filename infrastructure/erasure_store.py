@@ -17,7 +17,9 @@ from typing import Any
 from uuid import UUID
 
 from application.eventstore import EventStore
+from domain.erasure import ErasureReceipt
 from infrastructure.audit_chain import ChainStore
+from infrastructure.crypto import h
 from infrastructure.ephemeral import SqlEphemeral
 from infrastructure.event_cipher import MAGIC
 from infrastructure.sql import Cursor, Database, scrub_sqlite_file
@@ -32,6 +34,12 @@ METADATA_TABLES = {"call_log": "at", "access_log": "at"}
 # The stored state's first 18 bytes: magic ‖ org_id. The deletions below use these very expressions, so that
 # each database uses the index on them instead of scanning every event.
 ORG_PREFIX = {"sqlite": "substr(state, 1, 18)", "postgres": "substring(state from 1 for 18)"}
+
+
+def receipt_stream(org_id: UUID) -> UUID:
+    """The stream of the organisation's erasure receipt: ErasureReceipt.id_for(org_hash) as application/erasure.py
+    computes it (an unkeyed hash of the random org id, so the receipt does not name the practice)."""
+    return ErasureReceipt.id_for(h("vdc/v1/erasure-receipt", str(org_id)).hex())
 
 
 class SqlOrgDataPurger:
@@ -86,9 +94,11 @@ class SqlOrgDataPurger:
     def _run(self, sql: str, org_id: UUID) -> dict[str, int]:
         """Runs `sql` (with {table} and one prefix parameter) on every event table, in one transaction. Before
         events are deleted, their audit-chain rows become tombstones (position and digest only), so the chain
-        stays verifiable (issue 14)."""
+        stays verifiable (issue 14), and each tombstone is noted with the organisation's erasure receipt, which
+        `audit verify` expects to find in the history."""
         prefix = MAGIC + org_id.bytes
         tombstones = sql.startswith("DELETE")
+        receipt = receipt_stream(org_id).hex
         events_table = self.events.recorder.events_table_name  # type: ignore[attr-defined]
         counts: dict[str, int] = {}
         if self.database_url is None:
@@ -101,6 +111,8 @@ class SqlOrgDataPurger:
                         if tombstones and table == events_table:
                             conn.execute(self.chain.tombstone_sql(ORG_PREFIX["sqlite"]).replace("%s", "?"),
                                          (prefix,))
+                            conn.execute(self.chain.tombstone_receipt_sql(ORG_PREFIX["sqlite"]).replace("%s", "?"),
+                                         (receipt, prefix))
                         cur = conn.execute(sql.format(table=table, start=ORG_PREFIX["sqlite"]).replace("%s", "?"),
                                            (prefix,))
                         counts[table] = cur.fetchone()[0] if sql.startswith("SELECT") else cur.rowcount
@@ -120,6 +132,7 @@ class SqlOrgDataPurger:
                     continue
                 if tombstones and table == events_table:
                     pg.execute(self.chain.tombstone_sql(ORG_PREFIX["postgres"]), (prefix,))
+                    pg.execute(self.chain.tombstone_receipt_sql(ORG_PREFIX["postgres"]), (receipt, prefix))
                 statement = sql.format(table=table, start=ORG_PREFIX["postgres"])
                 pg_cur = pg.execute(statement, (prefix,))
                 row = pg_cur.fetchone() if sql.startswith("SELECT") else None

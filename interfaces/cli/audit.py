@@ -42,7 +42,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
             entries = tqdm(entries, total=chain.count(), unit=" Ereignisse", file=sys.stderr, leave=False,
                            desc="Prüfe Kette")
-        report = audit.verify(entries, checkpoints, crypto.verify)
+        report = audit.verify(entries, checkpoints, crypto.verify,
+                              lambda: audit.Erasures(chain.tombstone_receipts(), frozenset(chain.receipts())))
     finally:
         container.close()
     summary = (f"{report.events} Ereignisse, {report.tombstones} gelöschte (Grabsteine), "

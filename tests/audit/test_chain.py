@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.domain import Aggregate, event
 
-from application import audit
+from application import audit, erasure
 from infrastructure.settings import Settings
 from interfaces.bootstrap import Container, build
 from interfaces.cli.main import main
@@ -205,17 +205,56 @@ def test_an_erasure_between_two_checkpoints_still_verifies(store: Container,
     assert main(["audit", "checkpoint"]) == 0
     append(store, 5, org_id)
     append(store, 5)
-    assert store.services.contracts is not None
-    assert store.services.contracts.purger.delete_events(org_id)["events"] == 5
+    plan = erasure.erase(store.services, org_id, date(2026, 11, 30))  # the procedure, with its receipt
+    assert plan.status == "erased" and plan.deleted["events"] == 5
     assert main(["audit", "checkpoint"]) == 0
     capsys.readouterr()
     code, output = verify(capsys)
     assert code == 0, output
-    assert "10 Ereignisse, 5 gelöschte (Grabsteine), 2 signierte Prüfpunkte" in output
+    # 10 events of the ledgers and the receipt's two (started, completed)
+    assert "12 Ereignisse, 5 gelöschte (Grabsteine), 2 signierte Prüfpunkte" in output
     tombstones = sql(store, "SELECT position FROM audit_chain WHERE tombstone = %s",
                      (1 if store.settings.embedded else True,))
     assert [r[0] for r in tombstones] == [6, 7, 8, 9, 10]
     assert sql(store, "SELECT COUNT(*) FROM {events} WHERE {pos} BETWEEN 6 AND 10")[0][0] == 0
+
+
+def test_a_tombstone_made_outside_the_erasure_procedure_is_reported(
+        store: Container, capsys: pytest.CaptureFixture[str]) -> None:
+    """Someone hides events the way erasure does, with the chain left intact: tombstone flag set, event deleted,
+    but no erasure receipt exists. The chain alone cannot tell; the missing receipt does."""
+    append(store, 6)
+    true = 1 if store.settings.embedded else True
+    sql(store, "UPDATE audit_chain SET tombstone = %s WHERE position IN (3, 4)", (true,))
+    sql(store, "DELETE FROM {events} WHERE {pos} IN (3, 4)")
+    code, output = verify(capsys)
+    assert code == 1
+    assert first_position(output) == 3
+    assert "Position 3: gelöscht (Grabstein) ohne Löschprotokoll – das Ereignis wurde außerhalb des " \
+           "Löschverfahrens entfernt" in output
+    assert "außerdem: Position 4: gelöscht (Grabstein) ohne Löschprotokoll" in output
+    assert "Kette unterbrochen" not in output  # the chain itself still verifies: only the receipt check sees it
+
+
+def test_deleting_an_organisations_events_without_starting_its_receipt_is_reported(
+        store: Container, capsys: pytest.CaptureFixture[str]) -> None:
+    org_id = uuid4()
+    store.services.keystore.create(org_id)
+    append(store, 2)
+    append(store, 3, org_id)
+    append(store, 1)  # keeps SQLite's highest rowid alive, as the receipt does in the procedure
+    assert store.services.contracts is not None
+    assert store.services.contracts.purger.delete_events(org_id)["events"] == 3  # skipping erasure.erase
+    code, output = verify(capsys)
+    assert code == 1
+    assert first_position(output) == 3
+    assert "Position 3: gelöscht (Grabstein), aber das zugehörige Löschprotokoll fehlt im Verlauf" in output
+
+    # Running the procedure afterwards writes the receipt: the same tombstones are now covered.
+    erasure.erase(store.services, org_id, date(2026, 11, 30))
+    code, output = verify(capsys)
+    assert code == 0, output
+    assert "3 gelöschte (Grabsteine)" in output
 
 
 def test_concurrent_writers_keep_one_gap_free_chain(store: Container, capsys: pytest.CaptureFixture[str]) -> None:

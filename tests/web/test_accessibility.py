@@ -52,6 +52,9 @@ def test_pages_of_a_logged_in_practice(new_page: Callable[[], WebPage], new_clie
     page.get_by_role("form", name="Benutzer anlegen").wait_for()
     page.get_by_role("button", name="Benutzer anlegen").click()  # with its field errors
     assert browser.accessibility_problems() == []
+    page.get_by_role("navigation", name="Hauptmenü").get_by_role("link", name="Zugriffsprotokoll").click()
+    page.get_by_role("table", name="Zugriffe auf das Konto der Praxis, neueste zuerst").wait_for()
+    assert browser.accessibility_problems() == []
     page.get_by_role("navigation", name="Hauptmenü").get_by_role("link", name="Status").click()
     page.get_by_role("region", name="Zustand des Dienstes").wait_for()
     assert browser.accessibility_problems() == []

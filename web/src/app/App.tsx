@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import { logout, type Session } from "./client";
 import { LegalNotice } from "./LegalNotice";
+import { AccessLogPage } from "./AccessLog";
 import { AppointmentsPage } from "./Appointments";
 import { BillingPage, ContractPage } from "./Contract";
 import { ConsultationPage } from "./Consultation";
@@ -20,8 +21,11 @@ const MENU: [string, string][] = [
   ["/stammdaten/endgeraete", "Arbeitsplätze/Endgeräte"],
   ["/stammdaten/rechnungsdaten", "Rechnungsdaten"],
   ["/stammdaten/vertrag", "Vertrag"],
+  ["/stammdaten/zugriffsprotokoll", "Zugriffsprotokoll"],
   ["/status", "Status"],
 ];
+/** Only admins may read the access log (the API refuses everyone else), so only they see it in the menu. */
+const ADMIN_ONLY = new Set(["/stammdaten/zugriffsprotokoll"]);
 
 function Link({ href, children }: { href: string; children: string }) {
   return <a href={href} aria-current={location.pathname === href ? "page" : undefined}
@@ -51,6 +55,8 @@ export function App() {
     page = <DevicesPage session={session} />;
   } else if (path === "/stammdaten/vertrag") {
     page = <ContractPage session={session} />;
+  } else if (path === "/stammdaten/zugriffsprotokoll") {
+    page = <AccessLogPage session={session} />;
   } else if (path === "/stammdaten/rechnungsdaten") {
     page = <BillingPage />;
   } else {
@@ -72,7 +78,7 @@ export function App() {
         {session && (
           <nav aria-label="Hauptmenü">
             <ul class="menu">
-              {MENU.map(([href, label]) => <li><Link href={href}>{label}</Link></li>)}
+              {MENU.filter(([href]) => session.role === "admin" || !ADMIN_ONLY.has(href)).map(([href, label]) => <li><Link href={href}>{label}</Link></li>)}
               <li><button type="button" class="secondary" onClick={async () => {
                 await logout().catch(() => undefined);
                 setSession(null);
