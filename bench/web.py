@@ -196,20 +196,27 @@ FIRST_FRAME_GOAL_MS = 300  # design/web.md: p50 on an idle machine
 
 # In every page before its own scripts (injected by the browser, outside the page's CSP): the moment the
 # practitioner clicks in the waiting list (admits the patient), and the first decoded frame
-# (requestVideoFrameCallback) of every remote video as it appears. Date.now(): both pages share the clock.
+# (requestVideoFrameCallback) of every remote stream. Armed in the srcObject setter, so no frame can come before
+# the watch and a reused <video> element is watched again for its new stream; counted only if the element is a
+# remote tile and still shows that stream. Date.now(): both pages share the machine's clock.
 WATCH_FIRST_FRAME = """
 window.__admittedAt = null;
 window.__firstFrames = [];
 document.addEventListener("click", (e) => {
   if (e.target instanceof Element && e.target.closest(".waiting-list button")) window.__admittedAt = Date.now();
 }, true);
-new MutationObserver(() => {
-  for (const video of document.querySelectorAll(".tile[data-peer] video")) {
-    if (video.__watched) continue;
-    video.__watched = true;
-    video.requestVideoFrameCallback(() => window.__firstFrames.push(Date.now()));
-  }
-}).observe(document, { childList: true, subtree: true });
+const native = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, "srcObject");
+Object.defineProperty(HTMLMediaElement.prototype, "srcObject", {
+  configurable: true,
+  get() { return native.get.call(this); },
+  set(stream) {
+    native.set.call(this, stream);
+    if (!stream || !(this instanceof HTMLVideoElement)) return;
+    this.requestVideoFrameCallback(() => {
+      if (this.srcObject === stream && this.closest(".tile[data-peer]")) window.__firstFrames.push(Date.now());
+    });
+  },
+});
 """
 
 
@@ -247,6 +254,7 @@ def browser_calls(runs: int) -> None:
     logging.getLogger("aioice").setLevel(logging.WARNING)
     floors: list[float] = []
     calls: list[float] = []
+    failed: list[str] = []
     fetched: set[Path] = set()
     frozen: set[Path] = set()
     with tempfile.TemporaryDirectory() as tmp, _server(Path(tmp)) as url, sync_playwright() as playwright, \
@@ -277,10 +285,14 @@ def browser_calls(runs: int) -> None:
             practice.page.evaluate("() => { window.__admittedAt = null; window.__firstFrames = []; }")
             open_call_screen(practice, planned.appointment_id)
             practice.page.locator(".waiting-list li").get_by_role("button", name="Hereinholen").click(timeout=SLOW)
-            for side in (patient, practice):
-                side.page.wait_for_function("() => window.__firstFrames.length > 0", timeout=SLOW)
-            first = max(side.page.evaluate("window.__firstFrames[0]") for side in (patient, practice))
-            calls.append(float(first - practice.page.evaluate("window.__admittedAt")))
+            took = _admitted_to_first_frames(patient, practice)
+            if took is None:
+                failed.append(f"call {index + 1}: " + ", ".join(
+                    f"{name} {side.page.locator('.tile[data-peer] video').count()} remote videos"
+                    + (" (still connecting)" if side.page.get_by_text("Verbindung wird aufgebaut").count() else "")
+                    for name, side in (("patient", patient), ("practice", practice))))
+            else:
+                calls.append(took)
             patient.page.context.close()
             contexts.remove(patient.page.context)
         for context in contexts:
@@ -288,7 +300,12 @@ def browser_calls(runs: int) -> None:
         browser.close()
         cli.close()
     line("floor: aiortc ↔ aiortc pair without server", floors)
-    line("join → first frame, Chromium ↔ Chromium", calls, floors, goal=FIRST_FRAME_GOAL_MS)
+    if calls:
+        line("join → first frame, Chromium ↔ Chromium", calls, floors, goal=FIRST_FRAME_GOAL_MS)
+    print(f"{'  connected':<44} {len(calls)}/{runs} {'✓' if not failed else '✗'}"
+          f"  (a call without a decoded frame on both sides {CONNECT_TIMEOUT_MS // 1000} s after admission fails)")
+    for failure in failed:
+        print(f"    {failure}")
     raw = sum(p.stat().st_size for p in frozen)
     packed = sum(_gzip_size(p.read_bytes()) for p in frozen)
     verdict = "✓" if packed <= PATIENT_GOAL else "✗"
@@ -296,6 +313,22 @@ def browser_calls(runs: int) -> None:
           f"raw, {packed / 1024:.0f} KB gzip  goal ≤ {PATIENT_GOAL // 1024} KB {verdict}")
     for path in sorted(frozen, key=lambda p: -p.stat().st_size):
         print(f"  {path.relative_to(DIST)}: {_gzip_size(path.read_bytes()) / 1024:.0f} KB gzip")
+
+
+CONNECT_TIMEOUT_MS = 30_000
+
+
+def _admitted_to_first_frames(patient: Any, practice: Any) -> float | None:
+    """Milliseconds from the admitting click to the later of the two pages' first decoded remote frame."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        for side in (patient, practice):
+            side.page.wait_for_function("() => window.__firstFrames.length > 0", timeout=CONNECT_TIMEOUT_MS)
+    except PlaywrightTimeout:
+        return None
+    first = max(side.page.evaluate("window.__firstFrames[0]") for side in (patient, practice))
+    return float(first - practice.page.evaluate("window.__admittedAt"))
 
 
 def _add(into: set[Path], path: Path | None) -> None:
