@@ -199,7 +199,7 @@ FIRST_FRAME_GOAL_MS = 300  # design/web.md: p50 on an idle machine
 # (requestVideoFrameCallback) of every remote stream. Armed in the srcObject setter, so no frame can come before
 # the watch and a reused <video> element is watched again for its new stream; counted only if the element is a
 # remote tile and still shows that stream. Date.now(): both pages share the machine's clock.
-WATCH_FIRST_FRAME = """
+WATCH_FIRST_FRAME = """(() => {
 window.__admittedAt = null;
 window.__firstFrames = [];
 document.addEventListener("click", (e) => {
@@ -217,6 +217,7 @@ Object.defineProperty(HTMLMediaElement.prototype, "srcObject", {
     });
   },
 });
+})();
 """
 
 
