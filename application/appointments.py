@@ -259,31 +259,58 @@ def check_join_token(services: Services, join_token: bytes, ip: str) -> JoinGran
     return grant
 
 
+@dataclass(frozen=True)
+class CodeCheck:
+    """What the patient page shows once the code is known: who invites (the practice's registered name, plain
+    to the server like every organisation field, crypto.md §3), when, and whether consent is still needed."""
+
+    role: str
+    appointment_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+    consented: bool
+    practice: str
+
+
+def _code_check(services: Services, grant: JoinGrant) -> CodeCheck:
+    return CodeCheck(role=grant.role, appointment_id=grant.appointment_id, starts_at=grant.starts_at,
+                     ends_at=grant.ends_at, consented=grant.consented,
+                     practice=_organisation_name(services, grant.org_id))
+
+
+def check_code(services: Services, join_token: bytes, ip: str) -> CodeCheck:
+    """POST /access-codes/check: the throttled check of check_join_token, with the practice's name."""
+    return _code_check(services, check_join_token(services, join_token, ip))
+
+
 MSG_CONSENT_BY_PATIENT = "Die Einwilligung gibt die Patientin oder der Patient mit dem eigenen Zugangscode ab."
 
 
-def record_patient_consent(services: Services, join_token: bytes, ip: str) -> JoinGrant:
+def record_patient_consent(services: Services, join_token: bytes, ip: str) -> CodeCheck:
     """The patient consents on the patient page, with the join token as the only credential; recorded once
     (how: PATIENT_PAGE, when: the server's clock), a repeat changes nothing."""
     grant = check_join_token(services, join_token, ip)
     if grant.role != "patient":
         raise NotPermitted(MSG_CONSENT_BY_PATIENT, "join_token")
     if grant.consented:
-        return grant
+        return _code_check(services, grant)
     appointment = services.events.get(grant.appointment_id, Appointment)
     if not isinstance(appointment, Appointment):
         raise NotFound(MSG_CODE_UNKNOWN)
     appointment.record_patient_consent(services.clock())
     _save(services, appointment)
-    return dataclasses.replace(grant, consented=True)
+    return _code_check(services, dataclasses.replace(grant, consented=True))
 
 
 # --- SMS -----------------------------------------------------------------------------------------
 
 
 def _organisation_name(services: Services, org_id: UUID) -> str:
+    """The practice's name as registered (server-side data, crypto.md §3 class P), for SMS and the patient page."""
     organisation = services.events.get(org_id)
-    return str(organisation.profile["organisation"]["name"]) if organisation else "Ihre Praxis"
+    if organisation is None:
+        return "Ihre Praxis"
+    return str((organisation.profile.get("organisation") or {}).get("name") or organisation.short_name)
 
 
 def _local(moment: datetime) -> str:

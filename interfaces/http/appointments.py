@@ -140,6 +140,7 @@ class CodeCheckResultSchema(Schema):
     starts_at = fields.DateTime()
     ends_at = fields.DateTime()
     consented = fields.Boolean()  # false: a patient must consent (POST /api/v1/access-codes/consent) first
+    practice = fields.String()  # the practice's name as registered, shown on the patient page
 
 
 def _utc(moment: datetime) -> datetime:
@@ -239,11 +240,11 @@ class Command(Resource):
 
 
 class CodeCheck(Resource):
-    """Anonymous: a patient or practitioner learns the role and time their code stands for."""
+    """Anonymous: a patient or practitioner learns the practice, role and time their code stands for."""
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         data = await load(req, CodeCheckSchema())
-        grant = await self.runtime.call(appointments.check_join_token, self.services,
+        grant = await self.runtime.call(appointments.check_code, self.services,
                                         bytes.fromhex(data["join_token"]), client_ip(req))
         resp.media = CodeCheckResultSchema().dump(grant)
 

@@ -17,7 +17,7 @@ from interfaces.client.sdk import CODE_SECRETS, ApiError, Client
 from sprechzimmer_protocol.calls import join_secret, join_token_from_secret
 from sprechzimmer_protocol.codes import encode_code, normalise_code
 from sprechzimmer_protocol.primitives import h
-from tests.conftest import Clock, LiveServer
+from tests.conftest import PASSWORD, Clock, LiveServer, register
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
 
@@ -68,6 +68,26 @@ def test_code_works_only_inside_its_window_and_for_its_role(server: LiveServer, 
     assert _unknown(client, codes["patient"]) == reference
     assert _unknown(client, codes["practitioner"]) == reference
     assert resolve_join_token(services, CODE_SECRETS.join_token(codes["patient"])) is None
+
+
+def test_the_check_names_the_practice_as_registered(server: LiveServer, new_client: Callable[[str], Client],
+                                                    clock: Clock) -> None:
+    """The patient page shows who invites: the organisation's registered name, umlauts intact, for either code
+    and again in the consent answer; each code names its own practice."""
+    practices = {}
+    for short, name, email in (("PWinkler", "Hausarztpraxis Dr. Jürgen Weiß & Söhne", "m.winkler@mail.de"),
+                               ("POezdemir", "Praxis Özdemir", "praxis@oezdemir.example")):
+        client = new_client(short)
+        register(client, organisation__name=name, credentials__org_short=short, main_user__email=email)
+        client.login(short, "MartinW", PASSWORD)
+        practices[name] = ap.add(client, START, 30, "Erika Mustermann").patient.codes
+    clock.set(START - timedelta(minutes=10))
+    for name, codes in practices.items():
+        assert ap.check_code(client, codes["patient"])["practice"] == name
+        assert ap.check_code(client, codes["practitioner"])["practice"] == name
+    token = CODE_SECRETS.join_token(practices["Praxis Özdemir"]["patient"]).hex()
+    consented = client.http.post("/api/v1/access-codes/consent", json={"join_token": token})
+    assert consented.status_code == 200 and consented.json()["practice"] == "Praxis Özdemir"
 
 
 def test_rescheduling_moves_the_window(server: LiveServer, practice: Callable[..., Client], clock: Clock) -> None:

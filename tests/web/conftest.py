@@ -92,25 +92,32 @@ class WebPage:
                 if v["impact"] in ("serious", "critical")]
 
 
+def open_page(browser: Any, origin: str) -> tuple[Any, WebPage]:
+    """A page in a fresh browser context on `origin` (its own IndexedDB: a different browser as far as the app
+    knows), recording requests to any other origin; the caller closes the context."""
+    context = browser.new_context(base_url=origin, locale="de-DE", timezone_id="Europe/Berlin",
+                                  viewport={"width": 1280, "height": 720})
+    context.add_init_script(WATCH_CSP)
+    page = context.new_page()
+    web_page = WebPage(page, origin)
+
+    def record(request: Any) -> None:
+        scheme, netloc = urlsplit(request.url)[:2]
+        if scheme in ("http", "https", "ws", "wss") and f"{scheme}://{netloc}" != origin:
+            web_page.foreign_requests.append(request.url)
+
+    context.on("request", record)
+    return context, web_page
+
+
 @pytest.fixture
 def new_page(browser: Any, server: LiveServer) -> Iterator[Callable[[], WebPage]]:
-    """A page in a fresh browser context (its own IndexedDB: a different browser as far as the app knows)."""
+    """A page in a fresh browser context on the test's server."""
     contexts: list[Any] = []
 
     def make() -> WebPage:
-        context = browser.new_context(base_url=server.url, locale="de-DE", timezone_id="Europe/Berlin",
-                                      viewport={"width": 1280, "height": 720})
+        context, web_page = open_page(browser, server.url)
         contexts.append(context)
-        context.add_init_script(WATCH_CSP)
-        page = context.new_page()
-        web_page = WebPage(page, server.url)
-
-        def record(request: Any) -> None:
-            scheme, netloc = urlsplit(request.url)[:2]
-            if scheme in ("http", "https", "ws", "wss") and f"{scheme}://{netloc}" != server.url:
-                web_page.foreign_requests.append(request.url)
-
-        context.on("request", record)
         return web_page
 
     yield make

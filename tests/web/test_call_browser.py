@@ -88,10 +88,14 @@ def open_call_screen(practice: WebPage, appointment_id: str) -> None:
                            "'popstate')); }", f"/sprechstunde/{appointment_id}")
 
 
-def patient_enters(patient: WebPage, code: str, then: str = "Warteraum") -> None:
+def patient_enters(patient: WebPage, code: str, then: str = "Warteraum",
+                   seen: Callable[[], object] | None = None) -> None:
+    """Code, consent, waiting room; `seen` looks at the appointment's summary before consenting."""
     patient.goto(f"/join#{code}")
     patient.page.get_by_role("button", name="Weiter").click()
     patient.page.get_by_role("heading", name="Ihr Termin").wait_for(timeout=SLOW)
+    if seen:
+        seen()
     patient.page.get_by_role("checkbox").check()
     patient.page.get_by_role("button", name="Warteraum betreten").click()
     patient.page.get_by_role("heading", name=then).wait_for(timeout=SLOW)
@@ -103,10 +107,16 @@ def frames_flow(page: WebPage, minimum: int = 15) -> None:
                                 timeout=SLOW, polling=250)
 
 
+# Registered with umlauts and ß: the patient page must show the name exactly so.
+PRACTICE_NAME = "Hausarztpraxis Dr. Jürgen Weiß"
+MONTHS = ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
+          "November", "Dezember"]
+
+
 @pytest.fixture
 def cli(new_client: Callable[[str], Client]) -> Client:
     client = new_client("cli")
-    register(client)
+    register(client, organisation__name=PRACTICE_NAME)
     client.login("PWinkler", "MartinW", PASSWORD)
     return client
 
@@ -151,8 +161,14 @@ def test_patient_ten_minutes_early_waits(new_page: Callable[[], WebPage], cli: C
     starts = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=11)
     planned = appointments.add(cli, starts, 30, "Frühe Patientin")
     patient = new_page()
-    patient_enters(patient, planned.patient.codes["patient"])
     local = starts.astimezone(ZoneInfo("Europe/Berlin"))
+    # Before the waiting room the page says who invites (the name as registered, umlauts intact) and when,
+    # in Berlin time.
+    summary: list[str] = []
+    patient_enters(patient, planned.patient.codes["patient"],
+                   seen=lambda: summary.append(patient.page.locator("dl.summary").inner_text()))
+    assert f"Praxis\n{PRACTICE_NAME}\nBeginn" in summary[0]
+    assert f"{local.day}. {MONTHS[local.month - 1]} {local.year}, {local:%H:%M}" in summary[0]
     assert f"um {local:%H:%M} Uhr" in patient.page.locator(".waiting-room").inner_text()
     assert patient.page.locator(".tile").count() == 0
     assert patient.accessibility_problems() == []

@@ -4666,6 +4666,7 @@ export interface components {
             /** Format: date-time */
             ends_at?: string;
             consented?: boolean;
+            practice?: string;
         };
         Contract: {
             plan?: string;

@@ -16,6 +16,7 @@ interface Appointment {
   starts_at: string;
   ends_at: string;
   consented?: boolean; // false: the patient consents here before the waiting room (Art. 9 DSGVO)
+  practice?: string; // the practice's name as registered: the patient sees who invites
 }
 
 const ZONE = "Europe/Berlin";
@@ -172,6 +173,7 @@ export function Flow({ code, callCode, t, lang, onRestart }: {
         <h1>{t("appointment.title")}</h1>
         {start && end && (
           <dl class="summary">
+            {appointment?.practice && <><dt>{t("appointment.practice")}</dt><dd>{appointment.practice}</dd></>}
             <dt>{t("appointment.when")}</dt><dd>{start.date}, {start.time}</dd>
             <dt>{t("appointment.until")}</dt><dd>{end.time}</dd>
           </dl>

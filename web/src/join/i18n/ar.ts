@@ -11,6 +11,7 @@ export const ar: Catalogue = {
   "next": "متابعة",
   "deriving": "جارٍ التحقق من رمز الدخول بأمان …",
   "appointment.title": "موعدك",
+  "appointment.practice": "العيادة",
   "appointment.when": "البداية",
   "appointment.until": "النهاية",
   "consent.title": "الموافقة",

@@ -10,6 +10,7 @@ export const de = {
   "next": "Weiter",
   "deriving": "Der Zugangscode wird sicher geprüft …",
   "appointment.title": "Ihr Termin",
+  "appointment.practice": "Praxis",
   "appointment.when": "Beginn",
   "appointment.until": "Ende",
   "consent.title": "Einwilligung",

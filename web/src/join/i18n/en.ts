@@ -11,6 +11,7 @@ export const en: Catalogue = {
   "next": "Continue",
   "deriving": "Checking the access code securely …",
   "appointment.title": "Your appointment",
+  "appointment.practice": "Practice",
   "appointment.when": "Starts",
   "appointment.until": "Ends",
   "consent.title": "Consent",

@@ -11,6 +11,7 @@ export const pl: Catalogue = {
   "next": "Dalej",
   "deriving": "Kod dostępu jest bezpiecznie sprawdzany …",
   "appointment.title": "Twoja wizyta",
+  "appointment.practice": "Gabinet",
   "appointment.when": "Początek",
   "appointment.until": "Koniec",
   "consent.title": "Zgoda",

@@ -11,6 +11,7 @@ export const ru: Catalogue = {
   "next": "Далее",
   "deriving": "Код доступа безопасно проверяется …",
   "appointment.title": "Ваш приём",
+  "appointment.practice": "Медицинская практика",
   "appointment.when": "Начало",
   "appointment.until": "Окончание",
   "consent.title": "Согласие",

@@ -11,6 +11,7 @@ export const tr: Catalogue = {
   "next": "Devam",
   "deriving": "Erişim kodu güvenli şekilde kontrol ediliyor …",
   "appointment.title": "Randevunuz",
+  "appointment.practice": "Muayenehane",
   "appointment.when": "Başlangıç",
   "appointment.until": "Bitiş",
   "consent.title": "Onay",

@@ -11,6 +11,7 @@ export const uk: Catalogue = {
   "next": "Далі",
   "deriving": "Код доступу безпечно перевіряється …",
   "appointment.title": "Ваш прийом",
+  "appointment.practice": "Медична практика",
   "appointment.when": "Початок",
   "appointment.until": "Кінець",
   "consent.title": "Згода",
