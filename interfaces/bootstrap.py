@@ -121,7 +121,8 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool, web_work
     audit_key = AuditKey(audit_seed(settings.secrets))
     runner = ProjectionRunner(events, state_db, [
         OrganisationDirectory(), ContractSchedule(), InvoiceIndex(), UsageCounts(), AppointmentCalendar(),
-        DeviceDirectory(ReadModelCipher(keystore)), UserDirectory(ReadModelCipher(keystore)), NoticeBoard(),
+        DeviceDirectory(ReadModelCipher(keystore)), UserDirectory(ReadModelCipher(keystore)),
+        NoticeBoard(lambda stored: retention.open_metadata(keystore, crypto, stored)),
         LoginNames()])
     jobs: list[Job] = [*CORE_JOBS, *APPOINTMENT_JOBS, Job("billing", 3600, billing.monthly_job),
                        Job("bank-data", 3600, contracts.retire_bank_data), Job("erasure", 3600, erasure.job),
