@@ -29,6 +29,7 @@ from infrastructure.keystore import Keystore
 from infrastructure.log_files import log_dir, prune_log_files
 from infrastructure.outbox import SqlOutbox
 from infrastructure.reminder_numbers import SqlReminderNumbers
+from infrastructure.retention_archive import SqlRetentionArchive
 from infrastructure.sql import Cursor, Database, prune_table, scrub_sqlite_file, table_exists
 from projections.runner import ProjectionRunner
 
@@ -40,7 +41,8 @@ ORG_TABLES_SIGNALLING = ("call_member",)
 # models declare theirs themselves (projections/), the keystore its own.
 STATE_TABLES: dict[str, Retention] = {
     **SqlEphemeral.retention, **SqlCallLog.retention, **SqlAccessLog.retention, **SqlReminderNumbers.retention,
-    **SqlOutbox.retention, **AuditorTokens.retention, **signalling_memory.RETENTION, **signalling_pg.RETENTION}
+    **SqlOutbox.retention, **AuditorTokens.retention, **signalling_memory.RETENTION, **signalling_pg.RETENTION,
+    **SqlRetentionArchive.retention}
 # The event store's own tables (their names differ between the library's two backends) and the audit chain.
 EVENT_TABLES: dict[str, Retention] = {
     **dict.fromkeys(("stored_events", "sprechzimmer_events", "snapshots", "sprechzimmer_snapshots"), Kept(
