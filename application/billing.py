@@ -181,11 +181,16 @@ def _sepa_file(services: Services, month: str, invoices: list[Invoice], created_
     return services.contracts.documents.direct_debit_file(month, invoices, created_at, collection)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _write_atomically(services: Services, path: Path, data: bytes) -> None:
+    """The SEPA file holds every practice's account holder and IBAN: it is written sealed to the operator's
+    retention key (`sprechzimmer billing sepa-export` opens it for the bank), readable by the service's user
+    only, and deleted after its collection date (application/retention_archive.py)."""
+    assert services.contracts is not None
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
+    sealed = services.crypto.seal(services.contracts.billing.retention_public_key, data)
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+        f.write(sealed)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -209,7 +214,7 @@ def run(services: Services, month: str) -> BillingResult:
             data = _sepa_file(services, month, invoices, datetime.fromisoformat(done.created_at),
                               date.fromisoformat(done.collection_date))
             if hashlib.sha256(data).hexdigest() == done.sepa_sha256:
-                _write_atomically(path, data)
+                _write_atomically(services, path, data)
         return BillingResult(month, list(done.invoice_numbers), Decimal(done.total_gross), path, True)
 
     issued_on = today(services)
@@ -223,7 +228,7 @@ def run(services: Services, month: str) -> BillingResult:
     if invoices:
         data = _sepa_file(services, month, invoices, created_at, collection)
         path = month_dir(services, month) / f"sepa-lastschrift-{month}.xml"
-        _write_atomically(path, data)
+        _write_atomically(services, path, data)
         digest = hashlib.sha256(data).hexdigest()
         prenotify(services, invoices, collection)
     record = BillingRun.complete(month, [inv.number for inv in invoices], str(total),

@@ -2,6 +2,8 @@
 erased — first the main user gets a deletion confirmation, then its sessions end, its key is destroyed (every
 copy of its events, in any backup, is unreadable from then on), its events, snapshots, read-model rows and
 ephemeral state are deleted, the database files are scrubbed, and a receipt without personal data remains.
+Only what bookkeeping must keep — invoices and SEPA mandate evidence — moves into the sealed retention archive
+first (application/retention_archive.py, § 147 AO, § 14b UStG).
 
 Crash safety: every step is idempotent and the order is chosen so that a rerun finds the remaining work. The
 deletion confirmation goes through the outbox under a key of its own: a rerun after a crash between sending it
@@ -21,6 +23,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from application import retention_archive
 from application.contracts import _contract, de_date, load, main_user_email, today
 from application.services import Services
 from domain.billing import Invoice
@@ -80,6 +83,9 @@ def erase(services: Services, org_id: UUID, ends_on: date, dry_run: bool = False
     short_name = organisation.short_name if organisation else None
     services.ephemeral.delete_sessions(org_id)  # nobody works on while the data goes
     step("sessions")
+    if services.keystore.exists(org_id):  # while the invoices can still be read; a rerun finds them in place
+        retention_archive.archive_practice(services, org_id, hashed)
+    step("archive")
     if receipt is None:
         if organisation is not None:
             services.mailer.send(

@@ -20,6 +20,8 @@ class Keystore(Protocol):
     def destroy(self, org_id: UUID) -> bool: ...
     def exists(self, org_id: UUID) -> bool: ...
     def read_model_key(self, org_id: UUID) -> bytes | None: ...  # K_rm; None once the org is erased
+    # the key sealing event metadata of one calendar month ("YYYY-MM"); None once retention destroyed it
+    def metadata_key(self, period: str, create: bool = True) -> bytes | None: ...
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,18 @@ class BillingSetup:
     seller_vat_id: str
     out_dir: Path
     prenotification_days: int = 14  # the invoice is mailed this long before the debit (terms of use § 5)
+    # X25519 public key of the operator's retention key: SEPA files and the retention archive are sealed to it
+    retention_public_key: bytes = b""
+    retention_years: int = 8  # after the end of the calendar year (§ 147 (3) AO, § 14b UStG)
+
+
+class RetentionArchive(Protocol):
+    """Invoices and mandate evidence of erased practices, sealed, until their period ends
+    (infrastructure/retention_archive.py)."""
+
+    def put(self, ref: str, kind: str, receipt: str, keep_until: date, sealed: bytes) -> None: ...
+    def entries(self) -> list[tuple[str, str, str, date, bytes]]: ...  # ref, kind, receipt, keep_until, sealed
+    def purge(self, today: date) -> int: ...
 
 
 class BillingDocuments(Protocol):
@@ -156,6 +170,7 @@ class ContractPorts:
     purger: OrgDataPurger
     billing: BillingSetup
     documents: BillingDocuments
+    archive: RetentionArchive | None = None
 
 
 class SmsFailed(Exception):

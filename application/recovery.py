@@ -22,6 +22,7 @@ from application.access import ip_prefix
 from application.devices import MSG_CERT, MSG_GRANT
 from application.errors import AuthFailed, Conflict, Invalid, Throttled
 from application.notify import mail_admins
+from application.retention import seal_metadata
 from application.services import Services
 from application.users import NewPassword, _verify_possession, _verify_user_cert
 from domain.base import short_name_key
@@ -116,7 +117,8 @@ def _notice(services: Services, organisation: Organisation, outcome: str, device
         current = services.events.get(organisation.org_id)
         if not isinstance(current, Organisation):
             return
-        current.notice_recovery(outcome, device_name, services.now(), ip_prefix(ip))
+        # the prefix must not outlive retention in the event log: sealed under its month's key (retention.py)
+        current.notice_recovery(outcome, device_name, services.now(), seal_metadata(services, ip_prefix(ip)))
         try:
             fr.save(services, current)
             break

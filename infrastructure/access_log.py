@@ -4,13 +4,16 @@ months by the retention job, and with the organisation on erasure (infrastructur
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
+from application.retention import Pruned, Retention
 from infrastructure.sql import Database
 
 
 class SqlAccessLog:
+    retention: ClassVar[dict[str, Retention]] = {"access_log": Pruned("at")}
+
     def __init__(self, db: Database):
         self._db = db
         with db.transaction() as cur:

@@ -32,11 +32,18 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg.sql import SQL, Identifier
 
 from application.audit import GENESIS, ChainEntry, StoredCheckpoint, link, record_digest
+from application.retention import Kept, Retention
 
 CHAIN_TABLE = "audit_chain"
 CHECKPOINT_TABLE = "audit_checkpoints"
 TOMBSTONE_TABLE = "audit_tombstones"  # which erasure receipt made each tombstone (written by the purger)
 RECEIPT_STARTED = "sprechzimmer.ErasureReceipt.Started"
+RETENTION: dict[str, Retention] = {
+    CHAIN_TABLE: Kept("Prüfkette des Ereignisprotokolls: Positionen und Digests, keine Inhalte; die Zeilen einer "
+                      "gelöschten Organisation werden zu Grabsteinen"),
+    CHECKPOINT_TABLE: Kept("signierte Prüfpunkte (Position, Kopf, Zeit des Betreibers), keine Daten der Praxen"),
+    TOMBSTONE_TABLE: Kept("welches Löschprotokoll jeden Grabstein erklärt (Positionen und Kennungen der Protokolle), "
+                          "keine Daten der Praxen; so lange wie die Prüfkette")}
 
 
 def digest_of_stored(stored: StoredEvent) -> bytes:

@@ -9,7 +9,9 @@ import base64
 import time
 import uuid
 from dataclasses import dataclass
+from typing import ClassVar
 
+from application.retention import Kept, Retention
 from infrastructure import crypto
 from infrastructure.sql import Database
 
@@ -25,6 +27,10 @@ class AuditorToken:
 
 
 class AuditorTokens:
+    retention: ClassVar[dict[str, Retention]] = {"auditor_tokens": Kept(
+        "Zugänge der Prüfer des Betreibers, keine Daten der Praxen; widerrufen, nicht gelöscht, damit die Prüfung "
+        "nachvollziehbar bleibt")}
+
     def __init__(self, db: Database, pepper: bytes):
         self._db = db
         self._pepper = pepper

@@ -8,9 +8,10 @@ organisation's read-model key (§8a.9), so a copy of the state database does not
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
+from application.retention import Pruned, Retention
 from infrastructure.readmodel_cipher import ReadModelCipher
 from infrastructure.sql import Database
 
@@ -25,6 +26,8 @@ SCHEMA = (
 
 
 class SqlCallLog:
+    retention: ClassVar[dict[str, Retention]] = {"call_log": Pruned("at")}
+
     def __init__(self, db: Database, cipher: ReadModelCipher | None = None):
         self.cipher = cipher  # None only in tests of the table itself
         self.db = db

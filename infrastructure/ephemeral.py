@@ -8,11 +8,11 @@ and the failure counters of the account lock stay durable: those must never come
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from application.ports import SessionRecord
+from application.retention import Pruned, Retention
 from infrastructure.sql import Cursor, Database
 from sprechzimmer_protocol.names import short_name_key
 
@@ -30,6 +30,12 @@ SCHEMA = (
 
 
 class SqlEphemeral:
+    # Sessions end after 12 hours at the latest, challenges after two minutes, throttle windows after a day: the
+    # retention job removes whatever a crash or an abandoned login left behind.
+    retention: ClassVar[dict[str, Retention]] = {
+        "challenges": Pruned("expires"), "sessions": Pruned("last_seen"), "throttle_hits": Pruned("at"),
+        "account_failures": Pruned("last_at")}
+
     def __init__(self, db: Database):
         self.db = db
         with db.transaction() as cur:
@@ -128,12 +134,4 @@ class SqlEphemeral:
             for challenge_id, data in cur.execute("SELECT id, data FROM challenges").fetchall():
                 if short_name_key(str(json.loads(data).get("org", ""))) == key:
                     deleted += cur.execute("DELETE FROM challenges WHERE id = %s", (challenge_id,)).rowcount
-        return int(deleted)
-
-    def prune_before(self, cutoff: datetime, cur: Cursor) -> int:
-        """Retention: throttle records (keyed by IP prefix) and failure counters older than the cutoff."""
-        before = cutoff.timestamp()
-        deleted = cur.execute("DELETE FROM throttle_hits WHERE at < %s", (before,)).rowcount
-        deleted += cur.execute("DELETE FROM account_failures WHERE last_at < %s", (before,)).rowcount
-        deleted += cur.execute("DELETE FROM challenges WHERE expires < %s", (before,)).rowcount
         return int(deleted)

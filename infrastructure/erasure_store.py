@@ -17,20 +17,40 @@ from typing import Any
 from uuid import UUID
 
 from application.eventstore import EventStore
+from application.retention import Kept, Pruned, Retention
 from domain.erasure import ErasureReceipt
+from infrastructure import audit_chain, signalling_memory, signalling_pg
+from infrastructure.access_log import SqlAccessLog
 from infrastructure.audit_chain import ChainStore
+from infrastructure.auditor_tokens import AuditorTokens
+from infrastructure.call_log import SqlCallLog
 from infrastructure.crypto import h
 from infrastructure.ephemeral import SqlEphemeral
 from infrastructure.event_cipher import MAGIC
-from infrastructure.sql import Cursor, Database, scrub_sqlite_file
+from infrastructure.keystore import Keystore
+from infrastructure.log_files import log_dir, prune_log_files
+from infrastructure.outbox import SqlOutbox
+from infrastructure.reminder_numbers import SqlReminderNumbers
+from infrastructure.retention_archive import SqlRetentionArchive
+from infrastructure.sql import Cursor, Database, prune_table, scrub_sqlite_file, table_exists
 from projections.runner import ProjectionRunner
 
 # Tables of the state database, kept by adapters rather than projections, that hold an organisation's rows
-# (call-log metadata, waiting reminder numbers, signalling membership), and those among them
-# with metadata that the retention job deletes after three months, with their time column.
+# (call-log metadata, waiting reminder numbers, signalling membership).
 ORG_TABLES = ("call_log", "reminder_numbers", "access_log")
 ORG_TABLES_SIGNALLING = ("call_member",)
-METADATA_TABLES = {"call_log": "at", "access_log": "at"}
+# How long the adapters' tables in the state database keep their rows (application/retention.py); the read
+# models declare theirs themselves (projections/), the keystore its own.
+STATE_TABLES: dict[str, Retention] = {
+    **SqlEphemeral.retention, **SqlCallLog.retention, **SqlAccessLog.retention, **SqlReminderNumbers.retention,
+    **SqlOutbox.retention, **AuditorTokens.retention, **signalling_memory.RETENTION, **signalling_pg.RETENTION,
+    **SqlRetentionArchive.retention}
+# The event store's own tables (their names differ between the library's two backends) and the audit chain.
+EVENT_TABLES: dict[str, Retention] = {
+    **dict.fromkeys(("stored_events", "sprechzimmer_events", "snapshots", "sprechzimmer_snapshots"), Kept(
+        "das Ereignisprotokoll, verschlüsselt unter dem Schlüssel der Organisation; bei ihrer Löschung gelöscht. "
+        "Die IP-Präfixe darin sind unter Monatsschlüsseln versiegelt, die nach drei Monaten vernichtet werden")),
+    **audit_chain.RETENTION}
 # The stored state's first 18 bytes: magic ‖ org_id. The deletions below use these very expressions, so that
 # each database uses the index on them instead of scanning every event.
 ORG_PREFIX = {"sqlite": "substr(state, 1, 18)", "postgres": "substring(state from 1 for 18)"}
@@ -155,24 +175,34 @@ class SqlOrgDataPurger:
             counts = {"sessions_challenges_counters": self.ephemeral.forget(org_id, short_name, time.time(), cur)}
             tables = list(ORG_TABLES)
             # the signalling membership table exists once a call has been held (both dialects)
-            exists = "SELECT to_regclass(%s)" if self.state_db.dialect == "postgres" else \
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = %s"
-            tables += [t for t in ORG_TABLES_SIGNALLING if (cur.execute(exists, (t,)).fetchone() or [None])[0]]
+            tables += [t for t in ORG_TABLES_SIGNALLING if table_exists(cur, self.state_db.dialect, t)]
             for table in tables:
                 counts[table] = int(cur.execute(f"DELETE FROM {table} WHERE org_id = %s", (str(org_id),)).rowcount)
             return counts
 
         return self.runner.forget(org_id, only=only, skip=skip, also=ephemeral if only is None else None)
 
-    def prune_before(self, cutoff: datetime) -> dict[str, int]:
-        def metadata(cur: Cursor) -> dict[str, int]:
-            counts = {"throttle_and_failures": self.ephemeral.prune_before(cutoff, cur)}
-            for table, column in METADATA_TABLES.items():
-                counts[table] = int(cur.execute(f"DELETE FROM {table} WHERE {column} < %s",
-                                                (cutoff.timestamp(),)).rowcount)
-            return counts
+    def declarations(self) -> dict[str, Retention]:
+        """Every table of every database with its retention (the test compares it with the real schema)."""
+        declared: dict[str, Retention] = {**EVENT_TABLES, **STATE_TABLES, **Keystore.retention,
+                                          **self.runner.retention}
+        for projection in self.runner.projections:
+            declared.update(getattr(projection, "retention", {}))
+        return declared
 
-        return self.runner.prune_before(cutoff, also=metadata)
+    def prune_before(self, cutoff: datetime) -> dict[str, int]:
+        """Retention: the read models' and the adapters' `Pruned` tables, the month keys of event metadata and
+        the server's access-log files, each up to `cutoff`."""
+        def adapters(cur: Cursor) -> dict[str, int]:
+            return {table: prune_table(cur, table, rule, cutoff) for table, rule in STATE_TABLES.items()
+                    if isinstance(rule, Pruned) and table_exists(cur, self.state_db.dialect, table)}
+
+        counts = self.runner.prune_before(cutoff, also=adapters)
+        with self.keystore_db.transaction() as cur:
+            counts.update({table: prune_table(cur, table, rule, cutoff) for table, rule in Keystore.retention.items()
+                           if isinstance(rule, Pruned)})
+        counts["access_log_files"] = prune_log_files(log_dir(self.data_dir), cutoff)
+        return counts
 
     # --- physical removal -------------------------------------------------------------------------
 

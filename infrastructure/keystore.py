@@ -2,16 +2,20 @@
 
 K_shred is stored only wrapped by the KEK (SecretBox) and in a store apart from the events, so that
 destroying one row makes every event of the organisation, in the database and in any old backup,
-unreadable. Derived subkeys: K_evt for event payloads, K_rm for server-visible read-model columns."""
+unreadable. Derived subkeys: K_evt for event payloads, K_rm for server-visible read-model columns.
+
+Beside them, one key per calendar month seals the metadata that events carry (application/retention.py): the
+retention job deletes the keys of months older than three months, which makes that metadata unreadable."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import OrderedDict
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 from uuid import UUID
 
+from application.retention import Kept, Pruned, Retention
 from infrastructure import crypto
 from infrastructure.sql import Database
 
@@ -30,6 +34,11 @@ class _Keys(NamedTuple):
 
 
 class Keystore:
+    retention: ClassVar[dict[str, Retention]] = {
+        "org_keys": Kept("der Schlüssel einer Organisation, solange sie besteht; bei ihrer Löschung vernichtet"),
+        "metadata_keys": Pruned("period", unit="month"),
+    }
+
     def __init__(self, db: Database, kek: bytes):
         self._db = db
         self._kek = kek
@@ -40,6 +49,7 @@ class Keystore:
                 "CREATE TABLE IF NOT EXISTS org_keys (org_id TEXT PRIMARY KEY, wrapped TEXT NOT NULL, "
                 "created_at DOUBLE PRECISION NOT NULL)"
             )
+            cur.execute("CREATE TABLE IF NOT EXISTS metadata_keys (period TEXT PRIMARY KEY, wrapped TEXT NOT NULL)")
 
     def create(self, org_id: UUID) -> None:
         wrapped = crypto.secretbox_encrypt(self._kek, crypto.random_bytes(32)).hex()
@@ -86,6 +96,16 @@ class Keystore:
             deleted = cur.execute("DELETE FROM org_keys WHERE org_id = %s", (str(org_id),)).rowcount
         self._remember(org_id, _Keys(time.monotonic(), None, None))  # the derived keys go with K_shred
         return deleted > 0
+
+    def metadata_key(self, period: str, create: bool = True) -> bytes | None:
+        """Not cached: a destroyed month must be unreadable at once, and metadata is sealed and opened rarely."""
+        with self._db.transaction() as cur:
+            if create:
+                wrapped = crypto.secretbox_encrypt(self._kek, crypto.random_bytes(32)).hex()
+                cur.execute("INSERT INTO metadata_keys (period, wrapped) VALUES (%s, %s) "
+                            "ON CONFLICT (period) DO NOTHING", (period, wrapped))
+            row = cur.execute("SELECT wrapped FROM metadata_keys WHERE period = %s", (period,)).fetchone()
+        return crypto.secretbox_decrypt(self._kek, bytes.fromhex(row[0])) if row else None
 
     def exists(self, org_id: UUID) -> bool:
         with self._db.transaction() as cur:

@@ -13,8 +13,9 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
+from application.retention import Pruned, Retention
 from infrastructure.sql import Database
 
 log = logging.getLogger("sprechzimmer.outbox")
@@ -23,6 +24,8 @@ KEEP_SENT = 30 * 86400.0  # a sent key is remembered this long: far longer than 
 
 
 class SqlOutbox:
+    retention: ClassVar[dict[str, Retention]] = {"outbox": Pruned("created")}
+
     def __init__(self, db: Database, now: Callable[[], float] = time.time):
         self.db = db
         self.now = now

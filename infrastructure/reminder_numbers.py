@@ -4,12 +4,17 @@ the history must not keep a number that is to be forgotten."""
 
 from __future__ import annotations
 
+from typing import ClassVar
 from uuid import UUID
 
+from application.retention import Kept, Retention
 from infrastructure.sql import Database
 
 
 class SqlReminderNumbers:
+    retention: ClassVar[dict[str, Retention]] = {"reminder_numbers": Kept(
+        "keine Zeit, keine Adresse: die verschlüsselte Rufnummer wartet bis zum Versand der Erinnerung und geht dann")}
+
     def __init__(self, db: Database):
         self.db = db
         with db.transaction() as cur:

@@ -22,6 +22,9 @@ class Secrets:
     # Ed25519 seed that signs the audit checkpoints (issue 14). None (tests that build Settings directly): a test
     # key derived from the KEK; load_secrets() always sets it.
     audit_key: bytes | None = None
+    # X25519 private key of the retention archive and the SEPA files (issue 15.2): the server seals with its public
+    # key; the operator's `billing sepa-export` opens. None (tests): a test key derived from the KEK.
+    retention_key: bytes | None = None
 
     def __repr__(self) -> str:  # keeps secrets out of tracebacks and logs
         return "Secrets(<hidden>)"
@@ -34,6 +37,7 @@ TEST_CREDITOR_IBAN = "DE89370400440532013000"
 TEST_SELLER_VAT_ID = "DE000000000"
 INSECURE_DEV = "SPRECHZIMMER_INSECURE_DEV"
 AUDIT_KEY = "SPRECHZIMMER_AUDIT_KEY"
+RETENTION_KEY = "SPRECHZIMMER_RETENTION_KEY"
 # Placeholders until the operator names its real contractors (SUBPROCESSORS): every kind the service uses.
 DEFAULT_SUBPROCESSORS: tuple[tuple[str, str, str], ...] = (
     ("Hosting-Anbieter (SUBPROCESSORS setzen)", "Server, Datenbank, Sicherungen", "Deutschland (EU)"),
@@ -75,6 +79,10 @@ class Settings:
     # Where the KEK came from: False when it was read from (or generated into) secrets.json next to the data.
     kek_from_environment: bool = True
     audit_key_from_environment: bool = True  # False: generated into secrets.json (embedded mode only)
+    retention_key_from_environment: bool = True  # likewise
+    # Invoices and mandate evidence of an erased practice are kept this many years after the end of the calendar
+    # year of the last invoice (§ 147 (3) AO, § 14b UStG), then the archive deletes them.
+    retention_years: int = 8
     insecure_dev: bool = False  # SPRECHZIMMER_INSECURE_DEV=1: the checks below only warn
     # Reverse proxies whose X-Forwarded-For is believed; from anyone else the header is ignored, so a client
     # cannot choose the address every per-IP throttle counts under.
@@ -130,6 +138,10 @@ def deployment_problems(settings: Settings) -> list[str]:
         problems.append("SPRECHZIMMER_AUDIT_KEY muss aus der Umgebung kommen: Mit einem Prüfschlüssel in "
                         "secrets.json neben den Daten könnte jeder mit Zugriff auf den Server den Verlauf "
                         "umschreiben und neu signieren.")
+    if not settings.retention_key_from_environment:
+        problems.append("SPRECHZIMMER_RETENTION_KEY muss aus der Umgebung kommen: Mit dem Schlüssel des "
+                        "Aufbewahrungsarchivs neben den Daten wären Rechnungen und IBANs im Archiv und in den "
+                        "SEPA-Dateien für jeden lesbar, der die Daten kopiert.")
     for name, value, test in (("SEPA_CREDITOR_ID", settings.creditor_id, TEST_CREDITOR_ID),
                               ("SEPA_CREDITOR_IBAN", settings.creditor_iban, TEST_CREDITOR_IBAN),
                               ("SELLER_VAT_ID", settings.seller_vat_id, TEST_SELLER_VAT_ID)):
@@ -151,6 +163,11 @@ def check_deployment(settings: Settings) -> list[str]:
 def audit_seed(secrets: Secrets) -> bytes:
     """The audit key's seed; Settings built in code without one (tests) get a test key derived from the KEK."""
     return secrets.audit_key or crypto.h("vdc/v1/audit-test-key", secrets.kek)
+
+
+def retention_seed(secrets: Secrets) -> bytes:
+    """The retention archive's private key; Settings built in code (tests) get a test key derived from the KEK."""
+    return secrets.retention_key or crypto.h("vdc/v1/retention-test-key", secrets.kek)
 
 
 def _secret(name: str, stored: dict[str, str], env: dict[str, str]) -> bytes:
@@ -175,6 +192,7 @@ def load_secrets(data_dir: Path, env: dict[str, str] | None = None) -> Secrets:
         pepper_code=_secret("SPRECHZIMMER_PEPPER", stored, env),
         fake_salt_key=_secret("SPRECHZIMMER_FAKE_SALT_KEY", stored, env),
         audit_key=_secret(AUDIT_KEY, stored, env),
+        retention_key=_secret(RETENTION_KEY, stored, env),
     )
     if stored != before:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -221,6 +239,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         call_grace_seconds=float(env.get("CALL_GRACE_SECONDS", "30")),
         kek_from_environment=bool(env.get("SPRECHZIMMER_KEK")),
         audit_key_from_environment=bool(env.get(AUDIT_KEY)),
+        retention_key_from_environment=bool(env.get(RETENTION_KEY)),
+        retention_years=int(env.get("SPRECHZIMMER_RETENTION_YEARS", "8")),
         insecure_dev=env.get(INSECURE_DEV) == "1",
         trusted_proxies=parse_trusted_proxies(env.get("SPRECHZIMMER_TRUSTED_PROXIES", "")),
         operator_token=env.get("SPRECHZIMMER_OPERATOR_TOKEN") or None,

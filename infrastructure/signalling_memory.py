@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from application import calls
 from application.calls import Member, Outbound, Room
+from application.retention import Pruned, Retention
 from infrastructure.sql import Database
 
 T = TypeVar("T")
@@ -34,6 +35,8 @@ SCHEMA = (
     "conn_id TEXT NOT NULL, connected BOOLEAN NOT NULL, gone_at DOUBLE PRECISION, worker TEXT NOT NULL, "
     "slot TEXT NOT NULL DEFAULT '', PRIMARY KEY (room, peer_id))",
 )
+# membership of running calls: a row goes when its peer leaves; what a crash left behind goes with retention
+RETENTION: dict[str, Retention] = {"call_member": Pruned("since")}
 COLUMNS = "peer_id, org_id, role, state, since, resume_hash, conn_id, connected, gone_at, worker, slot"
 INSERT = f"INSERT INTO call_member (room, {COLUMNS}) VALUES ({', '.join(['%s'] * 12)})"
 

@@ -38,6 +38,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from application import calls
 from application.calls import HubUnavailable, Member, Outbound, Room
+from application.retention import Kept, Pruned, Retention
 from infrastructure.signalling_memory import COLUMNS, INSERT, LocalSockets, member_from_row, member_row
 
 T = TypeVar("T")
@@ -71,6 +72,10 @@ SCHEMA = (
     "ALTER TABLE call_member ADD COLUMN IF NOT EXISTS slot TEXT NOT NULL DEFAULT ''",
 )
 _COLUMNS = COLUMNS
+RETENTION: dict[str, Retention] = {
+    "call_member": Pruned("since"), "call_signal_blob": Pruned("created"),
+    "call_worker": Kept("laufende Prozesse des Betreibers (Rechnername, PID, Herzschlag), keine Daten der Praxen; "
+                        "ein beendeter Prozess trägt sich aus")}
 
 
 def worker_id() -> str:

@@ -8,8 +8,11 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+from application.retention import Pruned
 
 
 class Cursor(Protocol):
@@ -171,3 +174,20 @@ def scrub_sqlite_file(path: Path | str) -> None:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
+
+
+def table_exists(cur: Cursor, dialect: str, table: str) -> bool:
+    """For tables an adapter creates only when it is used (the signalling tables, say)."""
+    sql = "SELECT to_regclass(%s)" if dialect == "postgres" else \
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = %s"
+    row = cur.execute(sql, (table,)).fetchone()
+    return row is not None and row[0] is not None
+
+
+def prune_table(cur: Cursor, table: str, rule: Pruned, cutoff: datetime) -> int:
+    """Deletes the rows of `table` that retention declares expired at `cutoff`; returns how many went."""
+    if rule.unit == "month":  # "YYYY-MM": the cutoff's month goes too (deleting early is allowed, late is not)
+        sql, limit = f"DELETE FROM {table} WHERE {rule.column} <= %s", cutoff.strftime("%Y-%m")
+    else:
+        sql, limit = f"DELETE FROM {table} WHERE {rule.column} < %s", cutoff.timestamp()  # type: ignore[assignment]
+    return int(cur.execute(sql, (limit,)).rowcount)

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
-from application import audit, billing, contracts, erasure, retention
+from application import audit, billing, contracts, erasure, retention, retention_archive
 from application.appointments import APPOINTMENT_JOBS
 from application.eventstore import EventStore
 from application.jobs import CORE_JOBS, Job
@@ -26,8 +26,9 @@ from infrastructure.mail import OutboxMailer, SmtpMailer
 from infrastructure.outbox import SqlOutbox
 from infrastructure.readmodel_cipher import ReadModelCipher
 from infrastructure.reminder_numbers import SqlReminderNumbers
+from infrastructure.retention_archive import SqlRetentionArchive
 from infrastructure.scheduler import Scheduler
-from infrastructure.settings import Settings, audit_seed, check_deployment, load_settings
+from infrastructure.settings import Settings, audit_seed, check_deployment, load_settings, retention_seed
 from infrastructure.sms import HttpSmsGateway, OutboxSms
 from infrastructure.sql import Database, open_database, private_dir, private_file, schema_lock
 from interfaces.call_wiring import CallComponents, call_components
@@ -37,6 +38,7 @@ from projections.devices import DeviceDirectory, NoticeBoard, UserDirectory
 from projections.logins import LoginNames, SqlLoginDirectory
 from projections.organisations import OrganisationDirectory
 from projections.runner import ProjectionRunner
+from sprechzimmer_protocol.primitives import box_key, box_pk
 
 log = logging.getLogger("sprechzimmer.bootstrap")
 
@@ -121,18 +123,21 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool, web_work
     audit_key = AuditKey(audit_seed(settings.secrets))
     runner = ProjectionRunner(events, state_db, [
         OrganisationDirectory(), ContractSchedule(), InvoiceIndex(), UsageCounts(), AppointmentCalendar(),
-        DeviceDirectory(ReadModelCipher(keystore)), UserDirectory(ReadModelCipher(keystore)), NoticeBoard(),
+        DeviceDirectory(ReadModelCipher(keystore)), UserDirectory(ReadModelCipher(keystore)),
+        NoticeBoard(lambda stored: retention.open_metadata(keystore, crypto, stored)),
         LoginNames()])
     jobs: list[Job] = [*CORE_JOBS, *APPOINTMENT_JOBS, Job("billing", 3600, billing.monthly_job),
                        Job("bank-data", 3600, contracts.retire_bank_data), Job("erasure", 3600, erasure.job),
                        Job("retention", 86400, retention.prune_metadata),
+                       Job("retention-archive", 86400, retention_archive.job),
                        Job("audit-checkpoint", 60, lambda services: int(
                            audit.take_checkpoint(chain, audit_key, services.clock()) is not None))]
     ephemeral = SqlEphemeral(state_db)
     outbox = SqlOutbox(state_db, now=lambda: clock().timestamp())
     billing_setup = BillingSetup(settings.creditor_name, settings.creditor_iban, settings.creditor_bic,
                                  settings.creditor_id, settings.seller_address, settings.seller_vat_id,
-                                 settings.data_dir / "billing", settings.prenotification_days)
+                                 settings.data_dir / "billing", settings.prenotification_days,
+                                 box_pk(box_key(retention_seed(settings.secrets))), settings.retention_years)
     services = Services(
         events=events, keystore=keystore, ephemeral=ephemeral, crypto=crypto,
         pepper_code=settings.secrets.pepper_code, fake_salt_key=settings.secrets.fake_salt_key,
@@ -147,6 +152,7 @@ def _build(settings: Settings, clock: Clock, catch_up_after_save: bool, web_work
                                     settings.data_dir, clock),
             billing=billing_setup,
             documents=SepaAndPdfDocuments(billing_setup),
+            archive=SqlRetentionArchive(state_db),
         ),
         sms=OutboxSms(HttpSmsGateway(settings.sms_gateway_url, settings.sms_gateway_token, settings.sms_sender),
                       outbox) if settings.sms_gateway_url else None,

@@ -24,11 +24,15 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
+        from infrastructure.log_files import DailyAccessLog, log_dir
+        from infrastructure.settings import load_settings
         from interfaces.bootstrap import build
         from interfaces.http.app import create_app
 
         for name in ("uvicorn.access", "uvicorn.error"):  # in the worker, where uvicorn writes its request lines
             logging.getLogger(name).addFilter(WITHOUT_QUERY)
+        # Request lines go to one file per day, which the retention job deletes after three months (KBV).
+        logging.getLogger("uvicorn.access").handlers = [DailyAccessLog(log_dir(load_settings().data_dir))]
 
         return create_app(lambda: build(web_worker=True))
 

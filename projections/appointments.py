@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from application.ports import CalendarEntry, DueReminder
+from application.retention import Pruned, Retention
 from domain.appointment import Appointment
 from infrastructure.sql import Cursor, Database
 from projections.runner import handled_topics
@@ -25,6 +26,10 @@ class AppointmentCalendar:
     name = "appointments"
     # table -> organisation column
     tables: ClassVar[dict[str, str]] = {"rm_appointments": "org_id", "rm_sms_usage": "org_id"}
+    # A past appointment (its time, its consent's time, its reminder) leaves the calendar three months after its
+    # start; the SMS counts of a month go once the cutoff reaches it (billing counts its SMS in rm_usage).
+    retention: ClassVar[dict[str, Retention]] = {"rm_appointments": Pruned("starts_ts"),
+                                                 "rm_sms_usage": Pruned("month", unit="month")}
 
     def schema(self) -> list[str]:
         return [

@@ -12,6 +12,7 @@ from functools import singledispatchmethod
 from typing import Any, ClassVar
 from uuid import UUID
 
+from application.retention import Kept, Retention
 from domain.appointment import Appointment
 from domain.billing import Invoice
 from domain.contract import Contract
@@ -25,6 +26,8 @@ class ContractSchedule:
 
     name = "contracts"
     tables: ClassVar[dict[str, str]] = {"rm_contracts": "org_id"}  # table -> organisation column
+    retention: ClassVar[dict[str, Retention]] = {"rm_contracts": Kept(
+        "Vertragsende für Kündigung und Löschung; mit der Organisation gelöscht")}
 
     def schema(self) -> list[str]:
         return ["CREATE TABLE IF NOT EXISTS rm_contracts (org_id TEXT PRIMARY KEY, plan TEXT NOT NULL, "
@@ -64,6 +67,8 @@ class InvoiceIndex:
 
     name = "invoices"
     tables: ClassVar[dict[str, str]] = {"rm_invoices": "org_id"}  # table -> organisation column
+    retention: ClassVar[dict[str, Retention]] = {"rm_invoices": Kept(
+        "Rechnungsnummern je Monat (§ 147 AO, § 14b UStG); bei der Löschung ins Aufbewahrungsarchiv")}
 
     def schema(self) -> list[str]:
         return ["CREATE TABLE IF NOT EXISTS rm_invoices (number TEXT PRIMARY KEY, org_id TEXT NOT NULL, "
@@ -94,6 +99,9 @@ COUNTED: dict[type, Callable[[Any], tuple[str, str, int]]] = {
 class UsageCounts:
     name = "usage"
     tables: ClassVar[dict[str, str]] = {"rm_usage": "org_id"}  # table -> organisation column
+    retention: ClassVar[dict[str, Retention]] = {"rm_usage": Kept(
+        "Mengen je Monat als Abrechnungsgrundlage, kein Zeitpunkt einer einzelnen Nutzung; mit der Organisation "
+        "gelöscht")}
 
     def schema(self) -> list[str]:
         return ["CREATE TABLE IF NOT EXISTS rm_usage (org_id TEXT NOT NULL, month TEXT NOT NULL, kind TEXT NOT NULL, "

@@ -4,11 +4,13 @@ names, public keys, states); no password, code or patient data."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import singledispatchmethod
 from typing import Any, ClassVar
 from uuid import UUID
 
+from application.retention import Kept, Pruned, Retention
 from domain.base import short_name_key
 from domain.device import PENDING_TTL_SECONDS, Device
 from domain.organisation import Organisation
@@ -29,6 +31,8 @@ class DeviceDirectory:
 
     name = "devices"
     tables: ClassVar[dict[str, str]] = {"rm_devices": "org_id"}  # table -> organisation column
+    retention: ClassVar[dict[str, Retention]] = {"rm_devices": Kept(
+        "Geräteverzeichnis der Praxis: Anfrage und Freigabe gehören zum Gerät, solange es besteht; keine Adressen")}
 
     def __init__(self, cipher: ReadModelCipher):
         self.cipher = cipher
@@ -125,6 +129,7 @@ class UserDirectory:
 
     name = "users"
     tables: ClassVar[dict[str, str]] = {"rm_users": "org_id"}  # table -> organisation column
+    retention: ClassVar[dict[str, Retention]] = {"rm_users": Kept("Benutzerverzeichnis der Praxis, keine Zeiten")}
 
     def __init__(self, cipher: ReadModelCipher):
         self.cipher = cipher
@@ -199,6 +204,10 @@ class NoticeBoard:
 
     name = "notices"
     tables: ClassVar[dict[str, str]] = {"rm_notices": "org_id"}  # table -> organisation column
+    retention: ClassVar[dict[str, Retention]] = {"rm_notices": Pruned("at")}  # with the IP prefixes of recoveries
+
+    def __init__(self, open_metadata: Callable[[str], str] = lambda stored: stored):
+        self.open_metadata = open_metadata  # the event's IP prefix is sealed under its month's key
 
     def schema(self) -> list[str]:
         return ["CREATE TABLE IF NOT EXISTS rm_notices (org_id TEXT NOT NULL, at DOUBLE PRECISION NOT NULL, "
@@ -215,7 +224,8 @@ class NoticeBoard:
 
     @apply.register
     def _(self, event: Organisation.RecoveryNoticed, cur: Cursor) -> None:
-        self._add(cur, event.org_id, event.at, "recovery-" + event.outcome, event.device_name, event.ip_prefix)
+        self._add(cur, event.org_id, event.at, "recovery-" + event.outcome, event.device_name,
+                  self.open_metadata(event.ip_prefix))
 
     @apply.register
     def _(self, event: Device.Enrolled, cur: Cursor) -> None:

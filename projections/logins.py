@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from application.ports import LoginRecord, StoredDevice, StoredUser
+from application.retention import Kept, Retention
 from domain.base import short_name_key
 from domain.device import Device
 from domain.organisation import Organisation
@@ -28,6 +29,8 @@ TABLES = ("rm_login_names", "rm_login_certs", "rm_login_grants")
 class LoginNames:
     name = "logins"
     tables: ClassVar[dict[str, str]] = dict.fromkeys(TABLES, "org_id")  # table -> organisation column (erasure)
+    retention: ClassVar[dict[str, Retention]] = dict.fromkeys(TABLES, Kept(
+        "Anmeldedaten (Namen, öffentliche Schlüssel, Zertifikate), keine Zeiten"))
 
     def schema(self) -> list[str]:
         return ["CREATE TABLE IF NOT EXISTS rm_login_names (short_key TEXT PRIMARY KEY, org_id TEXT NOT NULL, "

@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import singledispatchmethod
 from typing import Any, ClassVar
 
+from application.retention import Kept, Retention
 from domain.contract import Contract
 from domain.organisation import Organisation
 from infrastructure.sql import Cursor
@@ -15,6 +16,8 @@ from projections.runner import handled_topics
 class OrganisationDirectory:
     name = "organisations"
     tables: ClassVar[dict[str, str]] = {"rm_organisations": "org_id"}  # table -> organisation column
+    retention: ClassVar[dict[str, Retention]] = {"rm_organisations": Kept(
+        "Vertragsdaten (Tag der Registrierung, Tarif), keine Nutzung; mit der Organisation gelöscht")}
 
     def schema(self) -> list[str]:
         return ["CREATE TABLE IF NOT EXISTS rm_organisations (org_id TEXT PRIMARY KEY, plan TEXT, "

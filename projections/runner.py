@@ -9,7 +9,9 @@ the declared tables, reset the positions to zero, catch up.
 Every read model declares
 - `topics`: the event topics it applies (events of other topics are neither decoded nor offered to it);
 - `tables`: each of its tables with the column naming the organisation, so that erasure and rebuilds need no
-  code of their own in the model (a model without `tables` offers `clear(cur)` / `forget(org_id, cur)`).
+  code of their own in the model (a model without `tables` offers `clear(cur)` / `forget(org_id, cur)`);
+- `retention`: each of its tables with how long its rows stay (application/retention.py: `Pruned` by a time
+  column after three months, or `Kept` with the reason).
 
 A read model that fails (a bug, an event it cannot handle) is isolated: its part of the batch is rolled back to
 a savepoint, the others go on, and it is retried with a growing back-off. Its fault (a German text without
@@ -24,7 +26,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
 
 import psycopg
 from eventsourcing.persistence import InterfaceError as EventStoreInterfaceError
@@ -32,8 +35,9 @@ from eventsourcing.persistence import OperationalError as EventStoreDown
 from eventsourcing.utils import get_topic
 
 from application.eventstore import EventStore
+from application.retention import Kept, Pruned, Retention
 from infrastructure.event_cipher import EventKeyDestroyed
-from infrastructure.sql import Cursor, Database
+from infrastructure.sql import Cursor, Database, prune_table
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -119,6 +123,11 @@ class _Batch:
 
 
 class ProjectionRunner:
+    retention: ClassVar[dict[str, Retention]] = {
+        "projection_tracking": Kept("Lesepositionen der Lesemodelle, keine Daten der Praxen"),
+        "projection_faults": Kept("Fehler der Lesemodelle (Position und Fehlerart), keine Daten; gehen, sobald "
+                                  "behoben")}
+
     def __init__(self, events: EventStore, db: Database, projections: list[Projection],
                  now: Callable[[], float] = time.time):
         self.events = events
@@ -289,14 +298,18 @@ class ProjectionRunner:
                 counts.update(also(cur))
         return counts
 
-    def prune_before(self, cutoff: Any, also: Callable[[Cursor], dict[str, int]] | None = None) -> dict[str, int]:
-        """Retention: every projection holding metadata offers `prune_before(cutoff, cur)`."""
+    def prune_before(self, cutoff: datetime, also: Callable[[Cursor], dict[str, int]] | None = None
+                     ) -> dict[str, int]:
+        """Retention: the rows before `cutoff` go from every table a read model declares `Pruned`, in one
+        transaction with `also` (other tables of the same database). A rebuild brings them back from the
+        events; the next daily run deletes them again."""
         counts: dict[str, int] = {}
         with self._lock, self.db.transaction() as cur:
             for projection in self.projections:
-                hook = getattr(projection, "prune_before", None)
-                if hook is not None:
-                    counts[projection.name] = int(hook(cutoff, cur) or 0)
+                declared: dict[str, Retention] = getattr(projection, "retention", {})
+                pruned = [(table, rule) for table, rule in declared.items() if isinstance(rule, Pruned)]
+                if pruned:
+                    counts[projection.name] = sum(prune_table(cur, table, rule, cutoff) for table, rule in pruned)
             if also is not None:
                 counts.update(also(cur))
         return counts

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 import uvicorn
 
-from infrastructure.settings import Secrets, Settings, audit_seed
+from infrastructure.settings import Secrets, Settings, audit_seed, retention_seed
 from interfaces.bootstrap import Container, build
 from interfaces.client.keystore import LocalStore
 from interfaces.client.sdk import Client
@@ -194,6 +194,7 @@ def server_env(settings: Settings) -> dict[str, str]:
                 "SPRECHZIMMER_PEPPER": settings.secrets.pepper_code.hex(),
                 "SPRECHZIMMER_FAKE_SALT_KEY": settings.secrets.fake_salt_key.hex(),
                 "SPRECHZIMMER_AUDIT_KEY": audit_seed(settings.secrets).hex(),
+                "SPRECHZIMMER_RETENTION_KEY": retention_seed(settings.secrets).hex(),
                 "SMTP_HOST": settings.smtp_host, "SMTP_PORT": str(settings.smtp_port),
                 "SPRECHZIMMER_ORIGINS": ",".join(settings.origins)})
     if settings.database_url:

@@ -92,6 +92,35 @@ def cmd_billing_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_billing_sepa_export(args: argparse.Namespace) -> int:
+    """The month's SEPA file is stored sealed to the retention key (issue 15.2): opened here for the bank."""
+    import os
+
+    from infrastructure.settings import check_deployment, load_settings, retention_seed
+    from sprechzimmer_protocol.primitives import CryptoError, box_key, unseal
+
+    settings = load_settings()
+    check_deployment(settings)
+    files = sorted((settings.data_dir / "billing" / args.month).glob("sepa-*.xml"))
+    if not files:
+        print(f"Fehler: Für {args.month} gibt es keine SEPA-Datei (noch nicht abgerechnet, oder nach dem "
+              "Einzugsdatum gelöscht).", file=sys.stderr)
+        return 1
+    try:
+        xml = unseal(box_key(retention_seed(settings.secrets)), files[0].read_bytes())
+    except CryptoError:
+        print("Fehler: Die SEPA-Datei lässt sich mit diesem SPRECHZIMMER_RETENTION_KEY nicht öffnen.",
+              file=sys.stderr)
+        return 1
+    if args.out is None:
+        sys.stdout.buffer.write(xml)
+        return 0
+    with open(os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+        f.write(xml)
+    print(f"SEPA-Lastschriftdatei für die Bank: {args.out}")
+    return 0
+
+
 def cmd_erasure_run(args: argparse.Namespace) -> int:
     from application import erasure
     from interfaces.bootstrap import build
@@ -132,6 +161,10 @@ def add_commands(sub: Any) -> None:
     run = bsub.add_parser("run", help="Rechnungen und SEPA-Datei eines Monats erstellen (idempotent)")
     run.add_argument("--month", required=True, metavar="JJJJ-MM")
     run.set_defaults(func=cmd_billing_run)
+    export = bsub.add_parser("sepa-export", help="SEPA-Datei eines Monats entschlüsselt ausgeben (für die Bank)")
+    export.add_argument("--month", required=True, metavar="JJJJ-MM")
+    export.add_argument("--out", metavar="DATEI", help="statt auf die Standardausgabe in diese Datei (0600)")
+    export.set_defaults(func=cmd_billing_sepa_export)
 
     e = sub.add_parser("erasure", help="Löschung gekündigter Organisationen (Betrieb)")
     esub = e.add_subparsers(dest="erasure_command", required=True)

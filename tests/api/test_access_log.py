@@ -1,5 +1,6 @@
-"""Secrets stay out of logs (issue 10.7) and X-Forwarded-For is not believed by default (issue 10.9), with the
-production server: `sprechzimmer serve` (gunicorn + uvicorn workers) in a subprocess, its log read back."""
+"""Secrets stay out of logs (issue 10.7), request lines go to daily files that retention can delete (issue 15.3)
+and X-Forwarded-For is not believed by default (issue 10.9), with the production server: `sprechzimmer serve`
+(gunicorn + uvicorn workers) in a subprocess, its logs read back."""
 
 from __future__ import annotations
 
@@ -48,10 +49,19 @@ def test_request_lines_are_logged_without_query_strings(serve: tuple[ServeProces
     assert httpx.get(process.url + f"/healthz?token={SECRET}").status_code == 200
     httpx.get(process.url + f"/api/v1/status?code={SECRET}", headers={"X-Forwarded-For": "203.0.113.9"})
     websocket_attempt(process.url, f"/ws/v1/calls?token={SECRET}")
+    # Request lines go to one file per day under the data directory (deleted by retention after three months),
+    # WebSocket attempts to the error log on stdout.
+    access_dir = log.parent / "var" / "log"
+
+    def access_lines() -> str:
+        return "".join(path.read_text() for path in sorted(access_dir.glob("access-*.log")))
+
     deadline = time.monotonic() + 10
-    while b"/api/v1/status" not in log.read_bytes() and time.monotonic() < deadline:
+    while "/api/v1/status" not in access_lines() and time.monotonic() < deadline:
         time.sleep(0.1)  # the access log is written after the response
-    text = log.read_text()
+    files = list(access_dir.glob("access-*.log"))
+    assert [path.stat().st_mode & 0o777 for path in files] == [0o600]
+    text = access_lines() + log.read_text()
     assert "/healthz" in text and "/api/v1/status" in text  # the request lines are there …
     assert SECRET not in text and "token=" not in text and "code=" not in text  # … their query strings not
     assert "203.0.113.9" not in text  # the client's own X-Forwarded-For was not believed

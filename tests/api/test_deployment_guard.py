@@ -48,7 +48,8 @@ def test_every_shortcut_is_named_and_a_proper_configuration_starts(settings: Set
     with pytest.raises(UnsafeDeployment) as refused:
         check_deployment(lazy)
     message = str(refused.value)
-    for name in ("KEYSTORE_URL", "SPRECHZIMMER_KEK", "SPRECHZIMMER_AUDIT_KEY", "SEPA_CREDITOR_ID",
+    for name in ("KEYSTORE_URL", "SPRECHZIMMER_KEK", "SPRECHZIMMER_AUDIT_KEY", "SPRECHZIMMER_RETENTION_KEY",
+                 "SEPA_CREDITOR_ID",
                  "SEPA_CREDITOR_IBAN", "SELLER_VAT_ID"):
         assert name in message
     same_server_other_spelling = settings.database_url.replace("127.0.0.1", "localhost")
@@ -57,6 +58,7 @@ def test_every_shortcut_is_named_and_a_proper_configuration_starts(settings: Set
 
     proper = load_settings(_env(settings, tmp_path, KEYSTORE_URL=settings.keystore_url,
                                 SPRECHZIMMER_KEK=os.urandom(32).hex(), SPRECHZIMMER_AUDIT_KEY=os.urandom(32).hex(),
+                                SPRECHZIMMER_RETENTION_KEY=os.urandom(32).hex(),
                                 SEPA_CREDITOR_ID="DE29ZZZ00001983485",
                                 SEPA_CREDITOR_IBAN="DE02120300000000202051", SELLER_VAT_ID="DE123456789"))
     assert check_deployment(proper) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pypdf
@@ -105,3 +106,29 @@ def test_avv_confirmation_pdf_for_plus_only(server: LiveServer, new_client: Call
     assert "Schriftliche Bestätigung des Auftragsverarbeitungsvertrags" in text
     assert f"Fassung vom {legal_texts.source('avv').version}" in text
     assert server.settings.operator_name in text and "TURN" in text
+
+
+def test_cli_login_names_a_new_version_and_accept_legal_accepts_it(
+        server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from interfaces.cli.main import main
+    from interfaces.client.keystore import LocalStore
+
+    config = tmp_path / "cli"
+    register(Client(server.url, LocalStore(config)))
+    for name, value in {"SPRECHZIMMER_URL": server.url, "SPRECHZIMMER_PASSWORD": PASSWORD,
+                        "SPRECHZIMMER_CONFIG_DIR": str(config)}.items():
+        monkeypatch.setenv(name, value)
+    login = ["login", "--org", "PWinkler", "--user", "MartinW"]
+    assert main(login) == 0
+    assert "Neue Fassung" not in capsys.readouterr().out
+
+    current = dict(server.container.services.legal_versions)
+    server.container.services.legal_versions = {**current, "nutzungsbedingungen": "2099-01-01"}
+    assert main(login) == 0
+    out = capsys.readouterr().out
+    assert "Neue Fassung zur Zustimmung: nutzungsbedingungen (2099-01-01)" in out and "--accept-legal" in out
+    assert main([*login, "--accept-legal"]) == 0
+    assert "Zustimmung zu den aktuellen Fassungen" in capsys.readouterr().out
+    assert main(login) == 0
+    assert "Neue Fassung" not in capsys.readouterr().out  # accepted: not asked again

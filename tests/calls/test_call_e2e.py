@@ -350,7 +350,8 @@ async def test_dropped_signalling_resumes_and_renegotiations_are_maced(server: L
         frames = doctor.total_frames()
         await doctor.wait_for(lambda: doctor.total_frames() > frames + 5, timeout=10)  # the call goes on
     finally:
-        screen.video.stop()
+        if screen.video is not None:
+            screen.video.stop()
         await patient.close()
         await doctor.close()
 

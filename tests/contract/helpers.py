@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
+from infrastructure.settings import Settings, retention_seed
 from interfaces.client.sdk import Client
+from sprechzimmer_protocol.primitives import box_key, unseal
 from tests.conftest import PASSWORD, Clock, register
 
 BANK = {"account_holder": "Dr. med. Martin Winkler", "iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX",
@@ -30,3 +33,8 @@ def practice(new_client: Callable[[str], Client], clock: Clock, day: date, name:
 def relogin(client: Client, name: str = "PWinkler") -> None:
     """After the clock jumped, the session has expired like it would in reality."""
     client.login(name, "MartinW", PASSWORD)
+
+
+def sepa_xml(settings: Settings, path: Path) -> bytes:
+    """A SEPA file as the bank gets it: on disk it is sealed to the operator's retention key (issue 15.2)."""
+    return unseal(box_key(retention_seed(settings.secrets)), path.read_bytes())

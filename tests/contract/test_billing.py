@@ -24,7 +24,7 @@ from domain.usage import SMS, UsageRecord
 from interfaces.client import contract
 from interfaces.client.sdk import ApiError, Client
 from tests.conftest import Clock, LiveServer
-from tests.contract.helpers import BANK, at, practice
+from tests.contract.helpers import BANK, at, practice, sepa_xml
 
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
 XSD = xmlschema.XMLSchema(Path(sepaxml.__file__).parent / "schemas" / "pain.008.001.02.xsd")
@@ -63,7 +63,7 @@ def test_monthly_run_invoices_plus_practices_and_writes_one_valid_sepa_file(
 
     path = result.sepa_path
     assert path is not None and path.parent == server.container.settings.data_dir / "billing" / "2026-10"
-    xml = path.read_bytes()
+    xml = sepa_xml(server.settings, path)
     XSD.validate(xml)  # against the schema file itself, independent of the module's own check
     root = ET.fromstring(xml)
     amounts = [Decimal(e.text or "") for e in root.iterfind(".//p:DrctDbtTxInf/p:InstdAmt", NS)]
@@ -79,7 +79,7 @@ def test_monthly_run_invoices_plus_practices_and_writes_one_valid_sepa_file(
     assert services.events.position() == position and path.stat().st_mtime_ns == before
     path.unlink()  # a lost file is rebuilt byte for byte
     billing.run(services, "2026-10")
-    assert path.read_bytes() == xml
+    assert sepa_xml(server.settings, path) == xml
 
     # November: the numbers continue without a gap.
     at(clock, date(2026, 12, 1), hour=2)
@@ -173,7 +173,7 @@ def test_each_invoice_is_mailed_as_pre_notification_before_the_debit_date(
     collection = date.fromisoformat(services.events.get(BillingRun.id_for("2026-09")).collection_date)
     assert collection - date.fromisoformat(invoice.issued_on) >= timedelta(days=14)
     assert collection == date(2026, 10, 15)
-    root = ET.fromstring(run.sepa_path.read_bytes())
+    root = ET.fromstring(sepa_xml(server.settings, run.sepa_path))
     assert root.findtext(".//p:ReqdColltnDt", namespaces=NS) == "2026-10-15"
 
     mails = mailbox.wait_for(before + 1)[before:]

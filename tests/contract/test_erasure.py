@@ -1,4 +1,5 @@
-"""Scheduled erasure at the contract's end: nothing of the practice is left in any table or database file,
+"""Scheduled erasure at the contract's end: nothing of the practice is left in any table or database file but the
+sealed retention archive (tests/contract/test_retention_archive.py),
 old copies of its events cannot be decrypted, its short name is free again, the audit replay still runs, and
 an erasure interrupted anywhere (injected fault, real kill -9 of the worker) completes on the next run."""
 
@@ -108,6 +109,12 @@ def assert_erased(server: LiveServer, org_id: UUID, mailbox: MailBox, mails: int
     assert not services.keystore.exists(org_id)
     assert services.contracts.purger.count_events(org_id) == 0
     assert traces(settings, org_id) == []
+    # What stays is the retention archive (invoices, mandate evidence), sealed and filed under the receipt's hash;
+    # SEPA files are sealed too until the job removes them after their collection date (issue 15.2).
+    archived = services.contracts.archive.entries()
+    assert {receipt for _, _, receipt, _, _ in archived} <= {erasure.org_hash(services, org_id)}
+    for path in (settings.data_dir / "billing").rglob("*") if (settings.data_dir / "billing").exists() else ():
+        assert not path.is_file() or not any(n.encode() in path.read_bytes() for n in REGISTRATION_DATA), path
     receipt = services.events.get(ErasureReceipt.id_for(erasure.org_hash(services, org_id)))
     assert receipt is not None and receipt.completed_at is not None
     assert receipt.contract_ended_on == "2021-03-31" and receipt.deleted["key_destroyed"] is True

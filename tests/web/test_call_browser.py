@@ -267,6 +267,12 @@ class Loop:
         self.thread.join(10)
 
 
+def session_token(client: Client) -> str:
+    """The practice admin's session: the practitioner code leads a call only with it (§8a.7)."""
+    assert client.session is not None, "the practice is logged in"
+    return client.session.token
+
+
 @pytest.fixture
 def aio() -> Iterator[Loop]:
     loop = Loop()
@@ -278,7 +284,7 @@ def test_browser_patient_with_the_aiortc_practitioner(new_page: Callable[[], Web
                                                       server: Any, aio: Loop) -> None:
     planned = appointments.add(cli, datetime.now(UTC) - timedelta(minutes=5), 30, "Patientin Kaya")
     codes = planned.patient.codes
-    doctor = Call(server.url, codes["practitioner"], codes["patient"], session_token=cli.session.token)
+    doctor = Call(server.url, codes["practitioner"], codes["patient"], session_token=session_token(cli))
     try:
         aio.run(doctor.start())  # auto-admits whoever waits, as `sprechzimmer call` does
         patient = new_page()
@@ -363,7 +369,7 @@ def test_relayed_call_through_coturn_is_shown_as_such(new_page: Callable[[], Web
                                         turn_secret=coturn_secret(turn), turn_ttl_seconds=600)
     planned = appointments.add(cli, datetime.now(UTC) - timedelta(minutes=5), 30, "Patient Wolf")
     codes = planned.patient.codes
-    doctor = Call(server.url, codes["practitioner"], codes["patient"], session_token=cli.session.token,
+    doctor = Call(server.url, codes["practitioner"], codes["patient"], session_token=session_token(cli),
                   relay_only=True)
     try:
         aio.run(doctor.start())
