@@ -5,12 +5,13 @@ PostgreSQL.
 - the patient waits, the practice admits, and both pages decode the other's video frames
   (requestVideoFrameCallback) and hear audio energy, over a path shown as "direkt"; nothing leaves the origin;
 - a patient who arrives ten minutes early is told the start time and waits;
-- a tampering signalling relay in front of the practice page makes both pages show the security warning;
 - the SDK's aiortc call client (`sprechzimmer call`) on the other side, in both directions;
 - screen sharing on basis is refused with the plan's message;
 - a relayed call through the coturn the call tests start is shown as "über TURN";
-- a dropped signalling socket resumes in place, without the waiting room;
 - every language renders the join page without missing keys, Arabic right to left.
+
+Screen sharing on plus, the conference, the reconnect with ICE restart and the tampering relay are in
+test_call_media.py.
 """
 
 from __future__ import annotations
@@ -205,52 +206,6 @@ def test_browser_language_chooses_the_catalogue(browser: Any, server: Any) -> No
         context.close()
 
 
-# A man in the middle on the practice page's signalling socket (the test double of a malicious server, put
-# in front of the page's WebSocket before the app loads): every offer that reaches the page carries another
-# DTLS fingerprint.
-TAMPER_OFFERS = r"""
-(() => {
-  const Native = window.WebSocket;
-  window.WebSocket = class extends Native {
-    set onmessage(handler) {
-      super.onmessage = (event) => {
-        const message = JSON.parse(event.data);
-        if (message.type === "offer") {
-          message.sdp = message.sdp.replace(/(a=fingerprint:sha-256 )([0-9A-F]{2})/g,
-            (_, head, byte) => head + (byte === "00" ? "11" : "00"));
-          window.__tampered = (window.__tampered || 0) + 1;
-        }
-        handler(new MessageEvent("message", { data: JSON.stringify(message) }));
-      };
-    }
-  };
-})();
-"""
-
-
-def test_tampering_signalling_shows_the_security_warning_on_both_pages(new_page: Callable[[], WebPage],
-                                                                       cli: Client) -> None:
-    def tampered_page() -> WebPage:
-        page = new_page()
-        page.page.add_init_script(TAMPER_OFFERS)  # in place before the app's first script
-        return page
-
-    practice = approved_browser(tampered_page, cli)
-    planned = appointments.add(cli, datetime.now(UTC) - timedelta(minutes=5), 30, "Patient Nowak")
-    patient = new_page()
-    patient_enters(patient, planned.patient.codes["patient"])
-    open_call_screen(practice, planned.appointment_id)
-    practice.page.get_by_role("button", name="Hereinholen").click(timeout=SLOW)
-
-    for side, text in ((practice, "konnte nicht bestätigt werden"), (patient, "kamen verändert an")):
-        warning = side.page.get_by_role("alert").filter(has_text="Sicherheitswarnung")
-        warning.wait_for(timeout=SLOW)
-        assert text in warning.inner_text()
-        assert side.page.locator(".tile[data-peer]").count() == 0  # no connection, so no media
-        assert side.foreign_requests == []
-    assert practice.page.evaluate("window.__tampered") >= 1
-
-
 class Loop:
     """An asyncio loop in a thread for the SDK's aiortc call client next to the synchronous playwright."""
 
@@ -315,7 +270,8 @@ def test_browser_practitioner_with_the_aiortc_patient(new_page: Callable[[], Web
         aio.run(patient.close())
 
 
-# Keeps the page's signalling sockets reachable for the test, so it can drop one without a goodbye.
+# Keeps the page's signalling sockets reachable for a test, so it can drop one without a goodbye
+# (test_call_media.py).
 KEEP_SOCKETS = r"""
 (() => {
   const Native = window.WebSocket;
@@ -328,26 +284,6 @@ KEEP_SOCKETS = r"""
   };
 })();
 """
-
-
-def test_dropped_socket_resumes_without_the_waiting_room(new_page: Callable[[], WebPage], cli: Client) -> None:
-    practice = approved_browser(new_page, cli)
-    planned = appointments.add(cli, datetime.now(UTC) - timedelta(minutes=5), 30, "Patientin Lange")
-    patient = new_page()
-    patient.page.add_init_script(KEEP_SOCKETS)
-    patient_enters(patient, planned.patient.codes["patient"])
-    open_call_screen(practice, planned.appointment_id)
-    practice.page.get_by_role("button", name="Hereinholen").click(timeout=SLOW)
-    frames_flow(patient)
-
-    patient.page.evaluate("window.__sockets.at(-1).close()")  # the network drops the signalling socket
-    patient.page.wait_for_function("() => window.__sockets.length === 2 && window.__sockets[1].readyState === 1",
-                                   timeout=SLOW, polling=250)
-    patient.page.get_by_text("Die Verbindung wird wiederhergestellt").wait_for(state="detached", timeout=SLOW)
-    before = patient.page.evaluate(f"() => ({COUNT_FRAMES})('.tile[data-peer] video')")[0]
-    frames_flow(patient, before + 15)  # the media went on peer-to-peer
-    assert patient.page.get_by_role("heading", name="Warteraum").count() == 0
-    assert practice.page.locator(".waiting-list li").count() == 0
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 // The call screen of both sides (issue 12 item 3): one tile per other party, the own picture, the controls,
 // the path ("direkt" / "über TURN") and quality indicators, and the security warning when a description's
 // MAC failed. Texts come from the caller's catalogue (the patient page's language, German in the practice).
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { Key } from "../join/i18n";
 import { type CallSession, connectionPath, type PeerLink, type Quality, qualityLevel, QualityMeter } from "./session";
 
@@ -33,16 +33,17 @@ function RemoteTile({ link, t }: { link: PeerLink; t: Translate }) {
     void refresh();
     return () => clearInterval(timer);
   }, [link]);
-  const videos = link.stream.getVideoTracks();
-  // A second video track is a screen share: shown in its own element.
-  const screen = videos.length > 1 ? new MediaStream([videos[1]]) : null;
+  // A second video track is a screen share: shown in its own element. Its stream is made once per track (a
+  // new srcObject on every render would restart the element).
+  const shared = link.stream.getVideoTracks()[1] ?? null;
+  const screen = useMemo(() => (shared ? new MediaStream([shared]) : null), [shared]);
   return (
     <figure class="tile" data-peer={link.peerId} data-role={link.role} data-state={link.pc.connectionState}>
       {/* The element is made once the first track has arrived, so it starts playing with media. */}
       {link.stream.getTracks().length > 0
         ? <Video stream={link.stream} muted={false} label={t("call.remote")} />
         : <p class="hint">{t("call.connecting")}</p>}
-      {screen && <Video stream={screen} muted label={t("call.share")} />}
+      {screen && <Video stream={screen} muted label={t("call.screen")} />}
       <figcaption>
         <span class="path" data-path={path ?? ""}>{t("path.label")}: {path ? t(path === "direct" ? "path.direct" : "path.relayed") : "…"}</span>
         {" · "}

@@ -11,6 +11,8 @@ export const MSG_REMOTE_TAMPERED = "Die Gegenstelle hat die Verbindung aus Siche
   + "Verbindungsdaten kamen verändert an.";
 
 const RECONNECT_MAX_MS = 5000;
+// ICE "disconnected" often heals by itself (a lost packet burst); longer than this it is a network change.
+const DISCONNECTED_RESTART_MS = 3000;
 // The server is up but its signalling store is not yet (4503), or it restarts (1011–1013): try again.
 const RETRY_CODES = new Set([4503, 1011, 1012, 1013]);
 
@@ -58,6 +60,8 @@ export class PeerLink {
   private early: (RTCIceCandidateInit | null)[] = [];
   private described = false; // our description went out: candidates may follow it (§8a.8)
   private pendingLocal: (RTCIceCandidateInit | null)[] = [];
+  makingOffer = false; // our offer is being made: an offer arriving now collides with it (glare)
+  restartTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(readonly peerId: string, readonly role: string, readonly pc: RTCPeerConnection,
     private readonly send: (m: Message) => void, private readonly onTrack: () => void) {
@@ -68,6 +72,13 @@ export class PeerLink {
     };
     pc.ontrack = (event) => {
       if (!this.stream.getTracks().includes(event.track)) this.stream.addTrack(event.track);
+      // A stopped screen share leaves the sender's stream: the tile drops its second picture.
+      event.streams.forEach((remote) => {
+        remote.onremovetrack = (removed) => {
+          this.stream.removeTrack(removed.track);
+          this.onTrack();
+        };
+      });
       this.onTrack();
     };
   }
@@ -106,6 +117,7 @@ export class PeerLink {
   }
 
   close() {
+    clearTimeout(this.restartTimer);
     this.pc.onicecandidate = null;
     this.pc.ontrack = null;
     this.pc.close();
@@ -131,6 +143,7 @@ export class CallSession {
   links = new Map<string, PeerLink>();
   localStream: MediaStream | null = null;
   screenTrack: MediaStreamTrack | null = null;
+  private screenStream: MediaStream | null = null; // its own stream, so the other side tells it from the camera
   error: string | null = null;
   tamperedBy: "local" | "remote" | null = null; // who refused a description whose MAC failed
   notice: string | null = null; // a refusal or a peer event to show, not fatal
@@ -142,6 +155,8 @@ export class CallSession {
   private listeners = new Set<Listener>();
   private readonly signallingUrl: string;
   private readonly joinHex: string;
+  private restartPending = false; // the network changed while the socket was down: restart ICE once it is back
+  private readonly onNetworkChange = () => this.networkChanged();
 
   constructor(private readonly options: CallOptions) {
     this.joinHex = toHex(options.joinToken);
@@ -179,6 +194,9 @@ export class CallSession {
   async start(localStream: MediaStream | null): Promise<Welcome> {
     this.localStream = localStream;
     if (!this.iceServers.length) await this.fetchIceServers();
+    // A new network (Wi-Fi to mobile, a VPN, a cable plugged in): the old ICE paths may be gone.
+    window.addEventListener("online", this.onNetworkChange);
+    networkInformation()?.addEventListener("change", this.onNetworkChange);
     const welcome = await this.connect(null);
     return welcome;
   }
@@ -255,11 +273,13 @@ export class CallSession {
       if (this.closing) return;
       try {
         await this.connect({ peer_id: this.welcome!.peer_id, resume_token: this.welcome!.resume_token! });
-        // ICE may have lost its path too (a network change): restart it on the connections we offered.
+        // ICE may have lost its path too (a network change): restart it where it did, or everywhere when the
+        // browser reported a new network meanwhile.
+        const all = this.restartPending;
+        this.restartPending = false;
         this.links.forEach((link) => {
-          if (link.pc.iceConnectionState === "disconnected" || link.pc.iceConnectionState === "failed") {
-            void this.offer(link, "renegotiate", true);
-          }
+          const state = link.pc.iceConnectionState;
+          if (all || state === "disconnected" || state === "failed") void this.restartIce(link);
         });
         return;
       } catch (error) {
@@ -276,6 +296,34 @@ export class CallSession {
 
   send(message: Message) {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  private get socketOpen(): boolean {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** The browser reports a network change: a new ICE generation on every connection, so media finds the new
+   *  path (the old candidates belong to the old network). Without a socket the restart offer could not go
+   *  out: it waits for the resume. */
+  networkChanged() {
+    if (this.state !== "admitted" && this.state !== "reconnecting") return;
+    if (!this.socketOpen) {
+      this.restartPending = true;
+      return;
+    }
+    this.links.forEach((link) => void this.restartIce(link));
+  }
+
+  /** ICE restart (RFC 8445 §9) on one connection: new ufrag and password, new candidates, the same DTLS and
+   *  media; the MACed description carries the new ufrag. */
+  private async restartIce(link: PeerLink) {
+    if (this.links.get(link.peerId) !== link || link.pc.signalingState === "closed") return;
+    if (!this.socketOpen) {
+      this.restartPending = true;
+      return;
+    }
+    link.pc.restartIce();
+    await this.offer(link, "renegotiate", true);
   }
 
   admit(peerId: string) {
@@ -362,11 +410,19 @@ export class CallSession {
     const link = new PeerLink(peerId, role, pc, (m) => this.send(m), () => this.changed());
     this.links.set(peerId, link);
     this.localStream?.getTracks().forEach((track) => pc.addTrack(track, this.localStream!));
-    if (this.screenTrack) pc.addTrack(this.screenTrack);
+    if (this.screenTrack && this.screenStream) pc.addTrack(this.screenTrack, this.screenStream);
     pc.onconnectionstatechange = () => this.changed();
     pc.oniceconnectionstatechange = () => {
-      // A network change: a new ICE generation, offered by whoever offered the connection (design/webrtc.md).
-      if (pc.iceConnectionState === "failed") void this.offer(link, "renegotiate", true);
+      // The path is gone (a network change on either side): a new ICE generation. "failed" at once,
+      // "disconnected" only when it does not heal by itself. Both sides may start it; offers that cross are
+      // settled in onOffer (the polite side gives way).
+      clearTimeout(link.restartTimer);
+      if (pc.iceConnectionState === "failed") void this.restartIce(link);
+      else if (pc.iceConnectionState === "disconnected") {
+        link.restartTimer = setTimeout(() => {
+          if (pc.iceConnectionState === "disconnected") void this.restartIce(link);
+        }, DISCONNECTED_RESTART_MS);
+      }
       this.changed();
     };
     return link;
@@ -374,14 +430,27 @@ export class CallSession {
 
   private async offerTo(peers: Peer[]) {
     for (const peer of peers) {
-      if (!this.links.has(peer.peer_id)) await this.offer(this.newLink(peer.peer_id, peer.role), "offer");
+      if (this.links.has(peer.peer_id)) continue;
+      const link = this.newLink(peer.peer_id, peer.role);
+      // Without a camera or microphone (none, refused, or not yet open) the offer still asks for the other's
+      // picture and sound: a party that only watches is a valid caller, and an offer without any media
+      // section would carry no fingerprint to MAC.
+      const stream = this.localStream;
+      if (!stream?.getAudioTracks().length) link.pc.addTransceiver("audio", { direction: "recvonly" });
+      if (!stream?.getVideoTracks().length) link.pc.addTransceiver("video", { direction: "recvonly" });
+      await this.offer(link, "offer");
     }
   }
 
   private async offer(link: PeerLink, kind: "offer" | "renegotiate", iceRestart = false) {
-    const offer = await link.pc.createOffer({ iceRestart });
-    await link.pc.setLocalDescription(offer);
-    this.sendDescription(link, kind, iceRestart);
+    link.makingOffer = true;
+    try {
+      const offer = await link.pc.createOffer({ iceRestart });
+      await link.pc.setLocalDescription(offer);
+      this.sendDescription(link, kind, iceRestart);
+    } finally {
+      link.makingOffer = false;
+    }
   }
 
   private sendDescription(link: PeerLink, kind: string, iceRestart = false) {
@@ -423,6 +492,12 @@ export class CallSession {
     }
     const peerId = String(message.from);
     const link = this.links.get(peerId) ?? this.newLink(peerId, String(message.role));
+    // Two offers crossed (both sides restarted ICE, or shared the screen, at once): the side with the smaller
+    // peer id is polite and takes the other's offer (setRemoteDescription rolls its own back); the other
+    // ignores the offer it got and waits for the answer to its own ("perfect negotiation", W3C WebRTC §10.7).
+    const collision = link.makingOffer || link.pc.signalingState !== "stable";
+    const polite = this.welcome!.peer_id < peerId;
+    if (collision && !polite) return;
     await link.pc.setRemoteDescription({ type: "offer", sdp: String(message.sdp) });
     await link.applyEarly();
     await link.pc.setLocalDescription(await link.pc.createAnswer());
@@ -455,9 +530,10 @@ export class CallSession {
   /** A screen share: a second video track on every connection (plus only; the server refuses it on basis). */
   async startScreenShare(track: MediaStreamTrack) {
     this.screenTrack = track;
+    this.screenStream = new MediaStream([track]);
     track.onended = () => void this.stopScreenShare(true);
     for (const link of this.links.values()) {
-      link.pc.addTrack(track);
+      link.pc.addTrack(track, this.screenStream);
       await this.offer(link, "renegotiate");
     }
     this.changed();
@@ -467,6 +543,7 @@ export class CallSession {
     const track = this.screenTrack;
     if (!track) return;
     this.screenTrack = null;
+    this.screenStream = null;
     track.stop();
     for (const link of this.links.values()) {
       // Refused by the server (basis plan): the offer never reached the peer, so it is taken back.
@@ -514,6 +591,8 @@ export class CallSession {
 
   leave() {
     this.closing = true;
+    window.removeEventListener("online", this.onNetworkChange);
+    networkInformation()?.removeEventListener("change", this.onNetworkChange);
     this.send({ type: "leave" });
     clearInterval(this.heartbeat);
     this.ws?.close();
@@ -523,6 +602,12 @@ export class CallSession {
     this.screenTrack?.stop();
     this.setState("ended");
   }
+}
+
+/** The Network Information API (Chromium): "change" fires when the connection type changes. Not in every
+ *  browser, nor in TypeScript's DOM types. */
+function networkInformation(): EventTarget | null {
+  return (navigator as Navigator & { connection?: EventTarget }).connection ?? null;
 }
 
 /** "direct" or "relayed" for the nominated candidate pair of a connection; null before it connects. */

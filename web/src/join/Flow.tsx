@@ -62,6 +62,7 @@ export function Flow({ code, callCode, t, lang, onRestart }: {
   const [turn, setTurn] = useState<CheckResult>("running");
   const [error, setError] = useState<string | null>(null);
   const [, setTick] = useState(0);
+  const opening = useRef<ReturnType<typeof openMedia> | null>(null);
 
   // 1. derive the keys and learn the appointment (the server sees only the join token).
   useEffect(() => {
@@ -88,7 +89,8 @@ export function Flow({ code, callCode, t, lang, onRestart }: {
     let stop = () => undefined as void;
     const call = new CallSession({ joinToken: keys.joinToken, kCall: keys.kCall });
     setSession(call);
-    void openMedia().then((opened) => {
+    opening.current = openMedia();
+    void opening.current.then((opened) => {
       setMedia(opened);
       stop = watchLevel(opened.stream, (value) => {
         setLevel(value);
@@ -126,7 +128,10 @@ export function Flow({ code, callCode, t, lang, onRestart }: {
         if (!response.ok) return setError(t(errorKey(response.status)));
         setAppointment((await response.json()) as Appointment);
       }
-      await session!.start(media?.stream ?? null);
+      // Entered before camera and microphone were open (a quick click): the call waits for them rather than
+      // start without picture and sound.
+      const opened = media ?? await opening.current;
+      await session!.start(opened?.stream ?? null);
       setStep("call");
     } catch (failure) {
       setError(t(errorKey((failure as CallFailure).code)));

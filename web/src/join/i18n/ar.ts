@@ -46,6 +46,7 @@ export const ar: Catalogue = {
   "call.showSelf": "إظهار صورتي",
   "call.fullscreen": "ملء الشاشة",
   "call.share": "مشاركة الشاشة",
+  "call.screen": "الشاشة المشتركة",
   "call.stopShare": "إيقاف المشاركة",
   "call.leave": "مغادرة الاستشارة",
   "call.connecting": "جارٍ إنشاء الاتصال …",

@@ -45,6 +45,7 @@ export const de = {
   "call.showSelf": "Eigenes Bild zeigen",
   "call.fullscreen": "Vollbild",
   "call.share": "Bildschirm teilen",
+  "call.screen": "Geteilter Bildschirm",
   "call.stopShare": "Teilen beenden",
   "call.leave": "Sprechstunde verlassen",
   "call.connecting": "Verbindung wird aufgebaut …",

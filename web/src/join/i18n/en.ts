@@ -46,6 +46,7 @@ export const en: Catalogue = {
   "call.showSelf": "Show own picture",
   "call.fullscreen": "Full screen",
   "call.share": "Share screen",
+  "call.screen": "Shared screen",
   "call.stopShare": "Stop sharing",
   "call.leave": "Leave the consultation",
   "call.connecting": "Connecting …",

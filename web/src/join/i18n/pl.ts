@@ -46,6 +46,7 @@ export const pl: Catalogue = {
   "call.showSelf": "Pokaż własny obraz",
   "call.fullscreen": "Pełny ekran",
   "call.share": "Udostępnij ekran",
+  "call.screen": "Udostępniony ekran",
   "call.stopShare": "Zakończ udostępnianie",
   "call.leave": "Opuść konsultację",
   "call.connecting": "Nawiązywanie połączenia …",

@@ -46,6 +46,7 @@ export const ru: Catalogue = {
   "call.showSelf": "Показать своё изображение",
   "call.fullscreen": "Полный экран",
   "call.share": "Показать экран",
+  "call.screen": "Общий экран",
   "call.stopShare": "Прекратить показ",
   "call.leave": "Покинуть консультацию",
   "call.connecting": "Устанавливается соединение …",

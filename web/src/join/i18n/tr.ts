@@ -46,6 +46,7 @@ export const tr: Catalogue = {
   "call.showSelf": "Kendi görüntümü göster",
   "call.fullscreen": "Tam ekran",
   "call.share": "Ekranı paylaş",
+  "call.screen": "Paylaşılan ekran",
   "call.stopShare": "Paylaşımı durdur",
   "call.leave": "Görüşmeden ayrıl",
   "call.connecting": "Bağlantı kuruluyor …",

@@ -46,6 +46,7 @@ export const uk: Catalogue = {
   "call.showSelf": "Показати своє зображення",
   "call.fullscreen": "Повний екран",
   "call.share": "Показати екран",
+  "call.screen": "Спільний екран",
   "call.stopShare": "Припинити показ",
   "call.leave": "Залишити консультацію",
   "call.connecting": "Встановлюється з'єднання …",
