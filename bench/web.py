@@ -246,9 +246,9 @@ def browser_calls(runs: int) -> None:
     from interfaces.client.keystore import LocalStore
     from interfaces.client.sdk import Client
     from tests.conftest import PASSWORD, register
+    from tests.web.calls import MEDIA_ARGS, open_call_screen, patient_enters
     from tests.web.conftest import CHROMIUM_ARGS, WebPage, open_page
     from tests.web.test_appointments import approved_browser
-    from tests.web.test_call_browser import MEDIA_ARGS, open_call_screen, patient_enters
     from tests.web.test_register_login import SLOW
 
     logging.getLogger("httpx").setLevel(logging.WARNING)

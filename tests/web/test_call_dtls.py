@@ -11,9 +11,10 @@ from typing import Any
 
 from interfaces.client import appointments
 from interfaces.client.sdk import Client
+from tests.web import calls
+from tests.web.calls import frames_flow, open_call_screen, patient_enters
 from tests.web.conftest import WebPage
 from tests.web.test_appointments import approved_browser
-from tests.web.test_call_browser import browser, cli, frames_flow, open_call_screen, patient_enters  # noqa: F401
 from tests.web.test_register_login import SLOW
 
 # Every RTCPeerConnection the page uses is remembered (the constructor stays the browser's own), so the test can
@@ -49,6 +50,9 @@ DTLS_SUITES = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_
 # (Chromium's names of the RFC 7714 and RFC 5764 profiles)
 SRTP_PROFILES = {"SRTP_AEAD_AES_128_GCM", "SRTP_AEAD_AES_256_GCM", "SRTP_AES128_CM_HMAC_SHA1_80"}
 
+# The call tests' fixtures: Chromium with fake camera and microphone, a registered practice.
+browser, cli = calls.browser, calls.cli
+
 
 def negotiated(page: WebPage) -> list[dict[str, Any]]:
     page.page.wait_for_function(f"async () => ({TRANSPORTS})().then((t) => t.some((x) => x.dtlsState === "
@@ -57,7 +61,7 @@ def negotiated(page: WebPage) -> list[dict[str, Any]]:
 
 
 def test_the_call_negotiates_dtls_and_srtp_that_tr_02102_accepts(new_page: Callable[[], WebPage],
-                                                                  cli: Client) -> None:  # noqa: F811
+                                                                  cli: Client) -> None:
     practice = approved_browser(new_page, cli)
     practice.page.evaluate(KEEP_CONNECTIONS)  # the call screen opens in place, without loading the page
     planned = appointments.add(cli, datetime.now(UTC) - timedelta(minutes=5), 30, "Patientin Özdemir")

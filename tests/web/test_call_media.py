@@ -26,15 +26,17 @@ from interfaces.client.sdk import Client
 from tests.appointments.conftest import PLUS_BILLING
 from tests.calls.support import with_consent
 from tests.conftest import PASSWORD, register
-from tests.web import test_call_browser as calls
+from tests.web import calls
+from tests.web.calls import (
+    COUNT_FRAMES,
+    KEEP_SOCKETS,
+    frames_flow,
+    open_call_screen,
+    patient_enters,
+)
 from tests.web.conftest import WebPage
 from tests.web.test_appointments import approved_browser
-from tests.web.test_call_browser import COUNT_FRAMES, KEEP_SOCKETS, frames_flow, open_call_screen, patient_enters
 from tests.web.test_register_login import SLOW
-
-# The fixtures of the call tests: Chromium with fake camera and microphone, a registered basis practice.
-browser = calls.browser
-cli = calls.cli
 
 # Keeps every RTCPeerConnection of the page reachable for the test (to read the ICE ufrag of its
 # descriptions); the app's own code is unchanged.
@@ -61,6 +63,9 @@ UFRAGS = """() => {
   const ufrag = (d) => d && (d.sdp.match(/^a=ice-ufrag:(\\S+)/m) || [])[1];
   return {local: ufrag(pc.localDescription), remote: ufrag(pc.remoteDescription)};
 }"""
+
+# The call tests' fixtures: Chromium with fake camera and microphone, a registered practice.
+browser, cli = calls.browser, calls.cli
 
 
 def plus_practice(new_page: Callable[[], WebPage], new_client: Callable[[str], Client]) -> tuple[Client, WebPage]:

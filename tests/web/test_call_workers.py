@@ -16,9 +16,7 @@ from interfaces.client import appointments
 from interfaces.client.keystore import LocalStore
 from interfaces.client.sdk import Client
 from tests.conftest import PASSWORD, register
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, WebPage, open_page
-from tests.web.test_appointments import approved_browser
-from tests.web.test_call_browser import (
+from tests.web.calls import (
     AUDIO_ENERGY,
     MEDIA_ARGS,
     PRACTICE_NAME,
@@ -26,6 +24,8 @@ from tests.web.test_call_browser import (
     open_call_screen,
     patient_enters,
 )
+from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, WebPage, open_page
+from tests.web.test_appointments import approved_browser
 from tests.web.test_register_login import SLOW
 from tests.web.workers import ProductServers, product_servers
 

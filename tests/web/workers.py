@@ -65,6 +65,7 @@ def product_env(database_url: str, keystore_url: str, origins: list[str], data_d
         "DATABASE_URL": database_url, "KEYSTORE_URL": keystore_url,
         "SPRECHZIMMER_KEK": os.urandom(32).hex(), "SPRECHZIMMER_PEPPER": os.urandom(32).hex(),
         "SPRECHZIMMER_FAKE_SALT_KEY": os.urandom(32).hex(), "SPRECHZIMMER_AUDIT_KEY": os.urandom(32).hex(),
+        "SPRECHZIMMER_RETENTION_KEY": os.urandom(32).hex(),
         "SPRECHZIMMER_ORIGINS": ",".join(origins), "SPRECHZIMMER_DATA_DIR": str(data_dir),
         "SEPA_CREDITOR_ID": OPERATOR["creditor_id"], "SEPA_CREDITOR_IBAN": OPERATOR["creditor_iban"],
         "SELLER_VAT_ID": OPERATOR["seller_vat_id"],
