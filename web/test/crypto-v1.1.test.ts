@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 
 import {
-  accessCodeTag, boxKeyPair, callKey, fromHex, inviteProof, inviteProofKey, inviteSalt, inviteSecret,
+  accessCodeTag, argon2InThread, boxKeyPair, callKey, fromHex, inviteProof, inviteProofKey, inviteSalt, inviteSecret,
   inviteToken, joinSalt, joinSecret, joinToken, normaliseCode, ready, shortNameKey, shortNameProblem, signKeyPair,
   toHex, transcripts, verify, verifyKeyringHead, Keyring, descriptionMac, macLabel,
 } from "../src/protocol/index";
@@ -37,20 +37,20 @@ describe("crypto-v1.1", () => {
     assert.equal(toHex(joinSalt()), V.join_salt);
     for (const j of V.join_tokens) {
       assert.equal(normaliseCode(j.code), j.normalised);
-      const secret = await joinSecret(j.code);
+      const secret = await joinSecret(j.code, argon2InThread);
       assert.equal(toHex(secret), j.secret, j.code);
       const join = joinToken(secret);
       assert.equal(toHex(join), j.join);
       assert.equal(toHex(accessCodeTag(join, PEPPER)), j.tag_with_pepper_00_1f);
       assert.equal(toHex(callKey(secret)), j.k_call_if_patient_code);
     }
-    await assert.rejects(joinSecret("04HM-ASW9-NF6"), /zwölfstelligen/);
+    await assert.rejects(joinSecret("04HM-ASW9-NF6", argon2InThread), /zwölfstelligen/);
   });
 
   test("invite: secret, token, proof key and proof (item 10)", async () => {
     const i = V.invite;
     assert.equal(toHex(inviteSalt()), i.salt);
-    const secret = await inviteSecret(i.code);
+    const secret = await inviteSecret(i.code, argon2InThread);
     assert.equal(toHex(secret), i.secret);
     assert.equal(toHex(inviteToken(secret)), i.invite_token);
     assert.equal(toHex(inviteProofKey(secret)), i.proof_key);

@@ -1,8 +1,8 @@
 // The slow part of joining (design/crypto.md §8a.4): Argon2id of the code in a Worker with progress, then the
-// join token and k_call. Imported on demand, so the patient page loads libsodium only once a code is entered.
+// join token and k_call. Imported on demand; libsodium is loaded by the Argon2 worker alone (BLAKE2b is
+// ../protocol/hash), so the patient page carries one copy of it.
 import { argon2InWorker, type Progress } from "../protocol/argon2-worker";
 import { callKey, joinSecret, joinToken } from "../protocol/calls";
-import { ready } from "../protocol/sodium";
 
 export interface CallKeys {
   joinToken: Uint8Array;
@@ -12,7 +12,6 @@ export interface CallKeys {
 /** `callCode` is the code the MACs are keyed with: the patient code in 1:1 calls (also for the practitioner),
  *  the conference's separate call code otherwise. One Argon2id run per distinct code. */
 export async function deriveCallKeys(code: string, callCode: string | null, onProgress?: Progress): Promise<CallKeys> {
-  await ready();
   const secret = await joinSecret(code, argon2InWorker(onProgress));
   const callSecret = callCode && callCode !== code ? await joinSecret(callCode, argon2InWorker()) : secret;
   return { joinToken: joinToken(secret), kCall: callKey(callSecret) };

@@ -2,7 +2,9 @@
 // invite-code treatment of §8a item 10. The server only ever sees join/invite tokens, never a code.
 import { utf8 } from "./bytes";
 import { normaliseCode } from "./codes";
-import { type Argon2, argon2InThread, h, kdf, PASSWORD_MEM, PASSWORD_OPS, SALT_BYTES } from "./primitives";
+// No libsodium here (the patient page's main thread has none): Argon2id is handed in, BLAKE2b is ./hash.
+import { type Argon2, PASSWORD_MEM, PASSWORD_OPS, SALT_BYTES } from "./argon2";
+import { h, kdf } from "./hash";
 
 export const MSG_NOT_A_CODE = "Bitte den zwölfstelligen Zugangscode eingeben (z. B. 7KWZ-AEAX-CT2A).";
 
@@ -22,7 +24,7 @@ export const joinSalt = (): Uint8Array => h(["vdc/v1/join-salt"]).slice(0, SALT_
 export const inviteSalt = (): Uint8Array => h(["vdc/v1/invite-salt"]).slice(0, SALT_BYTES);
 
 /** s = Argon2id(normalised code, join salt, 2, 64 MiB): slow to invert, cached per code by callers. */
-export async function joinSecret(code: string, argon2: Argon2 = argon2InThread): Promise<Uint8Array> {
+export async function joinSecret(code: string, argon2: Argon2): Promise<Uint8Array> {
   return argon2(utf8(normalised(code)), joinSalt(), PASSWORD_OPS, PASSWORD_MEM);
 }
 
@@ -59,7 +61,7 @@ export function descriptionMac(kCall: Uint8Array, label: string, role: string, s
 
 // --- invite codes (§8a item 10) ------------------------------------------------------------------
 
-export async function inviteSecret(code: string, argon2: Argon2 = argon2InThread): Promise<Uint8Array> {
+export async function inviteSecret(code: string, argon2: Argon2): Promise<Uint8Array> {
   return argon2(utf8(normalised(code)), inviteSalt(), PASSWORD_OPS, PASSWORD_MEM);
 }
 

@@ -1,26 +1,12 @@
 // The primitive map of design/crypto.md §2.1, byte-identical to infrastructure/crypto.py (PyNaCl).
+import { type Argon2, SALT_BYTES } from "./argon2";
 import { concat, utf8 } from "./bytes";
-import { type Field, lp } from "./encoding";
 import { lib } from "./sodium";
 
-// Argon2id floors (§2.4): clients refuse weaker parameters a server might hand out.
-export const PASSWORD_OPS = 2;
-export const PASSWORD_MEM = 64 * 1024 * 1024;
-export const MASTER_OPS = 3;
-export const MASTER_MEM = 256 * 1024 * 1024;
-export const SALT_BYTES = 16;
+export { type Argon2, MASTER_MEM, MASTER_OPS, PASSWORD_MEM, PASSWORD_OPS, SALT_BYTES } from "./argon2";
+export { h, kdf } from "./hash";
+
 const NONCE_BYTES = 24;
-
-/** crypto_kdf_derive_from_key(32, id, ctx8, root) == PyNaCl's blake2b(b"", key, salt, person). */
-export function kdf(root: Uint8Array, ctx8: string, subkeyId: number): Uint8Array {
-  if (ctx8.length !== 8) throw new Error("KDF contexts have exactly eight characters");
-  return lib().crypto_kdf_derive_from_key(32, subkeyId, ctx8, root);
-}
-
-/** Domain-separated BLAKE2b-256 of lp(fields), keyed when a secret is involved. */
-export function h(fields: Field[], key?: Uint8Array): Uint8Array {
-  return lib().crypto_generichash(32, lp(...fields), key && key.length ? key : null);
-}
 
 export function normalisePassword(password: string): Uint8Array {
   return utf8(password.normalize("NFKC"));
@@ -30,9 +16,6 @@ export function normalisePassword(password: string): Uint8Array {
 export function passwordLength(password: string): number {
   return [...password.normalize("NFKC")].length;
 }
-
-/** A derivation of Argon2id; the app runs it in a Worker (design/web.md fact 8), tests in-thread. */
-export type Argon2 = (secret: Uint8Array, salt: Uint8Array, ops: number, mem: number) => Promise<Uint8Array>;
 
 export function argon2Sync(secret: Uint8Array, salt: Uint8Array, ops: number, mem: number): Uint8Array {
   if (salt.length !== SALT_BYTES) throw new Error("Argon2 salts have 16 bytes");
