@@ -3,7 +3,7 @@ and the record of a month's billing run.
 
 Deterministic ids make every step idempotent: `Invoice.id_for(org, month)` exists at most once, a number is
 issued by appending to the year's `InvoiceSequence` (optimistic concurrency on its version: two runs can never
-issue the same number, and since the number and the invoice are saved in one transaction there are no gaps),
+issue the same number, and since the numbers and their invoices are saved in one transaction there are no gaps),
 and `BillingRun.id_for(month)` marks a finished month. Sequence and run are global, PII-free events (no
 org_id), so they stay readable for auditors after an organisation is erased; the invoice itself is the
 organisation's and is encrypted and erased with it."""
@@ -64,7 +64,12 @@ class Invoice(OrgAggregate):
 
 
 class InvoiceSequence(Aggregate):
-    """Rechnungsnummernkreis of one year. Holds no personal data: only numbers and opaque invoice ids."""
+    """Rechnungsnummernkreis of one year. Holds no personal data: only numbers and opaque invoice ids.
+
+    The billing run takes its numbers a block at a time (`NumbersIssued`, one event for a batch of invoices
+    saved in the same transaction): the sequence of a year then has a few events per month instead of one per
+    invoice, so loading it stays cheap however many practices are billed. Years billed one number per event
+    (`NumberIssued`) load as before."""
 
     TOPIC = "sprechzimmer.InvoiceSequence"
 
@@ -84,11 +89,21 @@ class InvoiceSequence(Aggregate):
         invoice_id: UUID
 
         def apply(self, sequence: InvoiceSequence) -> None:
-            sequence.issued.append(self.number)
+            sequence.last += 1
+
+    class NumbersIssued(Event):
+        """The numbers `first` … `first + len(invoice_ids) - 1`, in the order of `invoice_ids`."""
+
+        TOPIC = "sprechzimmer.InvoiceSequence.NumbersIssued"
+        first: int
+        invoice_ids: list[UUID]
+
+        def apply(self, sequence: InvoiceSequence) -> None:
+            sequence.last = self.first + len(self.invoice_ids) - 1
 
     def __init__(self, year: int):
         self.year = year
-        self.issued: list[str] = []
+        self.last = 0  # the sequence number of the last issued invoice number
 
     @staticmethod
     def id_for(year: int) -> UUID:
@@ -98,13 +113,15 @@ class InvoiceSequence(Aggregate):
     def open(cls, year: int) -> InvoiceSequence:
         return cls._create(cls.Opened, id=cls.id_for(year), year=year)
 
-    def issue(self, invoice_id: UUID) -> str:
-        seq = len(self.issued) + 1
-        if seq > MAX_SEQUENCE:
+    def issue(self, invoice_ids: list[UUID]) -> list[str]:
+        """The next numbers, one for each invoice id, without a gap after the last issued one."""
+        if not invoice_ids:
+            return []
+        first = self.last + 1
+        if first + len(invoice_ids) - 1 > MAX_SEQUENCE:
             raise Conflict("Der Rechnungsnummernkreis des Jahres ist erschöpft.")
-        number = format_invoice_number(self.year, seq)
-        self.trigger_event(self.NumberIssued, number=number, invoice_id=invoice_id)
-        return number
+        self.trigger_event(self.NumbersIssued, first=first, invoice_ids=list(invoice_ids))
+        return [format_invoice_number(self.year, seq) for seq in range(first, self.last + 1)]
 
 
 class BillingRun(Aggregate):

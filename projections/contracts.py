@@ -148,6 +148,19 @@ class SqlContractDirectory:
                                (str(org_id),)).fetchall()
         return [row[0] for row in rows]
 
+    def invoiced(self, month: str) -> set[UUID]:
+        """The organisations that have the month's invoice (one query for the billing run's pass)."""
+        with self.db.transaction() as cur:
+            rows = cur.execute("SELECT org_id FROM rm_invoices WHERE month = %s", (month,)).fetchall()
+        return {UUID(row[0]) for row in rows}
+
+    def usage_of_month(self, month: str, kind: str) -> dict[UUID, int]:
+        """Units of `kind` per organisation in a month (those without any are absent)."""
+        with self.db.transaction() as cur:
+            rows = cur.execute("SELECT org_id, units FROM rm_usage WHERE month = %s AND kind = %s",
+                               (month, kind)).fetchall()
+        return {UUID(row[0]): int(row[1]) for row in rows}
+
     def usage(self, org_id: UUID, month: str, kind: str) -> int:
         with self.db.transaction() as cur:
             row = cur.execute("SELECT units FROM rm_usage WHERE org_id = %s AND month = %s AND kind = %s",

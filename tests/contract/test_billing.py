@@ -192,3 +192,75 @@ def test_each_invoice_is_mailed_as_pre_notification_before_the_debit_date(
     billing.run(services, "2026-09")  # done already: nothing mailed twice
     billing.prenotify(services, [invoice], collection)  # even asked again, the outbox key holds
     assert len(mailbox.wait_for(before + 2, timeout=1.0)) == before + 1
+
+
+def _plus_practices(new_client: Callable[[str], Client], clock: Clock, n: int) -> list[UUID]:
+    made = []
+    for i in range(n):
+        _client, result = practice(new_client, clock, date(2026, 9, 20), name=f"PPlus{i}", plan="plus",
+                                   billing=BANK)
+        made.append(UUID(result["org_id"]))
+    return made
+
+
+def test_a_crash_between_batches_keeps_the_saved_batches_and_the_rerun_numbers_on_without_gap(
+        server: LiveServer, clock: Clock, new_client: Callable[[str], Client],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Invoices are saved a batch at a time with their block of numbers: a run that dies while saving the
+    second batch leaves the first batch complete and nothing of the second; the rerun issues the rest with
+    the next numbers — none twice, none skipped."""
+    orgs = sorted(_plus_practices(new_client, clock, 3))  # the run bills in the order of the org ids
+    services = server.container.services
+    at(clock, date(2026, 10, 1), hour=2)
+    monkeypatch.setattr(billing, "BATCH", 2)
+    save = services.events.save
+    batches = []
+
+    def dies_on_the_second_batch(*aggregates: Any, **kw: Any) -> Any:
+        if any(isinstance(a, Invoice) for a in aggregates):
+            batches.append(len(aggregates))
+            if len(batches) == 2:
+                raise OSError("Datenträger voll")  # the process dies here: the transaction never commits
+        return save(*aggregates, **kw)
+
+    monkeypatch.setattr(services.events, "save", dies_on_the_second_batch)
+    with pytest.raises(OSError):
+        billing.run(services, "2026-09")
+    assert batches == [3, 2]  # the sequence and two invoices, then the sequence and the third
+    numbers = {org: getattr(services.events.get(Invoice.id_for(org, "2026-09")), "number", None) for org in orgs}
+    assert numbers == {orgs[0]: "2026-000001", orgs[1]: "2026-000002", orgs[2]: None}
+
+    monkeypatch.setattr(services.events, "save", save)
+    result = billing.run(services, "2026-09")
+    assert result.invoices == ["2026-000001", "2026-000002", "2026-000003"] and not result.already_done
+    assert services.events.get(Invoice.id_for(orgs[2], "2026-09")).number == "2026-000003"
+    assert len(ET.fromstring(result.sepa_path.read_bytes()).findall(".//p:DrctDbtTxInf", NS)) == 3
+
+
+def test_numbers_another_run_took_meanwhile_are_skipped_over_not_taken_twice(
+        server: LiveServer, clock: Clock, new_client: Callable[[str], Client],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run keeps the year's sequence in memory between its batches; when another writer takes numbers in
+    between (a second run on another worker), the save of the next batch conflicts, the run reloads the
+    sequence and continues after the other's numbers."""
+    from domain.billing import InvoiceSequence
+
+    orgs = sorted(_plus_practices(new_client, clock, 2))
+    services = server.container.services
+    at(clock, date(2026, 10, 1), hour=2)
+    monkeypatch.setattr(billing, "BATCH", 1)
+    save = services.events.save
+    foreign = UUID("00000000-0000-4000-8000-000000000001")
+
+    def another_run_in_between(*aggregates: Any, **kw: Any) -> Any:
+        saved = save(*aggregates, **kw)
+        if any(isinstance(a, Invoice) and a.org_id == orgs[0] for a in aggregates):
+            other = services.events.get(InvoiceSequence.id_for(2026), InvoiceSequence)
+            assert other.issue([foreign]) == ["2026-000002"]
+            save(other)
+        return saved
+
+    monkeypatch.setattr(services.events, "save", another_run_in_between)
+    result = billing.run(services, "2026-09")
+    assert result.invoices == ["2026-000001", "2026-000003"]
+    assert services.events.get(Invoice.id_for(orgs[1], "2026-09")).number == "2026-000003"

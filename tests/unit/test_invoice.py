@@ -119,3 +119,27 @@ def test_billing_period() -> None:
     for bad in ("2026-13", "2026-00", "2026-1", "202601"):
         with pytest.raises(ValueError):
             billing_period(bad)
+
+
+def test_the_sequence_issues_blocks_that_continue_a_year_numbered_one_by_one() -> None:
+    """A year's numbers may have been issued one per event before blocks existed: a block continues after
+    them, and a block that would pass the last number of the year is refused as a whole."""
+    from uuid import uuid4
+
+    from domain.base import Conflict
+    from domain.billing import InvoiceSequence
+    from domain.invoice import MAX_SEQUENCE
+
+    sequence = InvoiceSequence.open(2026)
+    for seq in (1, 2):  # as the sequence recorded them before
+        sequence.trigger_event(InvoiceSequence.NumberIssued, number=format_invoice_number(2026, seq),
+                               invoice_id=uuid4())
+    assert sequence.issue([uuid4(), uuid4(), uuid4()]) == ["2026-000003", "2026-000004", "2026-000005"]
+    assert sequence.issue([]) == []
+    assert sequence.issue([uuid4()]) == ["2026-000006"]
+
+    sequence.last = MAX_SEQUENCE - 1
+    version = sequence.version
+    with pytest.raises(Conflict):
+        sequence.issue([uuid4(), uuid4()])
+    assert sequence.version == version and sequence.issue([uuid4()]) == [format_invoice_number(2026, MAX_SEQUENCE)]

@@ -206,6 +206,18 @@ def test_schema_check_is_not_a_formality() -> None:
         XSD.validate(xml.decode())
 
 
+def test_a_file_the_schema_rejects_is_never_returned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The module checks its own output against pain.008: a file that lost a mandatory element (here by a
+    broken serialisation step) is refused with the schema's finding instead of reaching the bank."""
+    from infrastructure import sepa
+
+    reproducible = sepa._make_reproducible
+    monkeypatch.setattr(sepa, "_make_reproducible", lambda *args: reproducible(*args).replace(
+        b"<ReqdColltnDt>2026-06-05</ReqdColltnDt>", b""))
+    with pytest.raises(SepaFileError, match=r"pain\.008\.001\.02.*ReqdColltnDt"):
+        _build()
+
+
 def test_debtor_names_are_transliterated_the_german_way() -> None:
     """"Müller" is "Mueller" on the bank statement, not "Muller" (issue 15, item 6)."""
     names = [el.text for el in ET.fromstring(_build()).iter("{" + NS["p"] + "}Nm")]
