@@ -234,7 +234,7 @@ def test_a_crash_between_batches_keeps_the_saved_batches_and_the_rerun_numbers_o
     result = billing.run(services, "2026-09")
     assert result.invoices == ["2026-000001", "2026-000002", "2026-000003"] and not result.already_done
     assert services.events.get(Invoice.id_for(orgs[2], "2026-09")).number == "2026-000003"
-    assert len(ET.fromstring(result.sepa_path.read_bytes()).findall(".//p:DrctDbtTxInf", NS)) == 3
+    assert len(ET.fromstring(sepa_xml(server.settings, result.sepa_path)).findall(".//p:DrctDbtTxInf", NS)) == 3
 
 
 def test_numbers_another_run_took_meanwhile_are_skipped_over_not_taken_twice(
