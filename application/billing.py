@@ -139,7 +139,10 @@ def _recipient(organisation: Organisation) -> dict[str, Any]:
     street = f"{address['street']} {address['number']}"
     lines = [street] + ([address["addition"]] if address.get("addition") else []) + \
         [f"{address['postcode']} {address['city']}"]
-    return {"name": profile["organisation"]["name"], "address_lines": lines}
+    recipient: dict[str, Any] = {"name": profile["organisation"]["name"], "address_lines": lines}
+    if profile["organisation"].get("vat_id"):  # printed on reverse-charge invoices (§ 14a Abs. 1 UStG)
+        recipient["vat_id"] = profile["organisation"]["vat_id"]
+    return recipient
 
 
 # Invoices saved per transaction, with their block of numbers: each save pays one read-model catch-up and one

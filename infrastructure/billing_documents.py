@@ -50,6 +50,6 @@ class SepaAndPdfDocuments:
             period_end=end, seller=InvoiceParty(setup.creditor_name, setup.seller_address),
             seller_vat_id=setup.seller_vat_id,
             recipient=InvoiceParty(invoice.recipient["name"], tuple(invoice.recipient["address_lines"]),
-                                   _country(invoice)),
+                                   _country(invoice), invoice.recipient.get("vat_id")),
             amounts=amounts, mandate_reference=invoice.debit["mandate_reference"], creditor_id=setup.creditor_id,
             collection_date=collection))

@@ -90,6 +90,8 @@ def invoice_xml(doc: InvoiceDocument) -> bytes:
     buyer = _el(agreement, "ram:BuyerTradeParty")
     _el(buyer, "ram:Name", doc.recipient.name)
     _address(buyer, doc.recipient.address_lines, doc.recipient.country)
+    if doc.recipient.vat_id:  # BT-48, which EN 16931 asks for under reverse charge (BR-AE-02)
+        _el(_el(buyer, "ram:SpecifiedTaxRegistration"), "ram:ID", doc.recipient.vat_id, schemeID="VA")
     _el(transaction, "ram:ApplicableHeaderTradeDelivery")
 
     settlement = _el(transaction, "ram:ApplicableHeaderTradeSettlement")

@@ -28,6 +28,7 @@ class InvoiceParty:
     name: str
     address_lines: tuple[str, ...]
     country: str = "DE"  # ISO 3166-1 alpha-2, for the e-invoice (Factur-X)
+    vat_id: str | None = None  # the recipient's, on a reverse-charge invoice
 
 
 @dataclass(frozen=True)
@@ -105,11 +106,11 @@ def render_invoice_pdf(doc: InvoiceDocument) -> bytes:
     pdf.set_font("helvetica", style="B", size=18)
     pdf.cell(width, 10, "Rechnung", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", size=10)
-    for label, value in (
-        ("Rechnungsnummer", doc.number),
-        ("Rechnungsdatum", _de_date(doc.issued_on)),
-        ("Leistungszeitraum", f"{_de_date(doc.period_start)} – {_de_date(doc.period_end)}"),
-    ):
+    header = [("Rechnungsnummer", doc.number), ("Rechnungsdatum", _de_date(doc.issued_on)),
+              ("Leistungszeitraum", f"{_de_date(doc.period_start)} – {_de_date(doc.period_end)}")]
+    if doc.recipient.vat_id:  # the recipient's VAT id, which a reverse-charge invoice must name (§ 14a UStG)
+        header.append(("Ihre USt-IdNr.", doc.recipient.vat_id))
+    for label, value in header:
         pdf.cell(45, 6, f"{label}:")
         pdf.cell(width - 45, 6, _pdf_text(value), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(8)

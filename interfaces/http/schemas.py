@@ -6,9 +6,10 @@ import re
 from typing import Any
 
 import phonenumbers
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
+from stdnum.eu import vat
 
 from domain import values
 
@@ -123,6 +124,15 @@ class EmptySchema(GermanSchema):
     """A command without fields: an empty JSON object, and nothing else."""
 
 
+MSG_VAT_ID = "Bitte eine gültige Umsatzsteuer-Identifikationsnummer mit Länderkennung eingeben (z. B. ATU13585627)."
+
+
+def _vat_id(value: str) -> None:
+    """An EU VAT id with its country prefix and check digits (python-stdnum); whether it is registered, VIES knows."""
+    if not vat.is_valid(value):
+        raise ValidationError(MSG_VAT_ID)
+
+
 class OrganisationSchema(GermanSchema):
     name = _text(200)
     kind = _choice(values.ORGANISATION_KINDS)
@@ -130,6 +140,14 @@ class OrganisationSchema(GermanSchema):
     specialty = _text(100, required=False)
     bsnr = _text(9, required=False, validate=_nine_digits)
     lanr = _text(9, required=False, validate=_nine_digits)
+    # A practice outside Germany is invoiced under reverse charge, which names its VAT id (§ 14a Abs. 1 UStG).
+    vat_id = _text(20, required=False, validate=_vat_id)
+
+    @post_load
+    def _compact_vat_id(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if data.get("vat_id"):
+            data["vat_id"] = vat.compact(data["vat_id"])  # "ATU 135 856 27" is stored as ATU13585627
+        return data
 
 
 class AddressSchema(GermanSchema):

@@ -61,6 +61,8 @@ BAD_FIELDS = [
     ("organisation.size", "7"),
     ("organisation.bsnr", "12345678"),
     ("organisation.lanr", "abcdefghi"),
+    ("organisation.vat_id", "ATU13585628"),  # a check digit off
+    ("organisation.vat_id", "13585627"),  # no country prefix
     ("address.street", KeyError),
     ("address.postcode", "1234"),
     ("address.postcode", "D-12345"),

@@ -142,7 +142,8 @@ def test_practice_abroad_is_invoiced_without_german_vat_as_factur_x(
 
     abroad = {"street": "Rue de la Paix", "number": "1", "addition": None, "postcode": "99999", "city": "Paris"}
     bank = {**BANK, "iban": "FR76 3000 6000 0112 3456 7890 189", "bic": "AGRIFRPP"}
-    client, result = practice(new_client, clock, date(2026, 9, 20), plan="plus", billing=bank, address=abroad)
+    client, result = practice(new_client, clock, date(2026, 9, 20), plan="plus", billing=bank, address=abroad,
+                              organisation__vat_id="fr 40 303 265 045")  # as typed: stored compact, upper case
     at(clock, date(2026, 10, 1), hour=2)
     billing.run(server.container.services, "2026-09")
     invoice = server.container.services.events.get(Invoice.id_for(UUID(result["org_id"]), "2026-09"))
@@ -152,8 +153,10 @@ def test_practice_abroad_is_invoiced_without_german_vat_as_factur_x(
     pdf = contract.invoice_pdf(client, invoice.number)
     text = " ".join(PdfReader(BytesIO(pdf)).pages[0].extract_text().split())
     assert REVERSE_CHARGE_NOTE in text and "19,00 EUR" in text
+    assert "Ihre USt-IdNr.: FR40303265045" in text  # § 14a Abs. 1 UStG: reverse charge names the recipient's
     _, xml = facturx.get_xml_from_pdf(pdf, check_xsd=True)
     assert b"<ram:CategoryCode>AE</ram:CategoryCode>" in xml and b"<ram:CountryID>FR</ram:CountryID>" in xml
+    assert b'<ram:ID schemeID="VA">FR40303265045</ram:ID>' in xml  # BT-48 of the buyer
 
 
 def test_each_invoice_is_mailed_as_pre_notification_before_the_debit_date(

@@ -64,13 +64,16 @@ def test_the_invoice_is_factur_x_with_valid_en16931_xml() -> None:
 def test_practice_abroad_pays_no_german_vat_and_the_invoice_says_why() -> None:
     amounts = compute_invoice(users=3, sms=42, plan=PLANS["plus"], reverse_charge=True)
     assert amounts.vat == 0 and amounts.gross == amounts.net and amounts.reverse_charge
-    doc = dataclasses.replace(DOC, amounts=amounts,
-                              recipient=InvoiceParty("Cabinet Dr. Dupont", ("Rue de la Paix 1", "99999 Paris"), "FR"))
+    doc = dataclasses.replace(DOC, amounts=amounts, recipient=InvoiceParty(
+        "Cabinet Dr. Dupont", ("Rue de la Paix 1", "99999 Paris"), "FR", vat_id="FR40303265045"))
     text = _text(render_facturx_pdf(doc))
     assert REVERSE_CHARGE_NOTE in text and "USt. 0 %" in text
+    assert "Ihre USt-IdNr.: FR40303265045" in text  # § 14a Abs. 1 UStG: the recipient's VAT id
     root = ET.fromstring(invoice_xml(doc))
     assert facturx.xml_check_xsd(invoice_xml(doc), flavor="factur-x", level="en16931")
     assert {e.text for e in root.iterfind(".//ram:CategoryCode", NS)} == {"AE"}
     assert root.findtext(".//ram:BuyerTradeParty//ram:CountryID", namespaces=NS) == "FR"
+    assert root.findtext(".//ram:BuyerTradeParty/ram:SpecifiedTaxRegistration/ram:ID", namespaces=NS) \
+        == "FR40303265045"  # BT-48 (EN 16931 BR-AE-02)
     assert root.findtext(".//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:ExemptionReasonCode",
                          namespaces=NS) == "VATEX-EU-AE"

@@ -42,6 +42,8 @@ const STEP_ORGANISATION: Spec[] = [
   { key: "address.addition", label: "Adresszusatz", check: v.optional(100) },
   { key: "address.postcode", label: "PLZ", check: v.postcode, autocomplete: "postal-code" },
   { key: "address.city", label: "Ort", check: v.required(100), autocomplete: "address-level2" },
+  { key: "organisation.vat_id", label: "USt-IdNr. (nur Praxen außerhalb Deutschlands)", check: v.optional(20),
+    hint: "Mit Länderkennung, z. B. ATU13585627: Rechnungen an Praxen im Ausland (PLZ 99999) ohne deutsche Umsatzsteuer nennen sie." },
   { key: "main_user.salutation", label: "Anrede", options: SALUTATIONS, check: v.required(20) },
   { key: "main_user.title", label: "Titel", check: v.optional(30) },
   { key: "main_user.first_name", label: "Vorname", check: v.required(100), autocomplete: "given-name" },

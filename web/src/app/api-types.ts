@@ -4157,6 +4157,8 @@ export interface components {
             bsnr: string | null;
             /** @default null */
             lanr: string | null;
+            /** @default null */
+            vat_id: string | null;
         };
         Address: {
             street: string;
