@@ -43,6 +43,17 @@ def process_tree(pid: int) -> list[int]:
     return pids
 
 
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM as an operator's service manager sends it; the whole process group is killed if it hangs."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
 class ServeProcess:
     """`sprechzimmer serve` in a subprocess: gunicorn, uvicorn workers, the production wiring."""
 
@@ -70,13 +81,7 @@ class ServeProcess:
         raise RuntimeError("server did not start")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_process(self.proc)
         self.log.close()
 
 

@@ -93,6 +93,22 @@ def cli(new_client: Callable[[str], Client]) -> Client:
     return client
 
 
+def admitted_and_both_see_and_hear(patient: WebPage, practice: WebPage) -> None:
+    """The practice admits the one patient waiting; both pages then decode the other's video, hear its audio,
+    show a direct path and no security warning."""
+    waiting = practice.page.locator(".waiting-list li")
+    waiting.wait_for(timeout=SLOW)
+    assert "wartet seit" in waiting.inner_text()
+    waiting.get_by_role("button", name="Hereinholen").click()
+    patient.page.get_by_role("heading", name="Videosprechstunde").wait_for(timeout=SLOW)
+    for side in (patient, practice):
+        frames_flow(side)
+        assert side.page.evaluate(AUDIO_ENERGY, ".tile[data-peer] video") > 0.01
+        side.page.locator('.path[data-path="direct"]').wait_for(timeout=SLOW)
+        assert "direkt" in side.page.locator(".path").inner_text()
+        assert side.page.get_by_role("heading", name="Sicherheitswarnung").count() == 0
+
+
 def session_token(client: Client) -> str:
     """The practice admin's session: the practitioner code leads a call only with it (§8a.7)."""
     assert client.session is not None, "the practice is logged in"

@@ -38,8 +38,8 @@ from tests.calls.test_call_e2e import coturn_secret
 from tests.conftest import free_port
 from tests.web import calls
 from tests.web.calls import (
-    AUDIO_ENERGY,
     PRACTICE_NAME,
+    admitted_and_both_see_and_hear,
     frames_flow,
     open_call_screen,
     patient_enters,
@@ -67,18 +67,7 @@ def test_patient_waits_is_admitted_and_both_see_and_hear(new_page: Callable[[], 
     assert consent is not None and consent["method"] == "Teilnahmeseite"
 
     open_call_screen(practice, planned.appointment_id)
-    waiting = practice.page.locator(".waiting-list li")
-    waiting.wait_for(timeout=SLOW)
-    assert "wartet seit" in waiting.inner_text()
-    waiting.get_by_role("button", name="Hereinholen").click()
-
-    patient.page.get_by_role("heading", name="Videosprechstunde").wait_for(timeout=SLOW)
-    for side in (patient, practice):
-        frames_flow(side)
-        assert side.page.evaluate(AUDIO_ENERGY, ".tile[data-peer] video") > 0.01
-        side.page.locator('.path[data-path="direct"]').wait_for(timeout=SLOW)
-        assert "direkt" in side.page.locator(".path").inner_text()
-        assert side.page.get_by_role("heading", name="Sicherheitswarnung").count() == 0
+    admitted_and_both_see_and_hear(patient, practice)
     assert practice.page.locator(".waiting-list li").count() == 0
 
     # Screen sharing is a plus feature: on basis the plan's message, and the call goes on.

@@ -11,7 +11,6 @@ both processes, as behind a load balancer that spreads one site over several wor
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.calls.media import ServeProcess
+from tests.calls.media import ServeProcess, stop_process
 from tests.conftest import OPERATOR, ROOT, free_port
 
 
@@ -47,13 +46,7 @@ class WorkerProcess:
                                      start_new_session=True)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_process(self.proc)
         self.log.close()
 
 
