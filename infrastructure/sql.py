@@ -74,17 +74,18 @@ class SqliteDatabase:
     def transaction(self, durable: bool = True) -> Iterator[_SqliteCursor]:
         with self._lock:
             cur = self._conn.cursor()
-            if not durable:  # in WAL mode, NORMAL skips the fsync of this commit (the next FULL one covers it)
-                cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("BEGIN IMMEDIATE")
             try:
-                yield _SqliteCursor(cur)
-            except BaseException:
-                self._conn.rollback()
-                raise
-            else:
-                self._conn.commit()
-            finally:
+                if not durable:  # in WAL mode, NORMAL skips the fsync of this commit (the next FULL one covers it)
+                    cur.execute("PRAGMA synchronous=NORMAL")
+                cur.execute("BEGIN IMMEDIATE")
+                try:
+                    yield _SqliteCursor(cur)
+                except BaseException:
+                    self._conn.rollback()
+                    raise
+                else:
+                    self._conn.commit()
+            finally:  # also when BEGIN failed (locked): the next transaction must not inherit NORMAL
                 if not durable:
                     cur.execute("PRAGMA synchronous=FULL")
                 cur.close()
