@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "./api";
 import { type Enrollment, type Session, waitForApproval } from "./client";
-import { Alert, Field, Progress, useFields } from "./components";
+import { Alert, Field, PairingCodeCard, Progress, useFields } from "./components";
 import { redeemInvite } from "./invites";
 import { navigate } from "./router";
 import { password as checkPassword, required, shortName } from "./validation";
@@ -58,17 +58,12 @@ export function InvitationPage({ onLogin }: { onLogin: (session: Session) => voi
 
   if (enrollment) {
     return (
-      <>
-        <h1>Freischaltung dieses Geräts</h1>
-        <section class="card" aria-labelledby="code-title">
-          <h2 id="code-title">Kopplungscode</h2>
-          <p class="pairing-code"><output id="pairing-code" aria-label="Kopplungscode">{enrollment.pairingCode}</output></p>
-          <p>Ihr Passwort ist gesetzt. Lassen Sie diesen Code an dem Gerät, an dem Sie eingeladen wurden, unter
-            „Stammdaten → Arbeitsplätze/Endgeräte“ eingeben (bei Bedarf am Telefon vorlesen). Der Code verlässt
-            dieses Gerät nicht; der Server kennt ihn nicht.</p>
-          <p role="status" aria-live="polite">Warte auf Freigabe … Sie werden danach automatisch angemeldet.</p>
-        </section>
-      </>
+      <PairingCodeCard code={enrollment.pairingCode}>
+        <p>Ihr Passwort ist gesetzt. Lassen Sie diesen Code an dem Gerät, an dem Sie eingeladen wurden, unter
+          „Stammdaten → Arbeitsplätze/Endgeräte“ eingeben (bei Bedarf am Telefon vorlesen). Der Code verlässt
+          dieses Gerät nicht; der Server kennt ihn nicht.</p>
+        <p role="status" aria-live="polite">Warte auf Freigabe … Sie werden danach automatisch angemeldet.</p>
+      </PairingCodeCard>
     );
   }
 

@@ -4,7 +4,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "./api";
 import { enroll, type Enrollment, login, MSG_NO_DEVICE, MSG_WAITING, type Session, waitForApproval } from "./client";
-import { Alert, Field, Progress } from "./components";
+import { Alert, Field, PairingCodeCard, Progress } from "./components";
 import { loadDevice } from "./devicestore";
 import { navigate } from "./router";
 import { MSG_PASSWORD_TOO_LONG, required } from "./validation";
@@ -78,20 +78,15 @@ export function LoginPage({ onLogin }: { onLogin: (session: Session) => void }) 
 
   if (enrollment) {
     return (
-      <>
-        <h1>Freischaltung dieses Geräts</h1>
-        <section class="card" aria-labelledby="code-title">
-          <h2 id="code-title">Kopplungscode</h2>
-          <p class="pairing-code"><output id="pairing-code" aria-label="Kopplungscode">{enrollment.pairingCode}</output></p>
-          <p>Lassen Sie diesen Code an einem bereits freigegebenen Gerät Ihrer Organisation unter
-            „Stammdaten → Arbeitsplätze/Endgeräte“ eingeben (bei Bedarf am Telefon vorlesen). Der Code verlässt
-            dieses Gerät nicht; der Server kennt ihn nicht.</p>
-          <p role="status" aria-live="polite">Warte auf Freigabe … Sie werden danach automatisch angemeldet.</p>
-          <p>Kein freigegebenes Gerät zur Hand? <a href={`/wiederherstellen?pending=1&org=${encodeURIComponent(org)}`}
-            onClick={(e) => { e.preventDefault(); navigate(`/wiederherstellen?pending=1&org=${encodeURIComponent(org)}`); }}>
-            Mit dem Masterpasswort freischalten</a></p>
-        </section>
-      </>
+      <PairingCodeCard code={enrollment.pairingCode}>
+        <p>Lassen Sie diesen Code an einem bereits freigegebenen Gerät Ihrer Organisation unter
+          „Stammdaten → Arbeitsplätze/Endgeräte“ eingeben (bei Bedarf am Telefon vorlesen). Der Code verlässt
+          dieses Gerät nicht; der Server kennt ihn nicht.</p>
+        <p role="status" aria-live="polite">Warte auf Freigabe … Sie werden danach automatisch angemeldet.</p>
+        <p>Kein freigegebenes Gerät zur Hand? <a href={`/wiederherstellen?pending=1&org=${encodeURIComponent(org)}`}
+          onClick={(e) => { e.preventDefault(); navigate(`/wiederherstellen?pending=1&org=${encodeURIComponent(org)}`); }}>
+          Mit dem Masterpasswort freischalten</a></p>
+      </PairingCodeCard>
     );
   }
 

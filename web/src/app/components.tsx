@@ -67,6 +67,20 @@ export function Progress({ value, label }: { value: number; label: string }) {
   );
 }
 
+/** A new device's pairing code, shown until an approved device enters it; `children` say where to enter it. */
+export function PairingCodeCard({ code, children }: { code: string; children: ComponentChildren }) {
+  return (
+    <>
+      <h1>Freischaltung dieses Geräts</h1>
+      <section class="card" aria-labelledby="code-title">
+        <h2 id="code-title">Kopplungscode</h2>
+        <p class="pairing-code"><output id="pairing-code" aria-label="Kopplungscode">{code}</output></p>
+        {children}
+      </section>
+    </>
+  );
+}
+
 export function Alert({ children }: { children: ComponentChildren }) {
   return <div class="alert" role="alert">{children}</div>;
 }
