@@ -2,6 +2,8 @@
 // encrypted with a non-extractable WebCrypto AES-GCM key that is itself stored in IndexedDB. A script of
 // this origin can use the key but never read it out, so the seed cannot be exfiltrated as bytes.
 
+import { indexedStore } from "./idb";
+
 const DB = "sprechzimmer";
 const KEYS = "keys";
 const DEVICES = "devices";
@@ -27,32 +29,10 @@ export interface DeviceSecrets {
   pairingCode: string | null; // shown on this screen until the device is approved
 }
 
-function open(): Promise<IDBDatabase> {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB, 1);
-    request.onupgradeneeded = () => {
-      request.result.createObjectStore(KEYS);
-      request.result.createObjectStore(DEVICES, { keyPath: "orgKey" });
-    };
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
-function run<T>(store: string, mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest): Promise<T> {
-  return open().then((db) => new Promise<T>((resolve, reject) => {
-    const tx = db.transaction(store, mode);
-    const request = op(tx.objectStore(store));
-    tx.oncomplete = () => {
-      db.close();
-      resolve(request.result as T);
-    };
-    tx.onerror = tx.onabort = () => {
-      db.close();
-      reject(tx.error ?? request.error);
-    };
-  }));
-}
+const run = indexedStore(DB, (db) => {
+  db.createObjectStore(KEYS);
+  db.createObjectStore(DEVICES, { keyPath: "orgKey" });
+});
 
 async function wrapKey(): Promise<CryptoKey> {
   const existing = await run<CryptoKey | undefined>(KEYS, "readonly", (s) => s.get(WRAP_KEY_ID));

@@ -2,6 +2,7 @@
 // certificates_to_sign of interfaces/client/users.py. The server sees only the invite token; the secret s_inv
 // stays on the inviting browser (inviteSecrets below) to check the employee's invite proof before the
 // organisation certifies their password key.
+import { indexedStore } from "./idb";
 import {
   deviceKeys, equal, fromHex, inviteProof, inviteSecret, inviteToken, newCode, normaliseCode, pairingKey,
   pairingTagNewDevice, PASSWORD_MEM, PASSWORD_OPS, passwordKeys, randomBytes, ready, SALT_BYTES, shortNameKey,
@@ -27,26 +28,10 @@ export const MSG_INVITE_ELSEWHERE =
 // --- s_inv at rest: its own IndexedDB database, sealed with a non-extractable AES-GCM key like the device seed.
 const DB = "sprechzimmer-invites";
 
-function open(): Promise<IDBDatabase> {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB, 1);
-    request.onupgradeneeded = () => {
-      request.result.createObjectStore("keys");
-      request.result.createObjectStore("secrets");
-    };
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
-function run<T>(store: string, mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest): Promise<T> {
-  return open().then((db) => new Promise<T>((resolve, reject) => {
-    const tx = db.transaction(store, mode);
-    const request = op(tx.objectStore(store));
-    tx.oncomplete = () => { db.close(); resolve(request.result as T); };
-    tx.onerror = tx.onabort = () => { db.close(); reject(tx.error ?? request.error); };
-  }));
-}
+const run = indexedStore(DB, (db) => {
+  db.createObjectStore("keys");
+  db.createObjectStore("secrets");
+});
 
 async function wrapKey(): Promise<CryptoKey> {
   const existing = await run<CryptoKey | undefined>("keys", "readonly", (s) => s.get("invite-wrap"));
