@@ -7,10 +7,10 @@ Stored value: "rm1:" ‖ hex(XChaCha20-Poly1305(K_rm, value, aad = lp("vdc/v1/re
 
 from __future__ import annotations
 
+from typing import Protocol
 from uuid import UUID
 
 from application.errors import EventKeyDestroyed
-from application.ports import Keystore
 from infrastructure import crypto
 from sprechzimmer_protocol.primitives import CryptoError
 
@@ -19,11 +19,16 @@ PREFIX = "rm1:"
 __all__ = ["PREFIX", "ReadModelCipher"]
 
 
+class ReadModelKeys(Protocol):  # the part of application.ports.Keystore used here
+    def read_model_key(self, org_id: UUID) -> bytes | None: ...
+
+
 class ReadModelCipher:
-    def __init__(self, keystore: Keystore):
+    def __init__(self, keystore: ReadModelKeys):
         self.keystore = keystore
 
-    def _key(self, org_id: UUID) -> bytes:
+    def key(self, org_id: UUID) -> bytes:
+        """K_rm of the organisation, for opening several of its values with one lookup."""
         key = self.keystore.read_model_key(org_id)
         if key is None:
             raise EventKeyDestroyed(org_id)
@@ -31,9 +36,9 @@ class ReadModelCipher:
 
     def seal(self, org_id: UUID, column: str, value: str) -> str:
         aad = crypto.lp("vdc/v1/read-model", org_id, column)
-        return PREFIX + crypto.aead_encrypt(self._key(org_id), value.encode(), aad).hex()
+        return PREFIX + crypto.aead_encrypt(self.key(org_id), value.encode(), aad).hex()
 
-    def open(self, org_id: UUID, column: str, stored: str) -> str:
+    def open(self, org_id: UUID, column: str, stored: str, key: bytes | None = None) -> str:
         """The plaintext; "" for a sealed value that does not open (a tampered row), which clients then refuse
         like any other value that does not match its org-signed certificate. A row written before sealing
         existed is read as it is until the read model is rebuilt."""
@@ -41,6 +46,6 @@ class ReadModelCipher:
             return stored
         try:
             aad = crypto.lp("vdc/v1/read-model", org_id, column)
-            return crypto.aead_decrypt(self._key(org_id), bytes.fromhex(stored[len(PREFIX):]), aad).decode()
+            return crypto.aead_decrypt(key or self.key(org_id), bytes.fromhex(stored[len(PREFIX):]), aad).decode()
         except (ValueError, CryptoError):
             return ""

@@ -19,7 +19,8 @@ from application.retention import Kept, Retention
 from domain.base import short_name_key
 from domain.device import Device
 from domain.organisation import Organisation
-from infrastructure.readmodel_cipher import ReadModelCipher
+from infrastructure import crypto
+from infrastructure.readmodel_cipher import PREFIX, ReadModelCipher
 from infrastructure.sql import Cursor, Database
 from projections.runner import handled_topics
 
@@ -126,22 +127,56 @@ class SqlLoginDirectory:
                 "u.short_name, u.role, u.pw_salt, u.pw_ops, u.pw_mem, u.pk_pw, u.active, c.cert, "
                 "d.name, d.status, d.dev_sign_pk, d.dev_box_pk, d.approved_at, d.approver, d.cert, "
                 "g.grant_json, g.approver_tag "
-                "FROM rm_login_names n "
+                "FROM (SELECT %s AS short_key) q "  # one row, of NULLs for an unknown name: equal work again
+                "LEFT JOIN rm_login_names n ON n.short_key = q.short_key "
                 "LEFT JOIN rm_users u ON u.org_id = n.org_id AND u.user_key = %s "
                 "LEFT JOIN rm_login_certs c ON c.org_id = n.org_id AND c.user_key = u.user_key "
                 "LEFT JOIN rm_devices d ON d.org_id = n.org_id AND d.device_id = %s "
-                "LEFT JOIN rm_login_grants g ON g.org_id = n.org_id AND g.device_id = d.device_id "
-                "WHERE n.short_key = %s", (short_name_key(user), device_id, short_name_key(org))).fetchone()
-        if row is None:
-            return None
+                "LEFT JOIN rm_login_grants g ON g.org_id = n.org_id AND g.device_id = d.device_id",
+                (short_name_key(org), short_name_key(user), device_id)).fetchone()
+        # An unknown organisation, user or device is answered with the same work as a known one, on a decoy
+        # row: the work saved would otherwise tell them apart by the time the answer takes (issue 10.4).
+        org_known, user_known, device_known = row[0] is not None, row[3] is not None, row[13] is not None
+        if not org_known:
+            row = _DECOY_ROW
+        row = (row[:3] + (row[3:11] if user_known else _DECOY_ROW[3:11])
+               + (row[11:] if device_known else _DECOY_ROW[11:]))
         org_id = UUID(row[0])
+        if org_known:
+            key = self.cipher.key(org_id)
+        else:
+            self.cipher.keystore.read_model_key(org_id)  # finds no key, but takes as long to find out
+            key = _DECOY_KEY
 
-        def opened(column: str, value: str) -> str:
-            return self.cipher.open(org_id, column, value)
+        def opened(column: str, value: str, real: bool) -> str:
+            return self.cipher.open(org_id, column, value, key) if real else \
+                self.cipher.open(_DECOY_ORG, column, value, _DECOY_KEY)
 
-        stored_user = StoredUser(row[3], row[4], opened("pw_salt", row[5]), int(row[6]), int(row[7]),
-                                 opened("pk_pw", row[8]), bool(row[9]), row[10] or "") if row[3] else None
-        stored_device = StoredDevice(row[11], row[12], opened("dev_sign_pk", row[13]), opened("dev_box_pk", row[14]),
-                                     row[15], row[16], row[17], json.loads(row[18]) if row[18] else None,
-                                     row[19]) if row[13] else None
-        return LoginRecord(org_id, row[1], row[2], stored_user, stored_device)
+        stored_user = StoredUser(row[3], row[4], opened("pw_salt", row[5], user_known), int(row[6]), int(row[7]),
+                                 opened("pk_pw", row[8], user_known), bool(row[9]), row[10] or "")
+        stored_device = StoredDevice(row[11], row[12], opened("dev_sign_pk", row[13], device_known),
+                                     opened("dev_box_pk", row[14], device_known), row[15], row[16], row[17],
+                                     json.loads(row[18]) if row[18] else None, row[19])
+        if not org_known:
+            return None
+        return LoginRecord(org_id, row[1], row[2], stored_user if user_known else None,
+                           stored_device if device_known else None)
+
+
+_DECOY_ORG = UUID(int=0)
+_DECOY_KEY = crypto.random_bytes(32)
+
+
+def _decoy_sealed(column: str, size: int) -> str:  # as ReadModelCipher.seal, under the decoy key
+    aad = crypto.lp("vdc/v1/read-model", _DECOY_ORG, column)
+    return PREFIX + crypto.aead_encrypt(_DECOY_KEY, crypto.random_bytes(size).hex().encode(), aad).hex()
+
+
+# A row of lookup's query in the sizes of a real one: names, keys, a certificate and a keyring grant.
+_DECOY_ROW = (
+    str(_DECOY_ORG), "Decoy", "00" * 32,
+    "decoy", "admin", _decoy_sealed("pw_salt", 16), 2, 67108864, _decoy_sealed("pk_pw", 32), True, "00" * 180,
+    "Decoy", "approved", _decoy_sealed("dev_sign_pk", 32), _decoy_sealed("dev_box_pk", 32),
+    "2026-01-01T00:00:00+00:00", "decoy", "00" * 180,
+    json.dumps({"version": 1, "org_id": str(_DECOY_ORG), "sealed": "00" * 400}), None,
+)
