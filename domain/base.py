@@ -3,18 +3,24 @@ event store can encrypt the payload under that organisation's key and erase it w
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
+import inspect
 import secrets
+import sys
+from functools import lru_cache
 from typing import Any
 from uuid import RFC_4122, UUID, uuid5
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, Snapshot
+from eventsourcing.utils import get_topic, resolve_topic
 
 # The short-name rule is the protocol's (design/crypto.md §8a.2), defined once for server and clients.
 from sprechzimmer_protocol.names import short_name_key
 
-__all__ = ["Conflict", "DomainError", "NotPermitted", "OrgAggregate", "global_id", "scoped_id", "short_name_key"]
+__all__ = ["Conflict", "DomainError", "NotPermitted", "OrgAggregate", "OrgSnapshot", "global_id", "scoped_id",
+           "short_name_key"]
 
 
 class DomainError(Exception):
@@ -34,8 +40,83 @@ class NotPermitted(DomainError):
     """The plan or the role does not allow this (HTTP 403)."""
 
 
+class OrgSnapshot(Snapshot):
+    """The state of one of an organisation's aggregates at one version (issue 13.3): a command on an aggregate
+    with a long history loads the snapshot and the events after it instead of all of them. Like every event of
+    the aggregate it names the organisation, so the store encrypts it under the organisation's key and an
+    erasure deletes it with the events.
+
+    The state is stored as JSON, which knows neither integer dict keys (keyring versions) nor dataclasses (User):
+    `take` tags both and `mutate` restores them. `schema` fingerprints the code of the aggregate; a snapshot
+    taken by other code is not `current`, and the store replays the events instead (application/eventstore.py),
+    so an aggregate whose attributes changed in a release never meets a snapshot of the old ones."""
+
+    TOPIC = "sprechzimmer.OrgSnapshot"
+
+    @property
+    def org_id(self) -> UUID:
+        return UUID(str(self.state["org_id"]))
+
+    @property
+    def current(self) -> bool:
+        return bool(self.state.get("schema") == _schema(resolve_topic(self.topic).__module__))
+
+    @classmethod
+    def take(cls, aggregate: Any) -> OrgSnapshot:
+        taken = super().take(aggregate)
+        state = {key: _tagged(value) for key, value in taken.state.items()}
+        state["schema"] = _schema(type(aggregate).__module__)
+        return dataclasses.replace(taken, state=state)
+
+    def mutate(self, _: None) -> Any:
+        state = {key: _untagged(value) for key, value in self.state.items() if key != "schema"}
+        return Snapshot.mutate(dataclasses.replace(self, state=state), None)
+
+
+_TAG = "__snapshot__"
+
+
+def _tagged(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {_TAG: "dataclass", "topic": get_topic(type(value)),
+                "fields": {field.name: _tagged(getattr(value, field.name)) for field in dataclasses.fields(value)}}
+    if isinstance(value, dict):
+        if all(isinstance(key, str) for key in value):
+            return {key: _tagged(item) for key, item in value.items()}
+        return {_TAG: "items", "items": [[key, _tagged(item)] for key, item in value.items()]}
+    if isinstance(value, tuple):
+        return {_TAG: "tuple", "items": [_tagged(item) for item in value]}
+    if isinstance(value, list):
+        return [_tagged(item) for item in value]
+    return value
+
+
+def _untagged(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_untagged(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    tag = value.get(_TAG)
+    if tag == "dataclass":
+        return resolve_topic(value["topic"])(**{name: _untagged(item) for name, item in value["fields"].items()})
+    if tag == "items":
+        return {key: _untagged(item) for key, item in value["items"]}
+    if tag == "tuple":
+        return tuple(_untagged(item) for item in value["items"])
+    return {key: _untagged(item) for key, item in value.items()}
+
+
+@lru_cache(maxsize=64)
+def _schema(module: str) -> str:
+    """A digest of the code an aggregate's state comes from: its module and this one."""
+    sources = (inspect.getsource(sys.modules[module]), inspect.getsource(sys.modules[__name__]))
+    return hashlib.sha256("\0".join(sources).encode()).hexdigest()[:32]
+
+
 class OrgAggregate(Aggregate):
     org_id: UUID
+
+    Snapshot = OrgSnapshot
 
     class Event(Aggregate.Event):
         org_id: UUID

@@ -47,7 +47,7 @@ STATE_TABLES: dict[str, Retention] = {
     **SqlRetentionArchive.retention}
 # The event store's own tables (their names differ between the library's two backends) and the audit chain.
 EVENT_TABLES: dict[str, Retention] = {
-    **dict.fromkeys(("stored_events", "sprechzimmer_events", "snapshots", "sprechzimmer_snapshots"), Kept(
+    **dict.fromkeys(("stored_events", "sprechzimmer_events", "stored_snapshots", "sprechzimmer_snapshots"), Kept(
         "das Ereignisprotokoll, verschlüsselt unter dem Schlüssel der Organisation; bei ihrer Löschung gelöscht. "
         "Die IP-Präfixe darin sind unter Monatsschlüsseln versiegelt, die nach drei Monaten vernichtet werden")),
     **audit_chain.RETENTION}
