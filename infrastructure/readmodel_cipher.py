@@ -7,10 +7,10 @@ Stored value: "rm1:" ‖ hex(XChaCha20-Poly1305(K_rm, value, aad = lp("vdc/v1/re
 
 from __future__ import annotations
 
-from typing import Protocol
 from uuid import UUID
 
 from application.errors import EventKeyDestroyed
+from application.ports import Keystore
 from infrastructure import crypto
 from sprechzimmer_protocol.primitives import CryptoError
 
@@ -19,12 +19,8 @@ PREFIX = "rm1:"
 __all__ = ["PREFIX", "ReadModelCipher"]
 
 
-class ReadModelKeys(Protocol):  # the part of application.ports.Keystore used here
-    def read_model_key(self, org_id: UUID) -> bytes | None: ...
-
-
 class ReadModelCipher:
-    def __init__(self, keystore: ReadModelKeys):
+    def __init__(self, keystore: Keystore):
         self.keystore = keystore
 
     def key(self, org_id: UUID) -> bytes:
