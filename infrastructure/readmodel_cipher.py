@@ -30,9 +30,9 @@ class ReadModelCipher:
             raise EventKeyDestroyed(org_id)
         return key
 
-    def seal(self, org_id: UUID, column: str, value: str) -> str:
+    def seal(self, org_id: UUID, column: str, value: str, key: bytes | None = None) -> str:
         aad = crypto.lp("vdc/v1/read-model", org_id, column)
-        return PREFIX + crypto.aead_encrypt(self.key(org_id), value.encode(), aad).hex()
+        return PREFIX + crypto.aead_encrypt(key or self.key(org_id), value.encode(), aad).hex()
 
     def open(self, org_id: UUID, column: str, stored: str, key: bytes | None = None) -> str:
         """The plaintext; "" for a sealed value that does not open (a tampered row), which clients then refuse

@@ -20,7 +20,7 @@ from domain.base import short_name_key
 from domain.device import Device
 from domain.organisation import Organisation
 from infrastructure import crypto
-from infrastructure.readmodel_cipher import PREFIX, ReadModelCipher
+from infrastructure.readmodel_cipher import ReadModelCipher
 from infrastructure.sql import Cursor, Database
 from projections.runner import handled_topics
 
@@ -119,6 +119,18 @@ class SqlLoginDirectory:
     def __init__(self, db: Database, cipher: ReadModelCipher):
         self.db = db
         self.cipher = cipher
+        # A row of lookup's query in the sizes of a real one: names, keys, a certificate and a keyring grant.
+        self.decoy = (
+            str(_DECOY_ORG), "Decoy", "00" * 32,
+            "decoy", "admin", self._decoy_sealed("pw_salt", 16), 2, 67108864, self._decoy_sealed("pk_pw", 32), True,
+            "00" * 180,
+            "Decoy", "approved", self._decoy_sealed("dev_sign_pk", 32), self._decoy_sealed("dev_box_pk", 32),
+            "2026-01-01T00:00:00+00:00", "decoy", "00" * 180,
+            json.dumps({"version": 1, "org_id": str(_DECOY_ORG), "sealed": "00" * 400}), None,
+        )
+
+    def _decoy_sealed(self, column: str, size: int) -> str:
+        return self.cipher.seal(_DECOY_ORG, column, crypto.random_bytes(size).hex(), _DECOY_KEY)
 
     def lookup(self, org: str, user: str, device_id: str) -> LoginRecord | None:
         with self.db.transaction() as cur:
@@ -138,9 +150,9 @@ class SqlLoginDirectory:
         # row: the work saved would otherwise tell them apart by the time the answer takes (issue 10.4).
         org_known, user_known, device_known = row[0] is not None, row[3] is not None, row[13] is not None
         if not org_known:
-            row = _DECOY_ROW
-        row = (row[:3] + (row[3:11] if user_known else _DECOY_ROW[3:11])
-               + (row[11:] if device_known else _DECOY_ROW[11:]))
+            row = self.decoy
+        row = (row[:3] + (row[3:11] if user_known else self.decoy[3:11])
+               + (row[11:] if device_known else self.decoy[11:]))
         org_id = UUID(row[0])
         if org_known:
             key = self.cipher.key(org_id)
@@ -165,18 +177,3 @@ class SqlLoginDirectory:
 
 _DECOY_ORG = UUID(int=0)
 _DECOY_KEY = crypto.random_bytes(32)
-
-
-def _decoy_sealed(column: str, size: int) -> str:  # as ReadModelCipher.seal, under the decoy key
-    aad = crypto.lp("vdc/v1/read-model", _DECOY_ORG, column)
-    return PREFIX + crypto.aead_encrypt(_DECOY_KEY, crypto.random_bytes(size).hex().encode(), aad).hex()
-
-
-# A row of lookup's query in the sizes of a real one: names, keys, a certificate and a keyring grant.
-_DECOY_ROW = (
-    str(_DECOY_ORG), "Decoy", "00" * 32,
-    "decoy", "admin", _decoy_sealed("pw_salt", 16), 2, 67108864, _decoy_sealed("pk_pw", 32), True, "00" * 180,
-    "Decoy", "approved", _decoy_sealed("dev_sign_pk", 32), _decoy_sealed("dev_box_pk", 32),
-    "2026-01-01T00:00:00+00:00", "decoy", "00" * 180,
-    json.dumps({"version": 1, "org_id": str(_DECOY_ORG), "sealed": "00" * 400}), None,
-)
