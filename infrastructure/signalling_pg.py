@@ -18,7 +18,13 @@ client to try again) instead of failing the socket. The listener reconnects with
 worker lives; since notifications sent meanwhile are lost, every room with sockets here is re-read after a
 reconnect and its members get a `sync` with their current state. While the listener or the heartbeat is
 down, `health()` says "degraded" (shown in /api/v1/status). A worker that could not beat itself does not
-judge others dead until it has beaten again for `stale_after` seconds: they could not beat either."""
+judge others dead until it has beaten again for `stale_after` seconds: they could not beat either.
+
+The relay's hot path makes no database round trip: each worker keeps the rooms its sockets are in as of the
+last change it heard of. Every change of a room notifies on the same channel within its transaction, so the
+news reaches every worker in commit order, ahead of any message relayed after it, and drops that room from
+their caches; the next relay reads it afresh. A read that raced with any change is not
+kept (a counter of changes heard of), and while the listener is away (notifications lost) nothing is cached."""
 
 from __future__ import annotations
 
@@ -104,6 +110,8 @@ class PostgresHub(LocalSockets):
         self._listening = False
         self._beat_ok = True
         self._beating_since = float("-inf")  # monotonic; when the heartbeat last came back after failing
+        self._rooms: dict[str, Room] = {}  # rooms with sockets here, as of the last change heard of
+        self._heard = 0  # changes heard of (and listener reconnects): a read that raced with one is not kept
 
     async def start(self) -> None:
         """Lazily, in the worker's event loop (after gunicorn's fork). Raises HubUnavailable while the database
@@ -140,8 +148,11 @@ class PostgresHub(LocalSockets):
         if self._pool is not None:
             try:
                 async with self._connection() as conn:  # this worker's sockets are gone with it
-                    await conn.execute("UPDATE call_member SET connected = FALSE, gone_at = %s WHERE worker = %s "
-                                       "AND connected", (self.now() + self.grace, self.worker))
+                    cur = await conn.execute("UPDATE call_member SET connected = FALSE, gone_at = %s "
+                                             "WHERE worker = %s AND connected RETURNING room",
+                                             (self.now() + self.grace, self.worker))
+                    for room_id in {row[0] for row in await cur.fetchall()}:
+                        await self._notify_change(conn, room_id)
                     await conn.execute("DELETE FROM call_worker WHERE worker = %s", (self.worker,))
             except HubUnavailable:  # the others' liveness check reports these members once it can
                 log.warning("signalling: the database is away; this worker's members are left to the others")
@@ -175,6 +186,8 @@ class PostgresHub(LocalSockets):
             notices = await self._mark_dead_workers(conn, room)
             result = rule(room)  # a refusal raises here and the transaction rolls back
             await self._store(conn, room_id, room)
+            await self._notify_change(conn, room_id)
+        self._forget(room_id)
         # after the commit and with the connection back in the pool: "peer-disconnected" before the rule's news
         await self.publish(room_id, notices)
         return result
@@ -201,15 +214,40 @@ class PostgresHub(LocalSockets):
         return notices
 
     @staticmethod
+    async def _notify_change(conn: psycopg.AsyncConnection[Any], room_id: str) -> None:
+        """Delivered on commit, ahead of anything relayed after it: every worker's cache drops this room."""
+        await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps({"changed": room_id})))
+
+    @staticmethod
     async def _store(conn: psycopg.AsyncConnection[Any], room_id: str, room: Room) -> None:
         await conn.execute("DELETE FROM call_member WHERE room = %s", (room_id,))
         for m in room.members.values():
             await conn.execute(INSERT, member_row(room_id, room.org_id, m))
 
     async def snapshot(self, room_id: str) -> Room | None:
-        async with self._connection() as conn:
-            room = await self._load(conn, room_id, "")
+        """The room as of the last change this worker heard of (the relay's hot path: mostly no round trip).
+        Callers only read it."""
+        room = self._rooms.get(room_id)
+        if room is None:
+            heard = self._heard
+            async with self._connection() as conn:
+                room = await self._load(conn, room_id, "")
+            if self._listening and heard == self._heard and room_id in self.local_rooms():
+                self._rooms[room_id] = room
         return room if room.members else None
+
+    def _forget(self, room_id: str | None = None) -> None:
+        """Drops one room from the cache, or (None) all of them."""
+        self._heard += 1
+        if room_id is None:
+            self._rooms.clear()
+        else:
+            self._rooms.pop(room_id, None)
+
+    def detach(self, room_id: str, peer_id: str, deliver: Callable[[dict[str, Any]], None]) -> None:
+        super().detach(room_id, peer_id, deliver)
+        if room_id not in self.local_rooms():
+            self._rooms.pop(room_id, None)
 
     @staticmethod
     async def _load(conn: psycopg.AsyncConnection[Any], room_id: str, org_id: str) -> Room:
@@ -327,6 +365,7 @@ class PostgresHub(LocalSockets):
                     self.url, autocommit=True, connect_timeout=int(POOL_TIMEOUT), application_name=LISTENER_NAME)
                 try:
                     await conn.execute(f"LISTEN {CHANNEL}")
+                    self._forget()  # what changed while nobody listened is unknown
                     self._listener, self._listening, delay = conn, True, 0.0
                     if connected_before:
                         log.warning("signalling listener reconnected; re-reading the rooms of this worker")
@@ -335,6 +374,7 @@ class PostgresHub(LocalSockets):
                     await self._receive(conn)
                 finally:
                     self._listening = False
+                    self._forget()
                     with contextlib.suppress(Exception):
                         await conn.close()
             except asyncio.CancelledError:
@@ -366,6 +406,9 @@ class PostgresHub(LocalSockets):
 
     async def _dispatch(self, payload: str) -> None:
         data = json.loads(payload)
+        if "changed" in data:
+            self._forget(data["changed"])
+            return
         if "blob" in data:
             async with self._connection() as conn:
                 cur = await conn.execute("SELECT payload FROM call_signal_blob WHERE id = %s", (data["blob"],))
