@@ -15,6 +15,7 @@ from application.ports import LoginRecord, SessionRecord, StoredDevice
 from application.services import Services
 from domain.base import short_name_key
 from domain.device import APPROVED
+from domain.organisation import Organisation
 from sprechzimmer_protocol import layouts as t
 from sprechzimmer_protocol import policy
 
@@ -164,9 +165,12 @@ def finish(services: Services, challenge_id: str, sig_pw: bytes, sig_dev: bytes,
             raise AuthFailed()
         if failures:
             services.ephemeral.set_failures(account_key, 0, now)
-        access_log.note(services, found.org_id, "login", user=account.short_name,
-                        device=getattr(device, "name", ""), ip=ip_prefix(ip))
-        return _open_session(services, found, data, now)
+        organisation = services.events.get(found.org_id, Organisation)  # once: the log entry, the session
+        if organisation is None:  # erased a moment ago
+            raise AuthFailed()
+        access_log.note_for(services, organisation, "login", user=account.short_name,
+                            device=getattr(device, "name", ""), ip=ip_prefix(ip))
+        return _open_session(services, found, organisation, data, now)
 
     services.ephemeral.record_hit("login-ip:" + ip_prefix(ip), now)
     raise AuthFailed()
@@ -179,21 +183,14 @@ def _device_cert_message(services: Services, org_id: UUID, device_id: str, devic
     )
 
 
-def _organisation_facts(services: Services, org_id: UUID) -> tuple[dict[str, Any] | None, dict[str, str]]:
-    """The org-signed head of the current keyring (§8a.11) and the accepted legal versions, for a login that has
-    already succeeded: the organisation is loaded once, and only then."""
-    organisation = services.events.get(org_id)
-    if organisation is None:
-        return None, {}
-    return organisation.keyring_head, dict(organisation.accepted_legal)
-
-
-def _open_session(services: Services, found: LoginRecord, data: dict[str, Any], now: float) -> LoginResult:
-    """The session's certificates and grant come from the same read-model row: deciding needs no replay."""
+def _open_session(services: Services, found: LoginRecord, organisation: Organisation, data: dict[str, Any],
+                  now: float) -> LoginResult:
+    """The session's certificates and grant come from the same read-model row: deciding needs no replay. The
+    organisation (loaded once the login has succeeded) adds the org-signed head of the current keyring (§8a.11)
+    and the accepted legal versions."""
     account, device = found.user, found.device
     if account is None or device is None or device.grant is None:
         raise AuthFailed()
-    keyring_head, accepted_legal = _organisation_facts(services, found.org_id)
     token = services.crypto.random_bytes(32).hex()
     services.ephemeral.add_session(
         token_hash(services, token),
@@ -206,7 +203,7 @@ def _open_session(services: Services, found: LoginRecord, data: dict[str, Any], 
         device_cert={"name": device.name, "approved_at": device.approved_at, "approver": device.approver,
                      "sig": device.cert},
         user_cert=account.cert, expires_in=services.session_idle_seconds, approver_tag=device.approver_tag,
-        keyring_head=keyring_head, accepted_legal=accepted_legal,
+        keyring_head=organisation.keyring_head, accepted_legal=dict(organisation.accepted_legal),
     )
 
 

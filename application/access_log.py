@@ -15,6 +15,7 @@ from uuid import UUID
 
 from application.errors import NotPermitted
 from application.services import Services
+from domain.organisation import Organisation
 
 log = logging.getLogger("sprechzimmer.access_log")
 MSG_ADMINS_ONLY = "Nur Administratoren dürfen das Zugriffsprotokoll lesen."
@@ -24,17 +25,28 @@ LIMIT = 500
 def note(services: Services, org_id: UUID, kind: str, **details: str) -> None:
     """One line in a use case: `access_log.note(services, org_id, "login", user=…, device=…, ip=prefix)`.
     Never pass a password, code or token here; IP addresses only as their prefix."""
+    if services.access_log is None:
+        return
+    try:
+        organisation = services.events.get(org_id)
+    except Exception:
+        log.exception("access log entry (%s) not recorded", kind)
+        return
+    if isinstance(organisation, Organisation):
+        note_for(services, organisation, kind, **details)
+
+
+def note_for(services: Services, organisation: Organisation, kind: str, **details: str) -> None:
+    """`note` for a use case that has the organisation loaded already (a login: no second replay)."""
     store = services.access_log
     if store is None:
         return
     try:
-        organisation = services.events.get(org_id)
-        if organisation is None:
-            return
         at = services.clock()
         entry = json.dumps({"kind": kind, "at": at.astimezone(UTC).isoformat(timespec="seconds"), **details},
                            ensure_ascii=False).encode()
-        store.add(org_id, at.timestamp(), services.crypto.seal(bytes.fromhex(organisation.org_box_pk), entry))
+        store.add(organisation.org_id, at.timestamp(),
+                  services.crypto.seal(bytes.fromhex(organisation.org_box_pk), entry))
     except Exception:  # the use case goes on; the entry is lost, which the log says (without its content)
         log.exception("access log entry (%s) not recorded", kind)
 

@@ -111,7 +111,7 @@ def main_user_email(organisation: Organisation) -> str:
 
 def notify(services: Services, organisation: Organisation, subject: str, body: str) -> bool:
     """The change is already saved; a mail server that is down must not undo it, so failure is logged."""
-    access_log.note(services, organisation.org_id, "contract", change=subject)
+    access_log.note_for(services, organisation, "contract", change=subject)
     try:
         services.mailer.send(main_user_email(organisation), subject, body)
         return True

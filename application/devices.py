@@ -90,7 +90,7 @@ def enroll(services: Services, challenge_id: str, name: str, dev_sign_pk: str, d
     device = Device.enroll(organisation.org_id, data["device_id"], name, dev_sign_pk, dev_box_pk,
                            short_name_key(data["user"]), now)
     fr.save(services, device)
-    access_log.note(services, organisation.org_id, "device-request", user=data["user"], device=name, ip=ip_prefix(ip))
+    access_log.note_for(services, organisation, "device-request", user=data["user"], device=name, ip=ip_prefix(ip))
     return Enrolled(str(organisation.org_id), device.device_id, device.status)
 
 
@@ -166,7 +166,7 @@ def approve(services: Services, session: Session, device_id: str, cert: str, app
         _verify_grant(services, f.organisation, device_id, grant, f.organisation.keyring_version)
     device.approve(cert, approved_at, session.device_id, approver_tag, grant, now)  # refuses twice and stale
     fr.save(services, device)
-    access_log.note(services, f.organisation.org_id, "device-approval", device=device.name, by=f.user.short_name)
+    access_log.note_for(services, f.organisation, "device-approval", device=device.name, by=f.user.short_name)
 
 
 def rename(services: Services, session: Session, device_id: str, name: str, cert: str,

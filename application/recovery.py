@@ -112,7 +112,7 @@ def start(services: Services, org: str, origin: str, ip: str, unlock: str | None
 
 def _notice(services: Services, organisation: Organisation, outcome: str, device_name: str, ip: str) -> None:
     """Recorded even while other changes race: a notice is retried once on a concurrent save."""
-    access_log.note(services, organisation.org_id, "recovery-" + outcome, device=device_name, ip=ip_prefix(ip))
+    access_log.note_for(services, organisation, "recovery-" + outcome, device=device_name, ip=ip_prefix(ip))
     for _ in range(2):
         current = services.events.get(organisation.org_id)
         if not isinstance(current, Organisation):
