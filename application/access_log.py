@@ -25,14 +25,12 @@ LIMIT = 500
 def note(services: Services, org_id: UUID, kind: str, **details: str) -> None:
     """One line in a use case: `access_log.note(services, org_id, "login", user=…, device=…, ip=prefix)`.
     Never pass a password, code or token here; IP addresses only as their prefix."""
-    if services.access_log is None:
-        return
     try:
-        organisation = services.events.get(org_id)
-    except Exception:
+        organisation = services.events.get(org_id, Organisation)
+    except Exception:  # as in note_for: the use case goes on
         log.exception("access log entry (%s) not recorded", kind)
         return
-    if isinstance(organisation, Organisation):
+    if organisation is not None:
         note_for(services, organisation, kind, **details)
 
 

@@ -23,8 +23,8 @@ judge others dead until it has beaten again for `stale_after` seconds: they coul
 The relay's hot path makes no database round trip: each worker keeps the rooms its sockets are in as of the
 last change it heard of. Every change of a room notifies on the same channel within its transaction, so the
 news reaches every worker in commit order, ahead of any message relayed after it, and drops that room from
-their caches; the next relay reads it afresh. A read that raced with any change is not
-kept (a counter of changes heard of), and while the listener is away (notifications lost) nothing is cached."""
+their caches; the next relay reads it afresh. A read that raced with any change is not kept (a counter of
+changes heard of), and while the listener is away (notifications lost) nothing is cached."""
 
 from __future__ import annotations
 
