@@ -9,19 +9,19 @@ PostgreSQL runs too when BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a serve
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-import psycopg
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import Mapper
 
 from application import audit
 from application.eventstore import EventStore
-from bench.foundation import _fresh_postgres, _rate, _settings
+from bench.foundation import _rate, _settings, fresh_postgres
 from infrastructure.audit_chain import ChainStore
 from interfaces.bootstrap import event_store_env
 
@@ -102,10 +102,5 @@ def cli() -> None:
     run("sqlite", [None, None, None])
     url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     if url:
-        created = [_fresh_postgres(url) for _ in range(3)]
-        try:
-            run("postgres", [database for database, _ in created])
-        finally:
-            with psycopg.connect(url, autocommit=True) as conn:
-                for _, name in created:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with contextlib.ExitStack() as stack:
+            run("postgres", [stack.enter_context(fresh_postgres(url)) for _ in range(3)])

@@ -10,6 +10,7 @@ pre-notification mails out (they are timed apart, and take ~0.1 s each: a Factur
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -21,8 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-
-import psycopg
 
 from application import billing, registration
 from domain.usage import SMS, UsageRecord
@@ -189,20 +188,15 @@ def rows(table: Any, settings: Settings, sizes: list[int]) -> None:
     """The table rows of issue 13 for each size, each in a fresh store (a fresh database on PostgreSQL): the
     run without the mails against its goal (1 s per 100 practices), and the pre-notification mails apart (a
     Factur-X PDF rendered per invoice)."""
-    from bench.foundation import _fresh_postgres
+    from bench.foundation import fresh_postgres
 
     for n in sizes:
         sized = dataclasses.replace(settings, data_dir=settings.data_dir / f"billing-{n}")
-        name = None
-        if settings.database_url:
-            database, name = _fresh_postgres(settings.database_url)
-            sized = dataclasses.replace(sized, database_url=database, keystore_url=database)
-        try:
+        with contextlib.ExitStack() as stack:
+            if settings.database_url:
+                database = stack.enter_context(fresh_postgres(settings.database_url))
+                sized = dataclasses.replace(sized, database_url=database, keystore_url=database)
             billed, generated = measure(sized, n)
-        finally:
-            if settings.database_url and name:
-                with psycopg.connect(settings.database_url, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         run = billed.seconds - billed.prenotify
         goal = n / 100
         table.row(f"billing run, {n:,} plus practices (incl. pain.008)", None,

@@ -6,7 +6,9 @@
 2. Signalling relay with N concurrent rooms (500 by default) on one server worker, as two figures, each as a
    ratio to a floor, a bare WebSocket echo server (no rules, no rooms) on the same machine: the latency (p99)
    at a set rate of exchanges/s (--rate), floors alternating with measured runs, against the goal of ≤ 20 ms
-   and a ratio ≤ 1.5; and the saturation throughput, every room sending as fast as it can.
+   and a ratio ≤ 1.5; and the saturation throughput, every room sending as fast as it can. With
+   BENCH_DATABASE_URL (or TEST_DATABASE_URL) again on PostgreSQL, two workers sharing the rooms, in a
+   throwaway database.
 
 Ratios keep the numbers comparable across machines; absolute values are printed alongside.
 """
@@ -34,12 +36,13 @@ import websockets
 from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.contrib.media import MediaPlayer
 
+from bench.foundation import fresh_postgres
 from interfaces.client import appointments
 from interfaces.client.call import TEST_PATTERN, Call
 from interfaces.client.keystore import LocalStore
 from interfaces.client.sdk import Client
 from tests.calls.media import Coturn, ServeProcess
-from tests.calls.support import Appointment, token_hex
+from tests.calls.support import Appointment, token_hex, with_consent
 from tests.conftest import PASSWORD, free_port, register
 
 
@@ -69,13 +72,15 @@ def line(name: str, values: list[float], floor: list[float] | None = None, unit:
 
 
 class AppointmentBook:
-    """Real appointments, planned through the SDK by the logged-in practice: each brings its two codes."""
+    """Real appointments, planned through the SDK by the logged-in practice, the patient's consent recorded:
+    each brings its two codes."""
 
     def __init__(self, client: Client):
         self.client = client
 
     def add(self, org_id: uuid.UUID) -> Appointment:
         planned = appointments.add(self.client, datetime.now(UTC) - timedelta(minutes=5), 60, "Bench")
+        planned = with_consent(self.client, planned)  # without the Einwilligung no patient enters
         codes = planned.patient.codes
         session = self.client.session.token if self.client.session else None  # the practitioner presents it
         return Appointment(org_id, uuid.UUID(planned.appointment_id), codes["practitioner"], [codes["patient"]],
@@ -249,6 +254,50 @@ async def relay_bench(pairs: list[tuple[Any, Any]], messages: int,
 
 
 
+async def relay_rows(label: str, url: str, grants: AppointmentBook, org_id: uuid.UUID,
+                     args: argparse.Namespace) -> None:
+    """The relay's two figures (latency at a set rate, saturation throughput) against the echo floor."""
+    pairs = await open_rooms(url, grants, org_id, args.rooms)
+    try:
+        # 1. Latency at a set rate, floors alternating with measured runs.
+        floor_lat, relay_lat = [], []
+        for _ in range(args.rounds):
+            floor_lat += (await echo_floor(args.paced_messages, args.rooms, args.rate))[0]
+            relay_lat += (await relay_bench(pairs, args.paced_messages, args.rate))[0]
+        line(f"floor: bare WebSocket echo, {args.rooms} clients, {args.rate:.0f}/s", floor_lat)
+        line(f"relay round trip, {label}", relay_lat, floor_lat)
+        ok = p99(relay_lat) <= 20 and p99(relay_lat) / p99(floor_lat) <= 1.5
+        print(f"{'  p99':<44} {p99(relay_lat):8.2f} ms vs floor {p99(floor_lat):8.2f} ms  ratio "
+              f"{p99(relay_lat) / p99(floor_lat):6.2f}  goal ≤ 20 ms, ratio ≤ 1.5  {'✓' if ok else '✗'}")
+        # 2. Saturation: every room as fast as it can.
+        _, floor_rate = await echo_floor(args.messages, args.rooms)
+        _, rate = await relay_bench(pairs, args.messages)
+        print(f"{'saturation throughput (exchanges/s)':<44} {rate:10.0f}   floor {floor_rate:10.0f} echoes/s"
+              f"   ratio {rate / floor_rate:6.2f}", flush=True)
+    finally:
+        for d, p in pairs:
+            await d.close()
+            await p.close()
+
+
+async def relay_on_postgres(database_url: str, directory: Path, args: argparse.Namespace) -> None:
+    """The relay as production runs it: two workers sharing rooms through PostgreSQL (LISTEN/NOTIFY)."""
+    port = free_port()
+    env = {"SPRECHZIMMER_DATA_DIR": str(directory / "var-pg"), "SPRECHZIMMER_ORIGINS": f"http://127.0.0.1:{port}",
+           "SMTP_PORT": str(free_port()), "DATABASE_URL": database_url, "SPRECHZIMMER_INSECURE_DEV": "1"}
+    server = ServeProcess(port, env, 2, directory / "serve-pg.log")
+    try:
+        server.wait_ready(2)
+        client = Client(server.url, LocalStore(directory / "client-pg"))
+        org_id = uuid.UUID(str(register(client)["org_id"]))
+        client.login("PWinkler", "MartinW", PASSWORD)
+        print()
+        await relay_rows(f"{args.rooms} rooms, {args.rate:.0f}/s, PostgreSQL, 2 workers", server.url,
+                         AppointmentBook(client), org_id, args)
+    finally:
+        server.stop()
+
+
 async def run(args: argparse.Namespace) -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))  # 1000 sockets on each side
@@ -275,38 +324,24 @@ async def run(args: argparse.Namespace) -> None:
             grants = AppointmentBook(client)
             print(f"Calls benchmark — {os.cpu_count()} CPUs, one server worker (embedded mode)\n")
 
-            floor = [await floor_first_frame() for _ in range(args.runs)]
-            line("floor: aiortc pair without server", floor)
-            direct = [await call_first_frame(server.url, grants, org_id, False) for _ in range(args.runs)]
-            line("join → first frame, direct", direct, floor, goal=150)
-            if turn is not None:
-                relayed = [await call_first_frame(server.url, grants, org_id, True) for _ in range(args.runs)]
-                line("join → first frame, relay-only via coturn", relayed, floor, goal=600)
-
-            print()
-            pairs = await open_rooms(server.url, grants, org_id, args.rooms)
-            # 1. Latency at a set rate, floors alternating with measured runs.
-            floor_lat, relay_lat = [], []
-            for _ in range(args.rounds):
-                floor_lat += (await echo_floor(args.paced_messages, args.rooms, args.rate))[0]
-                relay_lat += (await relay_bench(pairs, args.paced_messages, args.rate))[0]
-            line(f"floor: bare WebSocket echo, {args.rooms} clients, {args.rate:.0f}/s", floor_lat)
-            line(f"relay round trip, {args.rooms} rooms, {args.rate:.0f} exchanges/s", relay_lat, floor_lat)
-            print(f"{'  p99':<44} {p99(relay_lat):8.2f} ms vs floor {p99(floor_lat):8.2f} ms  ratio "
-                  f"{p99(relay_lat) / p99(floor_lat):6.2f}  goal ≤ 20 ms, ratio ≤ 1.5  "
-                  f"{'✓' if p99(relay_lat) <= 20 and p99(relay_lat) / p99(floor_lat) <= 1.5 else '✗'}")
-            # 2. Saturation: every room as fast as it can.
-            _, floor_rate = await echo_floor(args.messages, args.rooms)
-            _, rate = await relay_bench(pairs, args.messages)
-            print(f"{'saturation throughput (exchanges/s)':<44} {rate:10.0f}   floor {floor_rate:10.0f} echoes/s"
-                  f"   ratio {rate / floor_rate:6.2f}")
-            for d, p in pairs:
-                await d.close()
-                await p.close()
+            if args.runs:
+                floor = [await floor_first_frame() for _ in range(args.runs)]
+                line("floor: aiortc pair without server", floor)
+                direct = [await call_first_frame(server.url, grants, org_id, False) for _ in range(args.runs)]
+                line("join → first frame, direct", direct, floor, goal=150)
+                if turn is not None:
+                    relayed = [await call_first_frame(server.url, grants, org_id, True) for _ in range(args.runs)]
+                    line("join → first frame, relay-only via coturn", relayed, floor, goal=600)
+                print()
+            await relay_rows(f"{args.rooms} rooms, {args.rate:.0f}/s, embedded", server.url, grants, org_id, args)
         finally:
             server.stop()
             if turn is not None:
                 turn.stop()
+        database_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+        if database_url:
+            with fresh_postgres(database_url) as database:
+                await relay_on_postgres(database, directory, args)
 
 
 def cli(argv: list[str] | None = None) -> None:
@@ -314,7 +349,7 @@ def cli(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rooms", type=int, default=500)
     parser.add_argument("--messages", type=int, default=10, help="offers per room")
-    parser.add_argument("--runs", type=int, default=20, help="aiortc calls per variant (≥ 20 for a p95)")
+    parser.add_argument("--runs", type=int, default=20, help="aiortc calls per variant (≥ 20 for a p95; 0: relay only)")
     parser.add_argument("--rate", type=float, default=250.0, help="exchanges/s for the latency figure")
     parser.add_argument("--paced-messages", type=int, default=2, help="offers per room and round, at --rate")
     parser.add_argument("--rounds", type=int, default=3, help="floor / relay alternations at --rate")

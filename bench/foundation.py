@@ -18,6 +18,7 @@ BENCH_STORE_EVENTS=125000 BENCH_PRACTICE_EVENTS=10000; the defaults keep `make b
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -27,6 +28,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -340,11 +342,17 @@ def run(label: str, database_url: str | None) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _fresh_postgres(url: str) -> tuple[str, str]:
+@contextlib.contextmanager
+def fresh_postgres(url: str) -> Iterator[str]:
+    """A throwaway database on the server of `url`, dropped afterwards: benches never touch existing data."""
     name = f"sz_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return url.rsplit("/", 1)[0] + f"/{name}", name
+    try:
+        yield url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def cli() -> None:
@@ -353,9 +361,5 @@ def cli() -> None:
     run("sqlite", None)
     url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     if url:
-        database, name = _fresh_postgres(url)
-        try:
+        with fresh_postgres(url) as database:
             run("postgres", database)
-        finally:
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -25,9 +26,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import psycopg
 import websockets
 
+from bench.foundation import fresh_postgres
 from interfaces.client import appointments
 from interfaces.client.keystore import LocalStore
 from interfaces.client.sdk import CODE_SECRETS, Client
@@ -193,19 +194,15 @@ def _report(name: str, tally: Tally, elapsed: float) -> None:
 
 def run(clients: int, seconds: float) -> None:
     database_url = os.environ.get("BENCH_DATABASE_URL")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         directory = Path(tmp)
         port = free_port()
         env = {"SPRECHZIMMER_DATA_DIR": str(directory / "var"), "SPRECHZIMMER_ORIGINS": f"http://127.0.0.1:{port}",
                "SPRECHZIMMER_TRUSTED_PROXIES": "127.0.0.1", "SMTP_PORT": str(free_port())}
         workers, worker = None, None
-        name = None
         if database_url:
-            name = f"sz_load_{os.getpid()}"
-            with psycopg.connect(database_url, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            base = database_url.rsplit("/", 1)[0]
-            env |= {"DATABASE_URL": f"{base}/{name}", "SPRECHZIMMER_INSECURE_DEV": "1"}
+            env |= {"DATABASE_URL": stack.enter_context(fresh_postgres(database_url)),
+                    "SPRECHZIMMER_INSECURE_DEV": "1"}
             workers = 2
         server = ServeProcess(port, env, workers, directory / "serve.log")
         try:
@@ -230,9 +227,6 @@ def run(clients: int, seconds: float) -> None:
                 worker.terminate()
                 worker.wait(timeout=20)
             server.stop()
-            if name:
-                with psycopg.connect(database_url or "", autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def cli() -> None:
