@@ -217,7 +217,9 @@ class ProjectionRunner:
         Returns whether the batch was full (more may follow). A read model that fails is rolled back to its
         savepoint (its position stays before the batch) and put into `failed`."""
         lock = " FOR UPDATE" if self.db.dialect == "postgres" else ""
-        with self.db.transaction() as cur:
+        # Not durable (no fsync of its own): a read model is a function of the durable log, and its tracking
+        # position is lost together with it, so a power cut only means applying those events again.
+        with self.db.transaction(durable=False) as cur:
             if faults is not None:
                 faults.update({r[0]: ProjectionFault(str(r[1]), int(r[2]), float(r[3]), float(r[4]))
                                for r in cur.execute("SELECT name, error, failures, since, retry_at "
