@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -209,20 +210,35 @@ async def expect(ws: Any, kind: str) -> dict[str, Any]:
             return message
 
 
-async def open_rooms(url: str, grants: AppointmentBook, org_id: uuid.UUID, rooms: int) -> list[tuple[Any, Any]]:
-    """`rooms` admitted pairs (practitioner, patient) on the server."""
+async def open_rooms(url: str, grants: AppointmentBook, org_id: uuid.UUID, rooms: int,
+                     pairs: list[tuple[Any, Any]]) -> None:
+    """Adds `rooms` admitted pairs (practitioner, patient) to `pairs`, each as soon as it is open."""
     appointments = [grants.add(org_id) for _ in range(rooms)]
     sem = asyncio.Semaphore(50)
 
-    async def open_room(appointment: Any) -> tuple[Any, Any]:
+    async def open_room(appointment: Any) -> None:
         async with sem:
             doctor, _ = await join(url, appointment.practitioner_code, appointment.session)
             patient, welcome = await join(url, appointment.patient_code)
             await doctor.send(json.dumps({"type": "admit", "peer": welcome["peer_id"]}))
             await expect(patient, "admitted")
-            return doctor, patient
+            pairs.append((doctor, patient))
 
-    return list(await asyncio.gather(*[open_room(a) for a in appointments]))
+    await asyncio.gather(*[open_room(a) for a in appointments])
+
+
+async def keep_alive(pairs: list[tuple[Any, Any]], every: float = 10.0) -> None:
+    """Pings every socket once per heartbeat (10 s), spread over the interval, as the apps do: the server drops a
+    socket silent for three heartbeats, and opening 500 rooms or a floor run between two relay runs can take
+    that long. A burst of a thousand pings at once would show up in the relay's p99."""
+    while True:
+        sockets = [ws for pair in pairs for ws in pair]
+        if not sockets:
+            await asyncio.sleep(1)
+        for ws in sockets:
+            await asyncio.sleep(every / len(sockets))
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await ws.send('{"type":"ping"}')
 
 
 async def relay_bench(pairs: list[tuple[Any, Any]], messages: int,
@@ -257,8 +273,10 @@ async def relay_bench(pairs: list[tuple[Any, Any]], messages: int,
 async def relay_rows(label: str, url: str, grants: AppointmentBook, org_id: uuid.UUID,
                      args: argparse.Namespace) -> None:
     """The relay's two figures (latency at a set rate, saturation throughput) against the echo floor."""
-    pairs = await open_rooms(url, grants, org_id, args.rooms)
+    pairs: list[tuple[Any, Any]] = []
+    beating = asyncio.create_task(keep_alive(pairs))
     try:
+        await open_rooms(url, grants, org_id, args.rooms, pairs)
         # 1. Latency at a set rate, floors alternating with measured runs.
         floor_lat, relay_lat = [], []
         for _ in range(args.rounds):
@@ -275,6 +293,7 @@ async def relay_rows(label: str, url: str, grants: AppointmentBook, org_id: uuid
         print(f"{'saturation throughput (exchanges/s)':<44} {rate:10.0f}   floor {floor_rate:10.0f} echoes/s"
               f"   ratio {rate / floor_rate:6.2f}", flush=True)
     finally:
+        beating.cancel()
         for d, p in pairs:
             await d.close()
             await p.close()
