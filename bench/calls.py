@@ -305,6 +305,9 @@ async def relay_on_postgres(database_url: str, directory: Path, args: argparse.N
     env = {"SPRECHZIMMER_DATA_DIR": str(directory / "var-pg"), "SPRECHZIMMER_ORIGINS": f"http://127.0.0.1:{port}",
            "SMTP_PORT": str(free_port()), "DATABASE_URL": database_url, "SPRECHZIMMER_INSECURE_DEV": "1"}
     server = ServeProcess(port, env, 2, directory / "serve-pg.log")
+    # the read models' worker: without it every save in a web worker waits 2 s before catching up itself
+    worker = subprocess.Popen([str(Path(sys.executable).parent / "sprechzimmer"), "worker"],
+                              env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         server.wait_ready(2)
         client = Client(server.url, LocalStore(directory / "client-pg"))
@@ -314,6 +317,8 @@ async def relay_on_postgres(database_url: str, directory: Path, args: argparse.N
         await relay_rows(f"{args.rooms} rooms, {args.rate:.0f}/s, PostgreSQL, 2 workers", server.url,
                          AppointmentBook(client), org_id, args)
     finally:
+        worker.terminate()
+        worker.wait(timeout=20)
         server.stop()
 
 
