@@ -12,13 +12,14 @@ agree) and, whenever a room is loaded under its lock, members of a worker that h
 such members (nobody else may touch those rooms: the dead worker's timers are gone), so the other parties
 hear "peer-disconnected" and, after the grace period, "peer-left gone", and the seats are freed.
 
-Database outages (a restart, `pg_terminate_backend`, a network blip): pool connections are checked before
-use, and an operation that cannot reach the database raises `HubUnavailable` (the socket then tells its
-client to try again) instead of failing the socket. The listener reconnects with back-off for as long as the
-worker lives; since notifications sent meanwhile are lost, every room with sockets here is re-read after a
-reconnect and its members get a `sync` with their current state. While the listener or the heartbeat is
-down, `health()` says "degraded" (shown in /api/v1/status). A worker that could not beat itself does not
-judge others dead until it has beaten again for `stale_after` seconds: they could not beat either.
+Database outages (a restart, `pg_terminate_backend`, a network blip): pool connections are checked before use,
+the publisher of relayed messages is replaced once when it was lost, and an operation that cannot reach the
+database raises `HubUnavailable` (the socket then tells its client to try again) instead of failing the
+socket. The listener reconnects with back-off for as long as the worker lives; since notifications sent
+meanwhile are lost, every room with sockets here is re-read after a reconnect and its members get a `sync`
+with their current state. While the listener or the heartbeat is down, `health()` says "degraded" (shown in
+/api/v1/status). A worker that could not beat itself does not judge others dead until it has beaten again for
+`stale_after` seconds: they could not beat either.
 
 The relay's hot path makes no database round trip: each worker keeps the rooms its sockets are in as of the
 last change it heard of. Every change of a room notifies on the same channel within its transaction, so the
@@ -103,6 +104,8 @@ class PostgresHub(LocalSockets):
         self.on_gone = on_gone  # (org_id, room_id, member) of a member the sweep reported gone; blocking is fine
         self._pool: AsyncConnectionPool | None = None
         self._listener: psycopg.AsyncConnection[Any] | None = None
+        self._publisher: psycopg.AsyncConnection[Any] | None = None  # relayed messages (see _notify)
+        self._publishing = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._beat_task: asyncio.Task[None] | None = None
         self._start_lock = asyncio.Lock()
@@ -157,6 +160,7 @@ class PostgresHub(LocalSockets):
             except HubUnavailable:  # the others' liveness check reports these members once it can
                 log.warning("signalling: the database is away; this worker's members are left to the others")
             await self._pool.close()
+        await self._close_publisher()
 
     def health(self) -> str:
         """Says "degraded" while fan-out (the listener) or the liveness heartbeat cannot reach the database."""
@@ -330,20 +334,42 @@ class PostgresHub(LocalSockets):
         worker is never mistaken for it."""
         if room is not None:
             outbound = [remote for out in outbound if (remote := self._deliver_here(room_id, room, out)) is not None]
-        if not outbound:
-            return
-        async with self._connection() as conn:
-            for out in outbound:
-                payload = json.dumps({"room": room_id, "to": out.recipients, "msg": out.message},
-                                     separators=(",", ":"))
-                if len(payload.encode()) > INLINE_LIMIT:
-                    cur = await conn.execute("INSERT INTO call_signal_blob (payload, created) VALUES (%s, %s) "
-                                             "RETURNING id", (payload, time.time()))
-                    row = await cur.fetchone()
-                    assert row is not None
-                    payload = json.dumps({"blob": row[0]})
-                await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
-            await conn.commit()
+        for out in outbound:
+            await self._notify(json.dumps({"room": room_id, "to": out.recipients, "msg": out.message},
+                                          separators=(",", ":")))
+
+    async def _notify(self, payload: str) -> None:
+        """One NOTIFY on the publisher, a connection of its own in autocommit: a single round trip (a pool
+        checkout would add its check, a BEGIN and a COMMIT). It is in order with the changes of rooms, which
+        notify within their transactions: PostgreSQL delivers notifications in commit order, and a message is
+        published only after the change it follows has committed. A connection lost since its last use (a
+        restart, `pg_terminate_backend`) is replaced once before the hub counts as unavailable."""
+        async with self._publishing:
+            for attempt in (1, 2):
+                try:
+                    if self._publisher is None or self._publisher.closed:
+                        self._publisher = await psycopg.AsyncConnection.connect(
+                            self.url, autocommit=True, connect_timeout=int(POOL_TIMEOUT),
+                            application_name=APPLICATION_NAME)
+                    sent = payload
+                    if len(payload.encode()) > INLINE_LIMIT:
+                        cur = await self._publisher.execute("INSERT INTO call_signal_blob (payload, created) "
+                                                            "VALUES (%s, %s) RETURNING id", (payload, time.time()))
+                        row = await cur.fetchone()
+                        assert row is not None
+                        sent = json.dumps({"blob": row[0]})
+                    await self._publisher.execute("SELECT pg_notify(%s, %s)", (CHANNEL, sent))
+                    return
+                except DATABASE_AWAY as error:
+                    await self._close_publisher()
+                    if attempt == 2:
+                        raise HubUnavailable(str(error)) from None
+
+    async def _close_publisher(self) -> None:
+        publisher, self._publisher = self._publisher, None
+        if publisher is not None:
+            with contextlib.suppress(Exception):
+                await publisher.close()
 
     def _deliver_here(self, room_id: str, room: Room, out: Outbound) -> Outbound | None:
         """Delivers `out` to its recipients on this worker; returns what is left for the others, if anything."""
