@@ -45,6 +45,7 @@ from interfaces.client.sdk import Client
 from tests.calls.media import Coturn, ServeProcess
 from tests.calls.support import Appointment, token_hex, with_consent
 from tests.conftest import PASSWORD, free_port, register
+from tests.web.workers import WorkerProcess
 
 
 def p95(values: list[float]) -> float:
@@ -307,8 +308,7 @@ async def relay_on_postgres(database_url: str, directory: Path, args: argparse.N
            "SMTP_PORT": str(free_port()), "DATABASE_URL": database_url, "SPRECHZIMMER_INSECURE_DEV": "1"}
     server = ServeProcess(port, env, 2, directory / "serve-pg.log")
     # the read models' worker: without it every save in a web worker waits 2 s before catching up itself
-    worker = subprocess.Popen([str(Path(sys.executable).parent / "sprechzimmer"), "worker"],
-                              env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = WorkerProcess(env, directory / "worker-pg.log")
     try:
         server.wait_ready(2)
         client = Client(server.url, LocalStore(directory / "client-pg"))
@@ -318,8 +318,7 @@ async def relay_on_postgres(database_url: str, directory: Path, args: argparse.N
         await relay_rows(f"{args.rooms} rooms, {args.rate:.0f}/s, PostgreSQL, 2 workers", server.url,
                          AppointmentBook(client), org_id, args)
     finally:
-        worker.terminate()
-        worker.wait(timeout=20)
+        worker.stop()
         server.stop()
 
 

@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +36,7 @@ from sprechzimmer_protocol.keys import DeviceKeys, PasswordKeys, password_keys
 from sprechzimmer_protocol.primitives import sign
 from tests.calls.media import ServeProcess
 from tests.conftest import PASSWORD, free_port, register
+from tests.web.workers import WorkerProcess
 
 PRACTICES = 4
 CALL_APPOINTMENTS = 20  # each with its own patient code: one seat per code (crypto.md §8a.6)
@@ -208,9 +208,7 @@ def run(clients: int, seconds: float) -> None:
         try:
             server.wait_ready(workers or 1)
             if database_url:
-                worker = subprocess.Popen([str(Path(sys.executable).parent / "sprechzimmer"), "worker"],
-                                          env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL)
+                worker = WorkerProcess(env, directory / "worker.log")
             label = "PostgreSQL, 2 workers" if database_url else "SQLite"
             print(f"[load, {label}] {clients} clients, {seconds:.0f} s each phase", flush=True)
             practices, tokens = _prepare(server.url, directory)
@@ -224,8 +222,7 @@ def run(clients: int, seconds: float) -> None:
                   f"goal: 0 errors, p99 ≤ 1 s {'✓' if ok else '✗'}", flush=True)
         finally:
             if worker is not None:
-                worker.terminate()
-                worker.wait(timeout=20)
+                worker.stop()
             server.stop()
 
 

@@ -345,25 +345,27 @@ class PostgresHub(LocalSockets):
         published only after the change it follows has committed. A connection lost since its last use (a
         restart, `pg_terminate_backend`) is replaced once before the hub counts as unavailable."""
         async with self._publishing:
-            for attempt in (1, 2):
+            try:
+                await self._send(payload)
+            except DATABASE_AWAY:
+                await self._close_publisher()
                 try:
-                    if self._publisher is None or self._publisher.closed:
-                        self._publisher = await psycopg.AsyncConnection.connect(
-                            self.url, autocommit=True, connect_timeout=int(POOL_TIMEOUT),
-                            application_name=APPLICATION_NAME)
-                    sent = payload
-                    if len(payload.encode()) > INLINE_LIMIT:
-                        cur = await self._publisher.execute("INSERT INTO call_signal_blob (payload, created) "
-                                                            "VALUES (%s, %s) RETURNING id", (payload, time.time()))
-                        row = await cur.fetchone()
-                        assert row is not None
-                        sent = json.dumps({"blob": row[0]})
-                    await self._publisher.execute("SELECT pg_notify(%s, %s)", (CHANNEL, sent))
-                    return
+                    await self._send(payload)
                 except DATABASE_AWAY as error:
                     await self._close_publisher()
-                    if attempt == 2:
-                        raise HubUnavailable(str(error)) from None
+                    raise HubUnavailable(str(error)) from None
+
+    async def _send(self, payload: str) -> None:
+        if self._publisher is None or self._publisher.closed:
+            self._publisher = await psycopg.AsyncConnection.connect(
+                self.url, autocommit=True, connect_timeout=int(POOL_TIMEOUT), application_name=APPLICATION_NAME)
+        if len(payload.encode()) > INLINE_LIMIT:
+            cur = await self._publisher.execute("INSERT INTO call_signal_blob (payload, created) VALUES (%s, %s) "
+                                                "RETURNING id", (payload, time.time()))
+            row = await cur.fetchone()
+            assert row is not None
+            payload = json.dumps({"blob": row[0]})
+        await self._publisher.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
 
     async def _close_publisher(self) -> None:
         publisher, self._publisher = self._publisher, None
