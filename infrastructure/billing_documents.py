@@ -1,4 +1,4 @@
-"""The billing documents of an invoiced month: the SEPA direct-debit file (sepaxml) and invoice PDFs (fpdf2),
+"""The billing documents of an invoiced month: the SEPA direct-debit file (pain.008) and invoice PDFs (fpdf2),
 built from the domain's invoices and the operator's billing set-up (implements application.ports.BillingDocuments)."""
 
 from __future__ import annotations

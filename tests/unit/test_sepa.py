@@ -21,6 +21,7 @@ from infrastructure.sepa import (
     amount_in_cents,
     build_direct_debit_file,
     check_creditor_id,
+    german_transliteration,
 )
 
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
@@ -208,14 +209,54 @@ def test_schema_check_is_not_a_formality() -> None:
 
 def test_a_file_the_schema_rejects_is_never_returned(monkeypatch: pytest.MonkeyPatch) -> None:
     """The module checks its own output against pain.008: a file that lost a mandatory element (here by a
-    broken serialisation step) is refused with the schema's finding instead of reaching the bank."""
+    broken writing step) is refused with the schema's finding instead of reaching the bank."""
     from infrastructure import sepa
 
-    reproducible = sepa._make_reproducible
-    monkeypatch.setattr(sepa, "_make_reproducible", lambda *args: reproducible(*args).replace(
-        b"<ReqdColltnDt>2026-06-05</ReqdColltnDt>", b""))
+    block = sepa._payment_information
+    monkeypatch.setattr(sepa, "_payment_information", lambda *args: block(*args).replace(
+        "<ReqdColltnDt>2026-06-05</ReqdColltnDt>", ""))
     with pytest.raises(SepaFileError, match=r"pain\.008\.001\.02.*ReqdColltnDt"):
         _build()
+
+
+def _sepaxml_file(debits: list[Debit]) -> bytes:
+    """The file as the module built it with sepaxml until 2026-12 (stored checksums of earlier months)."""
+    sdd = sepaxml.SepaDD({"name": german_transliteration(CREDITOR.name), "IBAN": "DE89370400440532013000",
+                          "BIC": CREDITOR.bic, "batch": True, "creditor_id": CREDITOR.creditor_id,
+                          "currency": "EUR", "instrument": "CORE"}, schema="pain.008.001.02", clean=True)
+    for d in debits:
+        sdd.add_payment({"name": german_transliteration(d.debtor_name), "IBAN": d.iban, "BIC": d.bic,
+                         "amount": amount_in_cents(d.amount), "type": d.sequence_type,
+                         "collection_date": COLLECTION, "mandate_id": d.mandate_reference,
+                         "mandate_date": d.mandate_signed_on, "description": german_transliteration(d.description),
+                         "endtoend_id": d.end_to_end_id})
+    root = ET.fromstring(sdd.export(validate=False))
+    root.find("p:CstmrDrctDbtInitn/p:GrpHdr/p:MsgId", NS).text = "SPZ-2026-05"  # type: ignore[union-attr]
+    root.find("p:CstmrDrctDbtInitn/p:GrpHdr/p:CreDtTm", NS).text = CREATED.isoformat()  # type: ignore[union-attr]
+    for n, info in enumerate(root.iterfind("p:CstmrDrctDbtInitn/p:PmtInf", NS), start=1):
+        info.find("p:PmtInfId", NS).text = f"SPZ-2026-05-{n}"  # type: ignore[union-attr]
+    ET.register_namespace("", NS["p"])
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode").encode()
+
+
+def test_files_of_earlier_months_are_rebuilt_byte_for_byte() -> None:
+    """A lost file is rebuilt only if it matches its stored checksum; those were taken of sepaxml's output."""
+    names = ["Praxis Dr. Müller & Söhne", "Łódź <Zahnärzte>", "Café Ærø 'Nord' €", "ÄÖÜ äöü ß ẞ", "x" * 70,
+             "Ørsted-Ñúñez — Praxis", "Dr. 李 Wang"]
+    debits = [Debit(debtor_name=names[n % len(names)], iban=PRACTICES[n % 3][1], bic=PRACTICES[n % 3][2],
+                    amount=Decimal(n + 1) / 4 if n % 2 else n * 97 + 1,
+                    mandate_reference=f"SPZ-M/{n}+(x)?", mandate_signed_on=datetime.date(2025, 1 + n % 12, 1),
+                    description=f"Rechnung 2026-{n:06d} für Größe & Maß " + "y" * (n % 90),
+                    end_to_end_id=f"2026-{n:06d}", sequence_type=("RCUR", "FRST", "OOFF", "FNAL")[n % 7 % 4])
+              for n in range(60)]
+    assert _build(debits) == _sepaxml_file(debits)
+
+
+def test_control_characters_are_refused_with_a_clear_error() -> None:
+    debits = _debits()
+    debits[0] = dataclasses.replace(debits[0], debtor_name="Praxis\nMüller")
+    with pytest.raises(SepaFileError, match="Steuerzeichen"):
+        _build(debits)
 
 
 def test_debtor_names_are_transliterated_the_german_way() -> None:
