@@ -252,16 +252,16 @@ def _euros(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
 
 
-# Outside what XML 1.0 can carry or what a bank statement can print (tab, line breaks, other control characters).
+# Outside what XML 1.0 can carry or a bank statement can print (tab, line breaks, other control characters).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _clean(value: str, what: str, max_len: int) -> str:
     """A name or purpose as the bank gets it: German transliteration, then the rest reduced to ASCII
-    (text-unidecode, as sepaxml did), cut to the field's length, escaped for XML."""
-    ascii_text = unidecode(_text(value, what, max_len))[:max_len]
-    if _CONTROL.search(ascii_text):
-        raise SepaFileError(f"{what} enthält Steuerzeichen")
+    (text-unidecode, as sepaxml did), cut to the field's length, escaped for XML. A control character (an
+    account holder typed with a line break) becomes a space: one practice's input must not stop the month's
+    file for all."""
+    ascii_text = _CONTROL.sub(" ", unidecode(_text(value, what, max_len))[:max_len])
     return _escape(ascii_text)
 
 

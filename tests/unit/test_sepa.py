@@ -252,11 +252,13 @@ def test_files_of_earlier_months_are_rebuilt_byte_for_byte() -> None:
     assert _build(debits) == _sepaxml_file(debits)
 
 
-def test_control_characters_are_refused_with_a_clear_error() -> None:
+def test_control_characters_in_a_name_do_not_stop_the_file() -> None:
+    """An account holder entered with a line break or tab: printed with spaces, the month's file still valid."""
     debits = _debits()
-    debits[0] = dataclasses.replace(debits[0], debtor_name="Praxis\nMüller")
-    with pytest.raises(SepaFileError, match="Steuerzeichen"):
-        _build(debits)
+    debits[0] = dataclasses.replace(debits[0], debtor_name="Praxis\nDr.\tMüller\x01")
+    xml = _build(debits)
+    XSD.validate(xml.decode())
+    assert ET.fromstring(xml).findtext(".//p:Dbtr/p:Nm", namespaces=NS) == "Praxis Dr. Mueller "
 
 
 def test_debtor_names_are_transliterated_the_german_way() -> None:
