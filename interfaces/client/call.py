@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import json
 import logging
 import re
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +52,20 @@ RETRY_CODES = frozenset({4503, 1011, 1012, 1013})  # signalling store away, serv
 
 _FINGERPRINT = re.compile(r"^a=fingerprint:(.+?)\s*$", re.MULTILINE)
 _UFRAG = re.compile(r"^a=ice-ufrag:(.+?)\s*$", re.MULTILINE)
+
+
+@functools.cache
+def _https_context() -> ssl.SSLContext:
+    """httpx's default verifying context (certifi's CA bundle, or SSL_CERT_FILE/SSL_CERT_DIR), built once per
+    process: a bare `httpx.get` builds it anew each time, and loading the bundle costs about 20 ms per join."""
+    return httpx.create_ssl_context()
+
+
+@functools.cache
+def _wss_context() -> ssl.SSLContext:
+    """What websockets uses for wss:// (`ssl.create_default_context()`, the system's CAs), once per process
+    rather than once per connection and reconnect."""
+    return ssl.create_default_context()
 
 
 class CallError(Exception):
@@ -234,7 +250,8 @@ class Call:
         headers = {"X-Join-Token": self.join_token}
         if self.session_token:  # the practitioner code needs the admin's session (§8a.7)
             headers["Authorization"] = f"Bearer {self.session_token}"
-        response = httpx.get(self.base_url + "/api/v1/calls/ice-servers", headers=headers, timeout=10)
+        response = httpx.get(self.base_url + "/api/v1/calls/ice-servers", headers=headers, timeout=10,
+                             verify=_https_context())
         if response.status_code != 200:
             detail = response.json().get("detail", "") if response.content else ""
             raise CallError(detail or "Die Verbindungsdaten konnten nicht abgerufen werden.", response.status_code)
@@ -242,7 +259,8 @@ class Call:
         return servers
 
     async def _connect(self, resume: dict[str, str] | None) -> None:
-        self._ws = await websockets.connect(self.signalling_url, max_size=2**20, open_timeout=10)
+        tls: dict[str, Any] = {"ssl": _wss_context()} if self.signalling_url.startswith("wss:") else {}
+        self._ws = await websockets.connect(self.signalling_url, max_size=2**20, open_timeout=10, **tls)
         hello: dict[str, Any] = {"type": "join", "token": self.join_token}
         if self.session_token:
             hello["session"] = self.session_token
