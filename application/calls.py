@@ -329,8 +329,9 @@ def video_sections(sdp: str) -> int:
 def screen_share_refusal(plan: str, message: dict[str, Any]) -> str | None:
     """A description with a second video track is a screen share (camera + screen): plus only."""
     sdp = message.get("sdp")
+    # str.count first: it spares the common case, one camera, the regular expression on every description.
     if message.get("type") in {"offer", "answer", "renegotiate"} and isinstance(sdp, str) and \
-            video_sections(sdp) > 1 and not plan_allows(plan, Feature.SCREEN_SHARING):
+            sdp.count("m=video ") > 1 and video_sections(sdp) > 1 and not plan_allows(plan, Feature.SCREEN_SHARING):
         return feature_refused_message(Feature.SCREEN_SHARING)
     return None
 

@@ -78,6 +78,12 @@ def workers_of(database_url: str) -> dict[str, str]:
 
 async def test_call_through_sprechzimmer_serve(served: tuple[ServeProcess, str | None], tmp_path: Path) -> None:
     server, database_url = served
+    # The client offers permessage-deflate; the server declines: a compressed message mixing attacker-chosen
+    # text with a MAC or token is what compression side channels need.
+    async with websockets.connect(server.url.replace("http", "ws", 1) + "/ws/v1/calls") as probe:
+        assert probe.request is not None and probe.response is not None
+        assert "permessage-deflate" in probe.request.headers["Sec-WebSocket-Extensions"]
+        assert "Sec-WebSocket-Extensions" not in probe.response.headers
     (planned, other), session = practice_appointments(server.url, tmp_path / "praxis", 2)
     codes = planned.patient.codes
 
