@@ -95,12 +95,12 @@ def turnserver() -> str:
 class Coturn:
     """Debian's coturn on 127.0.0.1 with REST credentials (use-auth-secret) and loopback peers allowed."""
 
-    def __init__(self, directory: Path, port: int, secret: str, min_port: int):
+    def __init__(self, directory: Path, port: int, secret: str, min_port: int, ports: int = 41):
         directory.mkdir(parents=True, exist_ok=True)
         config = directory / "turnserver.conf"
         config.write_text("\n".join([
             "listening-ip=127.0.0.1", "relay-ip=127.0.0.1", f"listening-port={port}",
-            f"min-port={min_port}", f"max-port={min_port + 40}", "allow-loopback-peers", "use-auth-secret",
+            f"min-port={min_port}", f"max-port={min_port + ports - 1}", "allow-loopback-peers", "use-auth-secret",
             f"static-auth-secret={secret}", "realm=sprechzimmer.test", "fingerprint", "no-tls", "no-dtls", "no-cli",
             "no-multicast-peers", "no-tcp-relay", "simple-log", f"pidfile={directory}/turnserver.pid",
             f"userdb={directory}/turndb",
