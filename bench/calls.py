@@ -4,9 +4,11 @@
    direct and relay-only through coturn (if installed), median and p95 — as a ratio to a floor measured in
    the same run: the same two aiortc peers exchanging their descriptions in-process, without any server.
 2. Signalling relay with N concurrent rooms (500 by default) on one server worker, as two figures, each as a
-   ratio to a floor, a bare WebSocket echo server (no rules, no rooms) on the same machine: the latency (p99)
-   at a set rate of exchanges/s (--rate), floors alternating with measured runs, against the goal of ≤ 20 ms
-   and a ratio ≤ 1.5; and the saturation throughput, every room sending as fast as it can. With
+   ratio to a floor, a bare WebSocket echo server (no rules, no rooms, no compression, like the server) on the
+   same machine: the latency (p99) of a relayed message, from its sending to its receipt by the other peer,
+   against the echo of the same messages (both cross the server once, client → server → client), at a set
+   rate of exchanges/s (--rate), floors alternating with measured runs, against the goal of ≤ 20 ms and a
+   ratio ≤ 1.5; and the saturation throughput, every room sending as fast as it can. With
    BENCH_DATABASE_URL (or TEST_DATABASE_URL) again on PostgreSQL, two workers sharing the rooms, in a
    throwaway database.
 
