@@ -47,6 +47,7 @@ from application import calls
 from application.calls import HubUnavailable, Member, Outbound, Room
 from application.retention import Kept, Pruned, Retention
 from infrastructure.signalling_memory import COLUMNS, INSERT, LocalSockets, member_from_row, member_row
+from infrastructure.sql import server_went_away
 
 T = TypeVar("T")
 GoneHook = Callable[[str, str, Member], None]
@@ -65,6 +66,12 @@ RECONNECT_MAX_DELAY = 5.0  # the listener retries forever, at most this far apar
 APPLICATION_NAME = "sprechzimmer-signalling"  # tells operators (pg_stat_activity) which connections are the hub's
 LISTENER_NAME = APPLICATION_NAME + "-listener"
 DATABASE_AWAY = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
+
+
+async def _check_pooled(conn: psycopg.AsyncConnection[Any]) -> None:
+    """As infrastructure.sql.check_pooled: a round trip only when the server has said something."""
+    if server_went_away(conn):
+        await AsyncConnectionPool.check_connection(conn)
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS call_member (room TEXT NOT NULL, peer_id TEXT NOT NULL, org_id TEXT NOT NULL, "
@@ -124,7 +131,7 @@ class PostgresHub(LocalSockets):
                 return
             self.worker = worker_id()
             pool = AsyncConnectionPool(self.url, min_size=1, max_size=8, open=False, timeout=POOL_TIMEOUT,
-                                       check=AsyncConnectionPool.check_connection,
+                                       check=_check_pooled,
                                        kwargs={"autocommit": False, "application_name": APPLICATION_NAME})
             try:
                 await pool.open(wait=True, timeout=POOL_TIMEOUT)
