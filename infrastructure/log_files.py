@@ -30,9 +30,13 @@ class DailyAccessLog(logging.Handler):
         try:
             day = datetime.fromtimestamp(record.created, UTC).date().isoformat()
             line = (self.format(record) + "\n").encode()
+            path = self.directory / f"access-{day}.log"
             with self._lock_files:
-                private_dir(self.directory)
-                fd = os.open(self.directory / f"access-{day}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                try:
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                except FileNotFoundError:  # the first line, or the directory was removed: created private
+                    private_dir(self.directory)
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
                 try:
                     os.write(fd, line)
                 finally:
