@@ -35,11 +35,14 @@ from sprechzimmer_protocol import layouts
 from sprechzimmer_protocol.keys import DeviceKeys, PasswordKeys, password_keys
 from sprechzimmer_protocol.primitives import sign
 from tests.calls.media import ServeProcess
+from tests.calls.support import with_consent
 from tests.conftest import PASSWORD, free_port, register
 from tests.web.workers import WorkerProcess
 
 PRACTICES = 4
-CALL_APPOINTMENTS = 20  # each with its own patient code: one seat per code (crypto.md §8a.6)
+# Each with its own patient code: one seat per code (crypto.md §8a.6). More codes than the 40 patient clients,
+# so that a code left goes to the back of the queue: a person does not rejoin within milliseconds of leaving.
+CALL_APPOINTMENTS = 60
 
 
 @dataclass
@@ -89,7 +92,8 @@ def _prepare(url: str, directory: Path) -> tuple[list[Practice], list[str]]:
         practices.append(Practice(org, "MartinW", record.device_id, DeviceKeys.from_seed(bytes.fromhex(record.seed)),
                                   pw, session.token))
         for _ in range(CALL_APPOINTMENTS // PRACTICES):
-            made = appointments.add(client, datetime.now(UTC) + timedelta(minutes=5), 30, "Erika Müßig")
+            made = with_consent(client, appointments.add(client, datetime.now(UTC) + timedelta(minutes=5), 30,
+                                                         "Erika Müßig"))  # without it no patient enters
             tokens.append(CODE_SECRETS.join_token(made.patient.codes["patient"]).hex())
         client.close()
     return practices, tokens
@@ -137,7 +141,7 @@ async def _patient(http: httpx.AsyncClient, token: str, ws_url: str, address: st
             await ws.send(json.dumps({"type": "join", "token": token}))
             welcome = json.loads(await asyncio.wait_for(ws.recv(), 10))
             if welcome.get("type") != "welcome":
-                tally.fail(f"join {welcome.get('type')}")
+                tally.fail(f"join {welcome.get('type')}: {welcome.get('detail', '')}")
                 return
             await ws.send(json.dumps({"type": "leave"}))
         tally.ok(started)
