@@ -25,13 +25,11 @@ class SqlAccessLog:
         """Without a sync of its own, like the session a login entry documents (ephemeral store): a crashed
         process loses nothing, a power cut at most the last moment's entries and sessions together. The sync
         was a third of a login's server time."""
-        with self._db.transaction(durable=False) as cur:
-            cur.execute("INSERT INTO access_log (org_id, at, sealed) VALUES (%s, %s, %s)",
-                        (str(org_id), at, sealed.hex()))
+        self._db.once("INSERT INTO access_log (org_id, at, sealed) VALUES (%s, %s, %s)",
+                      (str(org_id), at, sealed.hex()), durable=False)
 
     def entries(self, org_id: UUID, limit: int) -> list[dict[str, Any]]:
         """The newest first."""
-        with self._db.transaction() as cur:
-            rows = cur.execute("SELECT at, sealed FROM access_log WHERE org_id = %s ORDER BY at DESC LIMIT %s",
-                               (str(org_id), limit)).fetchall()
+        rows = self._db.once("SELECT at, sealed FROM access_log WHERE org_id = %s ORDER BY at DESC LIMIT %s",
+                             (str(org_id), limit), durable=False).fetchall()
         return [{"at": float(r[0]), "sealed": str(r[1])} for r in rows]

@@ -43,37 +43,32 @@ class SqlEphemeral:
                 cur.execute(statement)
 
     def put_challenge(self, challenge_id: str, purpose: str, data: dict[str, Any], expires: float) -> None:
-        with self.db.transaction(durable=False) as cur:
-            cur.execute("INSERT INTO challenges (id, purpose, data, expires) VALUES (%s, %s, %s, %s)",
-                        (challenge_id, purpose, json.dumps(data), expires))
+        self.db.once("INSERT INTO challenges (id, purpose, data, expires) VALUES (%s, %s, %s, %s)",
+                     (challenge_id, purpose, json.dumps(data), expires), durable=False)
 
     def pop_challenge(self, challenge_id: str, purpose: str, now: float) -> dict[str, Any] | None:
         """Single use: the row is deleted in the same statement that reads it."""
-        with self.db.transaction(durable=False) as cur:
-            row = cur.execute("DELETE FROM challenges WHERE id = %s AND purpose = %s RETURNING data, expires",
-                              (challenge_id, purpose)).fetchone()
+        row = self.db.once("DELETE FROM challenges WHERE id = %s AND purpose = %s RETURNING data, expires",
+                           (challenge_id, purpose), durable=False).fetchone()
         if row is None or row[1] < now:
             return None
         data: dict[str, Any] = json.loads(row[0])
         return data
 
     def add_session(self, token_hash: str, record: SessionRecord) -> None:
-        with self.db.transaction(durable=False) as cur:
-            cur.execute(
-                "INSERT INTO sessions (token_hash, org_id, user_key, device_id, created, last_seen) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                (token_hash, str(record.org_id), record.user_key, record.device_id, record.created, record.last_seen),
-            )
+        self.db.once(
+            "INSERT INTO sessions (token_hash, org_id, user_key, device_id, created, last_seen) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            (token_hash, str(record.org_id), record.user_key, record.device_id, record.created, record.last_seen),
+            durable=False)
 
     def get_session(self, token_hash: str) -> SessionRecord | None:
-        with self.db.transaction() as cur:
-            row = cur.execute("SELECT org_id, user_key, device_id, created, last_seen FROM sessions "
-                              "WHERE token_hash = %s", (token_hash,)).fetchone()
+        row = self.db.once("SELECT org_id, user_key, device_id, created, last_seen FROM sessions "
+                           "WHERE token_hash = %s", (token_hash,), durable=False).fetchone()
         return SessionRecord(UUID(row[0]), row[1], row[2], row[3], row[4]) if row else None
 
     def touch_session(self, token_hash: str, now: float) -> None:
-        with self.db.transaction(durable=False) as cur:
-            cur.execute("UPDATE sessions SET last_seen = %s WHERE token_hash = %s", (now, token_hash))
+        self.db.once("UPDATE sessions SET last_seen = %s WHERE token_hash = %s", (now, token_hash), durable=False)
 
     def delete_session(self, token_hash: str) -> None:
         with self.db.transaction() as cur:
@@ -95,19 +90,16 @@ class SqlEphemeral:
                                    (str(org_id), device_id)).rowcount)
 
     def record_hit(self, key: str, now: float) -> None:
-        with self.db.transaction(durable=False) as cur:
-            cur.execute("INSERT INTO throttle_hits (key, at) VALUES (%s, %s)", (key, now))
+        self.db.once("INSERT INTO throttle_hits (key, at) VALUES (%s, %s)", (key, now), durable=False)
 
     def hits_since(self, key: str, since: float) -> tuple[int, float | None]:
-        with self.db.transaction() as cur:
-            row = cur.execute("SELECT COUNT(*), MIN(at) FROM throttle_hits WHERE key = %s AND at > %s",
-                              (key, since)).fetchone()
+        row = self.db.once("SELECT COUNT(*), MIN(at) FROM throttle_hits WHERE key = %s AND at > %s",
+                           (key, since), durable=False).fetchone()
         return int(row[0]), row[1]
 
     def failures(self, account: str) -> tuple[int, float]:
-        with self.db.transaction() as cur:
-            row = cur.execute("SELECT count, last_at FROM account_failures WHERE account = %s",
-                              (account,)).fetchone()
+        row = self.db.once("SELECT count, last_at FROM account_failures WHERE account = %s", (account,),
+                           durable=False).fetchone()
         return (int(row[0]), float(row[1])) if row else (0, 0.0)
 
     def set_failures(self, account: str, count: int, now: float) -> None:

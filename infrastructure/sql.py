@@ -9,6 +9,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,6 +25,20 @@ class Cursor(Protocol):
     def rowcount(self) -> int: ...
 
 
+@dataclass(frozen=True)
+class Result:
+    """What one statement returned: its rows (none for a write) and how many rows it changed."""
+
+    rows: list[Any]
+    rowcount: int
+
+    def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
+
+
 class Database(Protocol):
     dialect: str
 
@@ -31,7 +46,16 @@ class Database(Protocol):
     # counters, login challenges, session creation and touches) the commit does not wait for the disk; a later
     # durable commit makes it durable too. A crash of the process loses nothing either way.
     def transaction(self, durable: bool = True) -> Any: ...
+
+    # One statement, atomic by itself. With durable=False (what may be lost in a power failure, as above, and
+    # every read: it writes nothing to lose) it is one round trip on PostgreSQL instead of BEGIN, the statement
+    # and COMMIT.
+    def once(self, sql: str, params: Sequence[Any] = (), durable: bool = True) -> Result: ...
     def close(self) -> None: ...
+
+
+def _result(cur: Any) -> Result:
+    return Result(cur.fetchall() if cur.description else [], cur.rowcount)
 
 
 class _SqliteCursor:
@@ -91,6 +115,10 @@ class SqliteDatabase:
                     cur.execute("PRAGMA synchronous=FULL")
                 cur.close()
 
+    def once(self, sql: str, params: Sequence[Any] = (), durable: bool = True) -> Result:
+        with self.transaction(durable) as cur:
+            return _result(cur.execute(sql, params))
+
     def vacuum(self) -> None:
         with self._lock:
             self._conn.execute("VACUUM")
@@ -109,6 +137,9 @@ class PostgresDatabase:
         # checked before use: after a database restart or pg_terminate_backend a pooled connection is dead
         self._pool = ConnectionPool(url, min_size=1, max_size=max_size, open=True, timeout=10,
                                     check=check_pooled, kwargs={"autocommit": False})
+        # Single statements that need not wait for the disk: autocommit, synchronous_commit off for the session.
+        self._light = ConnectionPool(url, min_size=0, max_size=max_size, open=True, timeout=10, check=check_pooled,
+                                     kwargs={"autocommit": True, "options": "-c synchronous_commit=off"})
 
     @contextmanager
     def transaction(self, durable: bool = True) -> Iterator[Any]:
@@ -117,7 +148,15 @@ class PostgresDatabase:
                 cur.execute("SET LOCAL synchronous_commit TO OFF")
             yield cur
 
+    def once(self, sql: str, params: Sequence[Any] = (), durable: bool = True) -> Result:
+        if durable:
+            with self.transaction() as cur:
+                return _result(cur.execute(sql, params))
+        with self._light.connection() as conn:
+            return _result(conn.execute(sql, params))
+
     def close(self) -> None:
+        self._light.close()
         self._pool.close()
 
 

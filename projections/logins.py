@@ -133,8 +133,7 @@ class SqlLoginDirectory:
         return self.cipher.seal(_DECOY_ORG, column, crypto.random_bytes(size).hex(), _DECOY_KEY)
 
     def lookup(self, org: str, user: str, device_id: str) -> LoginRecord | None:
-        with self.db.transaction() as cur:
-            row = cur.execute(
+        row = self.db.once(
                 "SELECT n.org_id, n.short_name, n.org_sign_pk, "
                 "u.short_name, u.role, u.pw_salt, u.pw_ops, u.pw_mem, u.pk_pw, u.active, c.cert, "
                 "d.name, d.status, d.dev_sign_pk, d.dev_box_pk, d.approved_at, d.approver, d.cert, "
@@ -145,7 +144,7 @@ class SqlLoginDirectory:
                 "LEFT JOIN rm_login_certs c ON c.org_id = n.org_id AND c.user_key = u.user_key "
                 "LEFT JOIN rm_devices d ON d.org_id = n.org_id AND d.device_id = %s "
                 "LEFT JOIN rm_login_grants g ON g.org_id = n.org_id AND g.device_id = d.device_id",
-                (short_name_key(org), short_name_key(user), device_id)).fetchone()
+                (short_name_key(org), short_name_key(user), device_id), durable=False).fetchone()
         # An unknown organisation, user or device is answered with the same work as a known one, on a decoy
         # row: the work saved would otherwise tell them apart by the time the answer takes (issue 10.4).
         org_known, user_known, device_known = row[0] is not None, row[3] is not None, row[13] is not None
