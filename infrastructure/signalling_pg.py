@@ -73,6 +73,7 @@ async def _check_pooled(conn: psycopg.AsyncConnection[Any]) -> None:
     if server_went_away(conn):
         await AsyncConnectionPool.check_connection(conn)
 
+
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS call_member (room TEXT NOT NULL, peer_id TEXT NOT NULL, org_id TEXT NOT NULL, "
     "role TEXT NOT NULL, state TEXT NOT NULL, since DOUBLE PRECISION NOT NULL, resume_hash TEXT NOT NULL, "

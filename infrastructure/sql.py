@@ -166,11 +166,12 @@ def server_went_away(conn: Any) -> bool:
     nothing to read (pool connections LISTEN to nothing)."""
     if conn.closed:
         return True
+    poller = select.poll()  # not select(): a web worker holding a thousand sockets has descriptors above 1024
     try:
-        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        poller.register(conn.fileno(), select.POLLIN)
     except (OSError, ValueError):
         return True
-    return bool(readable)
+    return bool(poller.poll(0))
 
 
 def check_pooled(conn: Any) -> None:
